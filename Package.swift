@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Sprig",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Sprig", targets: ["Sprig"]),
+        .library(name: "PythonBridge", targets: ["PythonBridge"]),
+        .executable(name: "multiply", targets: ["multiply"]),
+        .executable(name: "echo-hello", targets: ["echo-hello"]),
+        .executable(name: "random-numbers", targets: ["random-numbers"]),
+        .executable(name: "mixed-pipeline", targets: ["mixed-pipeline"]),
+        .executable(name: "sprig-bench", targets: ["sprig-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // SwiftPM reads python3-embed.pc: the include path and -lpython3.X come from there.
+        .systemLibrary(
+            name: "CPython",
+            path: "Sources/CPython",
+            pkgConfig: "python3-embed",
+            providers: [.apt(["libpython3-dev"])]
+        ),
+        .target(name: "PythonBridge", dependencies: ["CPython"], swiftSettings: strict),
+        .target(
+            name: "Sprig",
+            dependencies: ["PythonBridge", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "multiply", dependencies: ["Sprig"], path: "Examples/multiply", swiftSettings: strict),
+        .executableTarget(name: "echo-hello", dependencies: ["Sprig"], path: "Examples/echo-hello", swiftSettings: strict),
+        .executableTarget(name: "random-numbers", dependencies: ["Sprig"], path: "Examples/random-numbers", swiftSettings: strict),
+        .executableTarget(name: "mixed-pipeline", dependencies: ["Sprig"], path: "Examples/mixed-pipeline", swiftSettings: strict),
+        .executableTarget(name: "sprig-bench", dependencies: ["Sprig"], path: "Sources/SprigBench", swiftSettings: strict),
+        .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge"], swiftSettings: strict),
+        .testTarget(name: "SprigTests", dependencies: ["Sprig", "PythonBridge"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,82 @@
+/// Per-app options, given when an app is made.
+public struct AppOptions: Sendable {
+    /// The labels of the executors the app may run on; empty means any.
+    public var executors: [String]
+    /// How long one run may take; past it the future fails with ``TaskError/Reason/timeout(walltime:)``
+    /// (a bash app's processes are killed; Python code gets `TimeoutError` at its next bytecode).
+    public var walltime: Duration?
+    /// Overrides the config's `retries` for this app.
+    public var retries: Int?
+
+    public init(executors: [String] = [], walltime: Duration? = nil, retries: Int? = nil) {
+        self.executors = executors
+        self.walltime = walltime
+        self.retries = retries
+    }
+}
+
+/// The keywords Parsl gives a special meaning in app calls.
+enum SpecialKeyword: String, CaseIterable {
+    case inputs, outputs, stdout, stderr, walltime
+}
+
+/// An app call's arguments in dynamic form, with Parsl's special keywords taken out.
+struct DynamicCall {
+    var arguments: [Value]
+    var keywords: [(String, Value)]
+    var inputs: Value?
+    var outputs: [File]
+    var stdout: Redirect?
+    var stderr: Redirect?
+    var walltime: Duration?
+    var dependencies: [any TaskFuture]
+
+    /// Lowers the call's Swift arguments; throws ``ConversionError`` naming the argument that cannot be passed.
+    init(arguments: [any AppArgument], keywords: [(String, any AppArgument)]) throws {
+        self.arguments = try arguments.enumerated().map { index, argument in
+            do { return try argument.appValue() } catch let error as ConversionError {
+                throw ConversionError(message: "argument \(index + 1): \(error.message)")
+            }
+        }
+        self.keywords = []
+        self.outputs = []
+        self.dependencies = []
+        for (name, argument) in keywords {
+            let value: Value
+            do { value = try argument.appValue() } catch let error as ConversionError {
+                throw ConversionError(message: "argument \(name): \(error.message)")
+            }
+            switch SpecialKeyword(rawValue: name) {
+            case .inputs?: inputs = value
+            case .outputs?: outputs = try Self.files(value)
+            case .stdout?: stdout = try Redirect(value: value, stream: "stdout")
+            case .stderr?: stderr = try Redirect(value: value, stream: "stderr")
+            case .walltime?: walltime = try Self.duration(value)
+            case nil: self.keywords.append((name, value))
+            }
+        }
+        for value in self.arguments { value.gatherFutures(into: &dependencies) }
+        for (_, value) in self.keywords { value.gatherFutures(into: &dependencies) }
+        inputs?.gatherFutures(into: &dependencies)
+    }
+
+    private static func files(_ value: Value) throws -> [File] {
+        guard case .list(let items) = value else { throw ConversionError(message: "outputs must be a list of files, not \(value)") }
+        return try items.map { item in
+            switch item {
+            case .file(let file): return file
+            case .string(let path): return File(path)
+            case .future(let future as DataFuture): return future.file
+            default: throw ConversionError(message: "outputs holds \(item), which is not a File or a path")
+            }
+        }
+    }
+
+    private static func duration(_ value: Value) throws -> Duration {
+        switch value {
+        case .int(let seconds) where seconds > 0: return .seconds(seconds)
+        case .double(let seconds) where seconds > 0: return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        default: throw ConversionError(message: "walltime must be a positive number of seconds, not \(value)")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import PythonBridge
+
+/// A Python callable made into an app: each call returns an ``AppFuture`` at once, and the callable
+/// runs when the futures among its arguments have succeeded.
+///
+/// Call it like a function: `multiply(5, 9)`, `process(data, scale: 2, inputs: [other])`.
+/// Parsl's special keywords work as in Parsl: `inputs` (extra dependencies; passed on if the function
+/// takes `inputs`), `outputs` (files, which become the future's ``AppFuture/outputs``), `walltime`
+/// (seconds). The result is the Python object itself, as ``Value/python(_:)``: read it with
+/// `future.result(as: Int.self)` or pass the future to another app.
+@dynamicCallable
+public struct PythonApp: Sendable {
+    /// The app's name in errors and logs (`module.function`).
+    public let name: String
+    let kernel: DataFlowKernel
+    let function: PythonObject
+    let options: DataFlowKernel.ResolvedOptions
+    let keywords: KeywordPolicy
+
+    public func dynamicallyCall(withArguments arguments: [any AppArgument]) -> AppFuture<Value> {
+        call(arguments, keywords: [])
+    }
+
+    public func dynamicallyCall(withKeywordArguments arguments: KeyValuePairs<String, any AppArgument>) -> AppFuture<Value> {
+        call(arguments.filter { $0.key.isEmpty }.map(\.value), keywords: arguments.filter { !$0.key.isEmpty }.map { ($0.key, $0.value) })
+    }
+
+    /// Calls the app with positional and keyword arguments.
+    public func call(_ arguments: [any AppArgument], keywords: [(String, any AppArgument)]) -> AppFuture<Value> {
+        AppFuture(core: kernel.submitPython(function, options: options, keywordPolicy: self.keywords, arguments: arguments,
+                                            keywords: keywords, bash: false))
+    }
+}
+
+/// A bash app whose command comes from a Python function returning a string (Parsl's `@bash_app`).
+/// The future's value is 0 when the command exits 0; otherwise it fails with the exit code.
+/// `stdout=` and `stderr=` redirect the command's output (appending; `Tuple(path, "w")` truncates).
+@dynamicCallable
+public struct PythonBashApp: Sendable {
+    public let name: String
+    let kernel: DataFlowKernel
+    let function: PythonObject
+    let options: DataFlowKernel.ResolvedOptions
+    let keywords: KeywordPolicy
+
+    public func dynamicallyCall(withArguments arguments: [any AppArgument]) -> AppFuture<Int> {
+        call(arguments, keywords: [])
+    }
+
+    public func dynamicallyCall(withKeywordArguments arguments: KeyValuePairs<String, any AppArgument>) -> AppFuture<Int> {
+        call(arguments.filter { $0.key.isEmpty }.map(\.value), keywords: arguments.filter { !$0.key.isEmpty }.map { ($0.key, $0.value) })
+    }
+
+    public func call(_ arguments: [any AppArgument], keywords: [(String, any AppArgument)]) -> AppFuture<Int> {
+        AppFuture(core: kernel.submitPython(function, options: options, keywordPolicy: self.keywords, arguments: arguments,
+                                            keywords: keywords, bash: true))
+    }
+}
+
+/// Which of Parsl's special keywords a Python function takes.
+struct KeywordPolicy: Sendable {
+    let acceptsAny: Bool
+    let names: Set<String>
+
+    func accepts(_ name: String) -> Bool { acceptsAny || names.contains(name) }
+
+    init(function: PythonObject) throws {
+        let answer = try PythonSide.appsHelper("accepted_keywords").call(function)
+        acceptsAny = try Bool(python: answer[0])
+        names = Set(try [String](python: answer[1]))
+    }
+}
+
+extension DataFlowKernel {
+    func submitPython(_ function: PythonObject, options: ResolvedOptions, keywordPolicy: KeywordPolicy,
+                      arguments: [any AppArgument], keywords: [(String, any AppArgument)], bash: Bool) -> TaskCore {
+        let call: DynamicCall
+        do {
+            call = try DynamicCall(arguments: arguments, keywords: keywords)
+        } catch {
+            return failedCall(app: options.app, reason: .conversion("\(error)"))
+        }
+        var options = options
+        if let walltime = call.walltime {
+            options = ResolvedOptions(app: options.app, executors: options.executors, retries: options.retries, walltime: walltime)
+        }
+        return submit(options, dependencies: call.dependencies, outputs: call.outputs) {
+            var keywords = try call.keywords.map { ($0.0, try $0.1.substitutingFutures()) }
+            if let inputs = call.inputs, keywordPolicy.accepts("inputs") { keywords.append(("inputs", try inputs.substitutingFutures())) }
+            if !call.outputs.isEmpty, keywordPolicy.accepts("outputs") { keywords.append(("outputs", .list(call.outputs.map(Value.file)))) }
+            if bash {
+                for (name, redirect) in [("stdout", call.stdout), ("stderr", call.stderr)] {
+                    if let redirect, keywordPolicy.accepts(name) { keywords.append((name, .string(redirect.path))) }
+                }
+            }
+            let pythonCall = PythonCall(callable: function, arguments: try call.arguments.map { try $0.substitutingFutures() }, keywords: keywords)
+            guard bash else { return .python(pythonCall) }
+            return .bash(BashCall(command: .python(pythonCall), stdout: call.stdout, stderr: call.stderr, outputs: call.outputs))
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/// A Swift closure made into an app, with typed inputs and output.
+///
+/// Each argument is a value or a future of the closure's parameter type (`AppFuture<Int>` for an
+/// `Int`, `[AppFuture<Int>]` for an `[Int]`); the call returns an `AppFuture<Output>` at once, and
+/// the closure runs on an executor thread once the futures have succeeded.
+public struct SwiftApp<each Input: Sendable, Output: Sendable>: Sendable {
+    public let name: String
+    let kernel: DataFlowKernel
+    let options: DataFlowKernel.ResolvedOptions
+    let body: @Sendable (repeat each Input) throws -> Output
+
+    /// Calls the app. `inputs` are extra futures to wait for; `walltime` overrides the app's.
+    public func callAsFunction<each Argument: Resolvable>(
+        _ arguments: repeat each Argument, inputs: [any TaskFuture] = [], walltime: Duration? = nil
+    ) -> AppFuture<Output> where repeat (each Argument).Resolved == each Input {
+        var dependencies = inputs
+        repeat (each arguments).collectFutures(into: &dependencies)
+        let captured = (repeat each arguments)
+        let body = self.body
+        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies) {
+            let values = (repeat try (each captured).resolve())
+            return .swift { try body(repeat each values) }
+        }
+        return AppFuture(core: core)
+    }
+}
+
+/// A bash app whose command a Swift closure builds from typed inputs. The future's value is 0 when
+/// the command exits 0; otherwise it fails with the exit code.
+public struct BashApp<each Input: Sendable>: Sendable {
+    public let name: String
+    let kernel: DataFlowKernel
+    let options: DataFlowKernel.ResolvedOptions
+    let command: @Sendable (repeat each Input) throws -> String
+
+    /// Calls the app.
+    /// - Parameters:
+    ///   - stdout: where the command's standard output goes (appended to; ``Redirect/truncate(_:)`` truncates).
+    ///   - stderr: likewise for standard error.
+    ///   - inputs: extra futures to wait for.
+    ///   - outputs: files the command writes; each becomes a ``DataFuture`` in the future's `outputs`,
+    ///     and the app fails if one is missing after the command succeeded.
+    ///   - walltime: overrides the app's.
+    public func callAsFunction<each Argument: Resolvable>(
+        _ arguments: repeat each Argument, stdout: Redirect? = nil, stderr: Redirect? = nil,
+        inputs: [any TaskFuture] = [], outputs: [File] = [], walltime: Duration? = nil
+    ) -> AppFuture<Int> where repeat (each Argument).Resolved == each Input {
+        var dependencies = inputs
+        repeat (each arguments).collectFutures(into: &dependencies)
+        let captured = (repeat each arguments)
+        let command = self.command
+        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies, outputs: outputs) {
+            let values = (repeat try (each captured).resolve())
+            return .bash(BashCall(command: .swift { try command(repeat each values) }, stdout: stdout, stderr: stderr, outputs: outputs))
+        }
+        return AppFuture(core: core)
+    }
+}
+
+extension DataFlowKernel.ResolvedOptions {
+    func with(walltime: Duration?) -> Self {
+        guard let walltime else { return self }
+        return Self(app: app, executors: executors, retries: retries, walltime: walltime)
+    }
+}

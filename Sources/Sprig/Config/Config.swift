@@ -1,0 +1,44 @@
+import Foundation
+import PythonBridge
+
+/// Where and how a kernel runs apps (Parsl's `Config`).
+public struct Config: Sendable {
+    /// The executors, each with a unique label. Apps run on any of them unless pinned by label.
+    public var executors: [any Executor]
+    /// How many more times a failing app is run before its future fails (0: once only).
+    public var retries: Int
+    /// The folder for run records and logs; relative paths are under the working directory.
+    public var runDirectory: String
+    /// How the embedded interpreter starts, the first time a Python app is made.
+    public var python: PythonConfiguration
+
+    public init(executors: [any Executor] = [ThreadPoolExecutor()],
+                retries: Int = 0,
+                runDirectory: String = "runinfo",
+                python: PythonConfiguration = .init()) {
+        self.executors = executors
+        self.retries = retries
+        self.runDirectory = runDirectory
+        self.python = python
+    }
+
+    /// Checks the configuration; the kernel calls this before it starts anything.
+    public func validate() throws(ConfigError) {
+        if executors.isEmpty { throw ConfigError(message: "the config has no executors; add a ThreadPoolExecutor at least") }
+        var seen = Set<String>()
+        for executor in executors {
+            if executor.label.isEmpty { throw ConfigError(message: "an executor has an empty label") }
+            if !seen.insert(executor.label).inserted {
+                throw ConfigError(message: "two executors are labelled \"\(executor.label)\"; labels must be unique")
+            }
+        }
+        if retries < 0 { throw ConfigError(message: "retries is \(retries); it must be 0 or more") }
+    }
+}
+
+/// A configuration, or an app's options, cannot work.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,112 @@
+import Dispatch
+import PythonBridge
+import Synchronization
+
+/// One try of one task, as handed to an executor.
+///
+/// Threading: `finish` may be called from any thread, any number of times; the first call wins and
+/// the rest are ignored. That is how a walltime and the executor race safely: whichever ends the
+/// attempt first decides its outcome, and the walltime then cancels what still runs.
+public final class Attempt: Sendable {
+    public let taskID: TaskID
+    public let app: String
+    /// 1 for the first try, 2 for the first retry, …
+    public let number: Int
+    package let work: Work
+    let walltime: Duration?
+    private let ended = Atomic<Bool>(false)
+    private let cancellation = Mutex<Cancellation>(Cancellation())
+    private let onEnd: @Sendable (Outcome) -> Void
+
+    private struct Cancellation {
+        var cancel: (@Sendable () -> Void)?
+        var timedOut = false
+    }
+
+    package init(taskID: TaskID, app: String, number: Int, work: Work, walltime: Duration?,
+                 onEnd: @escaping @Sendable (Outcome) -> Void) {
+        self.taskID = taskID
+        self.app = app
+        self.number = number
+        self.work = work
+        self.walltime = walltime
+        self.onEnd = onEnd
+    }
+
+    /// Whether the attempt has ended (by its executor or by its walltime).
+    public var isEnded: Bool { ended.load(ordering: .acquiring) }
+
+    /// Ends the attempt with its outcome; later calls are ignored. Returns whether this call ended it.
+    @discardableResult
+    public func finish(_ outcome: Outcome) -> Bool {
+        guard ended.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return false }
+        onEnd(outcome)
+        return true
+    }
+
+    /// Called by the executor when the attempt starts running: the walltime counts from here.
+    public func markStarted() {
+        guard let walltime else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + walltime.dispatchInterval) { [self] in
+            guard finish(.failure(TaskError(taskID: taskID, app: app, reason: .timeout(walltime: walltime)))) else { return }
+            let cancel = cancellation.withLock { state in
+                state.timedOut = true
+                defer { state.cancel = nil }
+                return state.cancel
+            }
+            cancel?()
+        }
+    }
+
+    /// Registers how to stop the running work if the walltime passes; `nil` clears it. When the
+    /// walltime has already passed, `cancel` runs at once, on this thread.
+    public func setCanceller(_ cancel: (@Sendable () -> Void)?) {
+        let runNow = cancellation.withLock { state in
+            if state.timedOut { return true }
+            state.cancel = cancel
+            return false
+        }
+        if runNow { cancel?() }
+    }
+}
+
+extension Duration {
+    var dispatchInterval: DispatchTimeInterval {
+        let (seconds, attoseconds) = components
+        return .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+    }
+
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// What an attempt runs.
+package enum Work: Sendable {
+    /// A Swift closure, run on the executor's thread.
+    case swift(@Sendable () throws -> any Sendable)
+    /// A Python callable with converted arguments.
+    case python(PythonCall)
+    /// A shell command.
+    case bash(BashCall)
+}
+
+/// A Python call whose arguments have had their futures replaced by values.
+package struct PythonCall: Sendable {
+    package let callable: PythonObject
+    package let arguments: [Value]
+    package let keywords: [(String, Value)]
+}
+
+/// A bash app's call: where its command comes from, and its redirections and declared outputs.
+package struct BashCall: Sendable {
+    package enum Command: Sendable {
+        case swift(@Sendable () throws -> String)
+        case python(PythonCall)
+    }
+    package let command: Command
+    package let stdout: Redirect?
+    package let stderr: Redirect?
+    package let outputs: [File]
+}

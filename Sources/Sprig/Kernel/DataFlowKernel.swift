@@ -1,0 +1,261 @@
+import Dispatch
+import Foundation
+import Logging
+import PythonBridge
+import Synchronization
+
+/// The engine: takes app calls, tracks their dependencies, runs them on executors, retries
+/// failures and completes their futures (Parsl's `DataFlowKernel`).
+///
+/// Make one with a ``Config``, make apps from it, call them, and ``shutdown()`` when done. Nothing is
+/// global: several kernels may live in one process (they share the one embedded interpreter).
+/// Threading: every member may be called from any thread. Completing a task, releasing its
+/// dependents and choosing an executor never take the GIL.
+public final class DataFlowKernel: Sendable {
+    public let config: Config
+    let logger: Logger
+    private let executors: [any Executor]
+    private let nextID = Atomic<Int>(0)
+    private let graph = Mutex(DependencyGraph<PendingTask>())
+    private let lifecycle = Mutex(Lifecycle())
+
+    private struct Lifecycle {
+        enum Phase { case running, draining, shutDown }
+        var phase = Phase.running
+        var live = 0
+        var drainWaiters: [DispatchSemaphore] = []
+    }
+
+    /// Starts the config's executors.
+    /// - Throws: ``ConfigError`` for a config that cannot work; ``ExecutorError`` when an executor cannot start.
+    public init(config: Config = Config(), logger: Logger = Logger(label: "sprig")) throws {
+        try config.validate()
+        self.config = config
+        self.logger = logger
+        self.executors = config.executors
+        signal(SIGPIPE, SIG_IGN)  // a dead child's pipe must be EPIPE, not the end of this process
+        let context = ExecutorContext(logger: logger, runDirectory: config.runDirectory)
+        var started: [any Executor] = []
+        do {
+            for executor in executors {
+                try executor.start(context)
+                started.append(executor)
+            }
+        } catch {
+            for executor in started { executor.shutdown() }
+            throw error
+        }
+        logger.debug("kernel started", metadata: ["sprig.executors": .string(executors.map(\.label).joined(separator: ","))])
+    }
+
+    deinit {
+        let wasRunning = lifecycle.withLock { state in
+            defer { state.phase = .shutDown }
+            return state.phase != .shutDown
+        }
+        if wasRunning { for executor in executors { executor.shutdown() } }
+    }
+
+    /// Waits for every task submitted so far (and those they wait for), then stops the executors'
+    /// threads and processes. Later calls of apps fail at once with ``TaskError/Reason/kernelShutDown``.
+    /// Calling it again does nothing.
+    public func shutdown() {
+        let shouldStop: Bool = lifecycle.withLock { state in
+            guard state.phase == .running else { return false }
+            state.phase = .draining
+            return true
+        }
+        guard shouldStop else { return }
+        waitForCurrentTasks()
+        for executor in executors { executor.shutdown() }
+        lifecycle.withLock { $0.phase = .shutDown }
+        Python.flushStandardStreams()
+        logger.debug("kernel shut down")
+    }
+
+    /// ``shutdown()`` without blocking a thread of the caller's executor.
+    public func shutdown() async {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { [self] in
+                shutdown()
+                continuation.resume()
+            }
+        }
+    }
+
+    /// Blocks until every task submitted so far has ended (Parsl's `wait_for_current_tasks`).
+    public func waitForCurrentTasks() {
+        let semaphore = DispatchSemaphore(value: 0)
+        let mustWait = lifecycle.withLock { state in
+            guard state.live > 0 else { return false }
+            state.drainWaiters.append(semaphore)
+            return true
+        }
+        if mustWait { semaphore.wait() }
+    }
+
+    /// How many submitted tasks have not ended.
+    public var tasksInFlight: Int { lifecycle.withLock { $0.live } }
+
+    /// The labels of the executors, in config order.
+    public var executorLabels: [String] { executors.map(\.label) }
+
+    // MARK: Submission
+
+    /// One submitted call, waiting for its dependencies.
+    struct PendingTask: Sendable {
+        let core: TaskCore
+        let options: ResolvedOptions
+        /// The tasks it waits for; their errors explain a dependency failure.
+        let dependencies: [TaskCore]
+        /// Builds the work once every dependency has succeeded (substituting their values).
+        let prepare: @Sendable () throws -> Work
+    }
+
+    /// An app's options with its executors looked up.
+    struct ResolvedOptions: Sendable {
+        let app: String
+        let executors: [any Executor]
+        let retries: Int
+        let walltime: Duration?
+    }
+
+    func resolve(_ options: AppOptions, app: String) throws(ConfigError) -> ResolvedOptions {
+        var chosen: [any Executor] = []
+        for label in options.executors {
+            guard let executor = executors.first(where: { $0.label == label }) else {
+                throw ConfigError(message: "app \(app) asks for executor \"\(label)\", but the config has only "
+                                  + executors.map { "\"\($0.label)\"" }.joined(separator: ", "))
+            }
+            chosen.append(executor)
+        }
+        if let retries = options.retries, retries < 0 {
+            throw ConfigError(message: "app \(app) has retries \(retries); it must be 0 or more")
+        }
+        if let walltime = options.walltime, walltime <= .zero {
+            throw ConfigError(message: "app \(app) has walltime \(walltime); it must be positive")
+        }
+        return ResolvedOptions(app: app, executors: chosen.isEmpty ? executors : chosen,
+                               retries: options.retries ?? config.retries, walltime: options.walltime)
+    }
+
+    /// Records a call and returns its core at once; it runs when its dependencies have succeeded.
+    func submit(_ options: ResolvedOptions, dependencies: [any TaskFuture], outputs: [File] = [],
+                prepare: @escaping @Sendable () throws -> Work) -> TaskCore {
+        let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: options.app, outputs: outputs)
+        let accepted = lifecycle.withLock { state in
+            guard state.phase == .running else { return false }
+            state.live += 1
+            return true
+        }
+        guard accepted else {
+            _ = core.complete(.failure(TaskError(taskID: core.id, app: options.app, reason: .kernelShutDown)))
+            return core
+        }
+        let cores = dependencies.compactMap { ($0 as? any CoreBacked)?.core }
+        let pending = PendingTask(core: core, options: options, dependencies: cores, prepare: prepare)
+        let action: DependencyGraph<PendingTask>.Action? = graph.withLock { graph in
+            var running = 0
+            var failed: [TaskID] = []
+            for dependency in cores {
+                switch dependency.register(dependent: core.id) {
+                case nil: running += 1
+                case .failure?: failed.append(dependency.id)
+                case .success?: break
+                }
+            }
+            return graph.add(core.id, payload: pending, running: running, failed: failed)
+        }
+        if let action { apply(action) }
+        return core
+    }
+
+    /// Records a call that failed before it could be submitted (an argument that cannot be converted,
+    /// say): it gets a task id and a failed future, and the rest of the workflow carries on.
+    func failedCall(app: String, reason: TaskError.Reason) -> TaskCore {
+        let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app)
+        _ = core.complete(.failure(TaskError(taskID: core.id, app: app, reason: reason)))
+        logger.info("call rejected", metadata: ["sprig.task.id": "\(core.id)", "sprig.app": .string(app)])
+        return core
+    }
+
+    // MARK: Running
+
+    private func apply(_ action: DependencyGraph<PendingTask>.Action) {
+        switch action {
+        case .launch(_, let pending):
+            launch(pending, attempt: 1)
+        case .failDependencies(_, let pending, let failed):
+            finish(pending.core, .failure(dependencyError(pending, failed: failed)))
+        }
+    }
+
+    private func dependencyError(_ pending: PendingTask, failed: [TaskID]) -> DependencyError {
+        let causes = failed.compactMap { id in pending.dependencies.first { $0.id == id }?.outcome?.failureValue }
+        let first = causes.first
+        let root: any Error = (first as? DependencyError)?.rootCause ?? first
+            ?? TaskError(taskID: pending.core.id, app: pending.options.app, reason: .executor("a dependency failed"))
+        return DependencyError(taskID: pending.core.id, app: pending.options.app, failedDependencies: failed, rootCause: root)
+    }
+
+    private func launch(_ pending: PendingTask, attempt number: Int) {
+        let work: Work
+        do {
+            work = try pending.prepare()
+        } catch {
+            let reason: TaskError.Reason = (error as? PythonError).map { $0.kind == .exception ? .python($0) : .conversion($0.message) }
+                ?? .conversion("\(error)")
+            finish(pending.core, .failure(TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)))
+            return
+        }
+        let executor = pending.options.executors.min { $0.outstanding < $1.outstanding }!
+        let attempt = Attempt(taskID: pending.core.id, app: pending.options.app, number: number, work: work,
+                              walltime: pending.options.walltime) { [self] outcome in
+            attemptEnded(pending, number: number, outcome: outcome)
+        }
+        executor.submit(attempt)
+    }
+
+    private func attemptEnded(_ pending: PendingTask, number: Int, outcome: Outcome) {
+        if case .failure(let error) = outcome, number <= pending.options.retries {
+            logger.info("retrying task", metadata: ["sprig.task.id": "\(pending.core.id)", "sprig.app": .string(pending.options.app),
+                                                    "sprig.attempt": "\(number + 1)", "error": "\(error)"])
+            launch(pending, attempt: number + 1)
+            return
+        }
+        finish(pending.core, outcome)
+    }
+
+    /// Completes a task, releases its dependents and runs its callbacks; dependency failures that
+    /// follow are handled in this loop, not by recursion, so long chains cannot exhaust the stack.
+    private func finish(_ core: TaskCore, _ outcome: Outcome) {
+        var work: [(TaskCore, Outcome)] = [(core, outcome)]
+        while let (core, outcome) = work.popLast() {
+            guard let (dependents, callbacks) = core.complete(outcome) else { continue }
+            let failed = outcome.failureValue != nil
+            let actions = graph.withLock { graph in
+                dependents.compactMap { graph.dependencyEnded(core.id, of: $0, failed: failed) }
+            }
+            for callback in callbacks { callback(outcome) }
+            for action in actions {
+                switch action {
+                case .launch(_, let pending):
+                    launch(pending, attempt: 1)
+                case .failDependencies(_, let pending, let failedIDs):
+                    work.append((pending.core, .failure(dependencyError(pending, failed: failedIDs))))
+                }
+            }
+            taskEnded()
+        }
+    }
+
+    private func taskEnded() {
+        let waiters: [DispatchSemaphore] = lifecycle.withLock { state in
+            state.live -= 1
+            guard state.live == 0 else { return [] }
+            defer { state.drainWaiters = [] }
+            return state.drainWaiters
+        }
+        for waiter in waiters { waiter.signal() }
+    }
+}

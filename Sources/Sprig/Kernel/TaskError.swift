@@ -1,0 +1,88 @@
+import PythonBridge
+
+/// Why one task failed, naming the task and its app. Dependency failures are ``DependencyError``.
+public struct TaskError: Error, CustomStringConvertible {
+    public enum Reason: Sendable {
+        /// The Python app raised; the error keeps the type, message and traceback.
+        case python(PythonError)
+        /// The bash command exited non-zero (a command that was not found exits 127; one killed by
+        /// signal N, 128 + N).
+        case bashExit(code: Int32)
+        /// The app ran past its walltime; a bash app's processes were killed.
+        case timeout(walltime: Duration)
+        /// A `stdout`/`stderr` target could not be opened.
+        case badStdStream(path: String, detail: String)
+        /// The bash app succeeded but did not write these declared outputs.
+        case missingOutputs([File])
+        /// The command of a bash app could not be made (its function raised or returned a non-string).
+        case badCommand(String)
+        /// An argument or result could not be converted.
+        case conversion(String)
+        /// A Swift app threw.
+        case swift(any Error)
+        /// The app asked for executors the kernel does not have, or the executor refused the task.
+        case executor(String)
+        /// The task was submitted after the kernel shut down.
+        case kernelShutDown
+    }
+
+    public let taskID: TaskID
+    public let app: String
+    public let reason: Reason
+
+    public init(taskID: TaskID, app: String, reason: Reason) {
+        self.taskID = taskID
+        self.app = app
+        self.reason = reason
+    }
+
+    /// The Python exception, when the app raised one.
+    public var pythonError: PythonError? {
+        if case .python(let error) = reason { return error }
+        return nil
+    }
+
+    /// The exit code, when a bash command failed.
+    public var exitCode: Int32? {
+        if case .bashExit(let code) = reason { return code }
+        return nil
+    }
+
+    /// Whether the task ran past its walltime.
+    public var isTimeout: Bool {
+        if case .timeout = reason { return true }
+        return false
+    }
+
+    public var description: String {
+        let head = "task \(taskID) (app \(app))"
+        switch reason {
+        case .python(let error):
+            return "\(head) raised \(error)" + (error.traceback.isEmpty ? "" : "\n\(error.traceback)")
+        case .bashExit(let code): return "\(head) failed with unix exit code \(code)"
+        case .timeout(let walltime): return "\(head) exceeded its walltime of \(walltime)"
+        case .badStdStream(let path, let detail): return "\(head) cannot redirect output to \(path): \(detail)"
+        case .missingOutputs(let files): return "\(head) did not write its outputs: " + files.map(\.path).joined(separator: ", ")
+        case .badCommand(let detail): return "\(head) has no command to run: \(detail)"
+        case .conversion(let detail): return "\(head): \(detail)"
+        case .swift(let error): return "\(head) threw \(error)"
+        case .executor(let detail): return "\(head) cannot run: \(detail)"
+        case .kernelShutDown: return "\(head) was submitted after the kernel shut down; make a new DataFlowKernel"
+        }
+    }
+}
+
+/// A task did not run because tasks it depends on failed (Parsl's `DependencyError`). Never retried.
+public struct DependencyError: Error, CustomStringConvertible {
+    public let taskID: TaskID
+    public let app: String
+    /// The dependencies that failed, by task id.
+    public let failedDependencies: [TaskID]
+    /// The first failure at the bottom of the chain: a ``TaskError`` (or another error) of a task that ran.
+    public let rootCause: any Error
+
+    public var description: String {
+        "task \(taskID) (app \(app)) did not run: its dependencies failed (tasks "
+            + failedDependencies.map(\.description).joined(separator: ", ") + "); root cause: \(rootCause)"
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import PythonBridge
+import Synchronization
+
+extension Value: PythonConvertible {
+    /// The Python object for this value; futures must have been substituted first. Takes the GIL.
+    public func toPython() throws -> PythonObject {
+        switch self {
+        case .none: return PythonObject.none
+        case .bool(let b): return try b.toPython()
+        case .int(let i): return try i.toPython()
+        case .double(let d): return try d.toPython()
+        case .string(let s): return try s.toPython()
+        case .bytes(let b): return try b.toPython()
+        case .list(let items): return try items.toPython()
+        case .tuple(let items): return try PythonTuple(elements: items).toPython()
+        case .dict(let pairs):
+            return try withGIL { try PythonObject.dict(pairs.map { (try $0.key.toPython(), try $0.value.toPython()) }) }
+        case .file(let file): return try PythonSide.fileClass().call(file.path)
+        case .python(let object): return object
+        case .future(let future):
+            throw ConversionError(message: "the future of task \(future.taskID) was not replaced by its value")
+        }
+    }
+}
+
+extension Value {
+    /// Reads this value as a Swift type: `Int`, `Double`, `String`, `[UInt8]`, `[String: Int]`,
+    /// `PythonObject`, `Value`, or anything ``ConvertibleFromPython``.
+    ///
+    /// - Throws: ``ConversionError`` or ``PythonBridge/PythonError`` naming both types when it does not fit.
+    public func decode<T>(_ type: T.Type = T.self) throws -> T {
+        if let same = self as? T { return same }
+        switch self {
+        case .python(let object):
+            if let same = object as? T { return same }
+            guard let convertible = T.self as? any ConvertibleFromPython.Type else {
+                throw ConversionError(message: "a Python \(object.typeName) cannot be read as \(T.self): it is not ConvertibleFromPython")
+            }
+            return try convertible.init(python: object) as! T  // init(python:) of T.self returns a T
+        case .none: if let value = Optional<Any>.none as? T { return value }
+        case .bool(let b): if let value = b as? T { return value }
+        case .int(let i):
+            if let value = i as? T { return value }
+            if let value = Double(i) as? T { return value }
+        case .double(let d): if let value = d as? T { return value }
+        case .string(let s): if let value = s as? T { return value }
+        case .bytes(let b):
+            if let value = b as? T { return value }
+            if let value = Data(b) as? T { return value }
+        case .file(let f): if let value = f as? T { return value }
+        case .list, .tuple, .dict, .future: break
+        }
+        // Containers and mismatches go through Python, whose conversions name both types.
+        guard Python.isStarted, let convertible = T.self as? any ConvertibleFromPython.Type else {
+            throw ConversionError(message: "the value \(self) cannot be read as \(T.self)")
+        }
+        return try convertible.init(python: toPython()) as! T
+    }
+}
+
+/// The parts of `python/sprig` the Swift side uses.
+enum PythonSide {
+    private static let cache = Mutex<[String: PythonObject]>([:])
+
+    /// The folder that holds the `sprig` Python package: `$SPRIG_PYTHON_PATH`, else the package's own
+    /// `python/` folder next to these sources.
+    static var packageRoot: String {
+        if let explicit = ProcessInfo.processInfo.environment["SPRIG_PYTHON_PATH"], !explicit.isEmpty { return explicit }
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }  // Values/ Sprig/ Sources/ → the package
+        return url.appendingPathComponent("python").path
+    }
+
+    /// `sprig.File`.
+    static func fileClass() throws -> PythonObject { try attribute("File", of: "sprig.files") }
+
+    /// `sprig.apps.<name>`.
+    static func appsHelper(_ name: String) throws -> PythonObject { try attribute(name, of: "sprig.apps") }
+
+    private static func attribute(_ name: String, of module: String) throws -> PythonObject {
+        let key = "\(module).\(name)"
+        if let cached = cache.withLock({ $0[key] }) { return cached }
+        let object = try Python.importModule(module).attribute(name)
+        cache.withLock { $0[key] = object }
+        return object
+    }
+}

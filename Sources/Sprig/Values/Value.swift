@@ -1,0 +1,162 @@
+import PythonBridge
+
+/// A dynamically typed value passed to Python and bash apps, or returned by Python apps.
+///
+/// Python apps' results are ``python(_:)``: the object itself, never converted until someone reads
+/// it as a Swift type, and passed on as the same object to the next Python app.
+public indirect enum Value: Sendable {
+    case none
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    /// `bytes` in Python.
+    case bytes([UInt8])
+    case list([Value])
+    case tuple([Value])
+    case dict([(key: Value, value: Value)])
+    case file(File)
+    case python(PythonObject)
+    /// A dependency, replaced by its task's value before the app runs.
+    case future(any TaskFuture)
+}
+
+extension Value: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .none: "None"
+        case .bool(let b): b ? "True" : "False"
+        case .int(let i): String(i)
+        case .double(let d): String(d)
+        case .string(let s): s.debugDescription
+        case .bytes(let b): "bytes(\(b.count))"
+        case .list(let items): "[" + items.map(\.description).joined(separator: ", ") + "]"
+        case .tuple(let items): "(" + items.map(\.description).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")
+        case .dict(let pairs): "{" + pairs.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        case .file(let f): "File(\(f.path.debugDescription))"
+        case .python(let o): o.debugDescription
+        case .future(let f): "<future of task \(f.taskID)>"
+        }
+    }
+}
+
+/// A value could not be converted between Swift, the engine and Python.
+public struct ConversionError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Something that can be an argument of a Python or bash app: a plain value, a future (which makes
+/// the call wait for it), a ``File``, a Python object, or a list, tuple or dictionary of these.
+///
+/// Arrays, dictionaries and optionals conform whatever their elements are, and check the elements
+/// when the app is called: an element that cannot be passed fails that call's future with a
+/// ``ConversionError`` naming its type.
+public protocol AppArgument {
+    /// The dynamic form of this argument, with futures left in place.
+    func appValue() throws -> Value
+}
+
+extension Value: AppArgument { public func appValue() throws -> Value { self } }
+extension Int: AppArgument { public func appValue() throws -> Value { .int(self) } }
+extension Double: AppArgument { public func appValue() throws -> Value { .double(self) } }
+extension Bool: AppArgument { public func appValue() throws -> Value { .bool(self) } }
+extension String: AppArgument { public func appValue() throws -> Value { .string(self) } }
+extension Substring: AppArgument { public func appValue() throws -> Value { .string(String(self)) } }
+extension File: AppArgument { public func appValue() throws -> Value { .file(self) } }
+extension PythonObject: AppArgument { public func appValue() throws -> Value { .python(self) } }
+extension AppFuture: AppArgument { public func appValue() throws -> Value { .future(self) } }
+extension DataFuture: AppArgument { public func appValue() throws -> Value { .future(self) } }
+
+/// An argument given as `any AppArgument`, or one of the few Swift types handled by inspection.
+func appValue(of item: Any, at place: @autoclosure () -> String) throws -> Value {
+    if let argument = item as? any AppArgument { return try argument.appValue() }
+    if let number = item as? Float { return .double(Double(number)) }
+    if let number = item as? any BinaryInteger, let int = Int(exactly: number) { return .int(int) }
+    throw ConversionError(message: "\(place()) is a \(type(of: item)), which cannot be passed to an app; "
+                          + "conform it to AppArgument or pass a Value")
+}
+
+/// Arrays become Python lists, except `[UInt8]`, which becomes `bytes`.
+extension Array: AppArgument {
+    public func appValue() throws -> Value {
+        if let bytes = self as? [UInt8] { return .bytes(bytes) }
+        return .list(try enumerated().map { try Sprig.appValue(of: $0.element, at: "list item \($0.offset)") })
+    }
+}
+
+extension Dictionary: AppArgument {
+    public func appValue() throws -> Sprig.Value {
+        .dict(try map { (try Sprig.appValue(of: $0.key, at: "a dictionary key"), try Sprig.appValue(of: $0.value, at: "the value for key \($0.key)")) })
+    }
+}
+
+extension Optional: AppArgument {
+    public func appValue() throws -> Value {
+        switch self {
+        case .none: .none
+        case .some(let wrapped): try Sprig.appValue(of: wrapped, at: "an optional's value")
+        }
+    }
+}
+
+/// A Python tuple of app arguments: `Tuple(future, 2)` arrives as `(value, 2)`.
+public struct Tuple: AppArgument {
+    public let items: [Any]
+    public init(_ items: Any...) { self.items = items }
+    public func appValue() throws -> Value {
+        .tuple(try items.enumerated().map { try Sprig.appValue(of: $0.element, at: "tuple item \($0.offset)") })
+    }
+}
+
+extension Value {
+    /// Every future inside, depth first.
+    func gatherFutures(into futures: inout [any TaskFuture]) {
+        switch self {
+        case .future(let f): futures.append(f)
+        case .list(let items), .tuple(let items): for item in items { item.gatherFutures(into: &futures) }
+        case .dict(let pairs):
+            for pair in pairs {
+                pair.key.gatherFutures(into: &futures)
+                pair.value.gatherFutures(into: &futures)
+            }
+        default: break
+        }
+    }
+
+    var containsFuture: Bool {
+        switch self {
+        case .future: true
+        case .list(let items), .tuple(let items): items.contains { $0.containsFuture }
+        case .dict(let pairs): pairs.contains { $0.key.containsFuture || $0.value.containsFuture }
+        default: false
+        }
+    }
+
+    /// This value with every future replaced by its task's value; call only once all have succeeded.
+    func substitutingFutures() throws -> Value {
+        guard containsFuture else { return self }
+        switch self {
+        case .future(let f):
+            guard let backed = f as? any CoreBacked, let outcome = backed.core.outcome else {
+                throw ConversionError(message: "task \(f.taskID) has not ended")
+            }
+            return try Value(swiftValue: backed.dependencyValue(from: outcome.get()), from: f.taskID)
+        case .list(let items): return .list(try items.map { try $0.substitutingFutures() })
+        case .tuple(let items): return .tuple(try items.map { try $0.substitutingFutures() })
+        case .dict(let pairs): return .dict(try pairs.map { (try $0.key.substitutingFutures(), try $0.value.substitutingFutures()) })
+        default: return self
+        }
+    }
+
+    /// A task's result as a value for a Python or bash app.
+    init(swiftValue: any Sendable, from task: TaskID) throws {
+        if let value = swiftValue as? Value { self = value; return }
+        do {
+            self = try Sprig.appValue(of: swiftValue, at: "the result of task \(task)")
+        } catch let error as ConversionError {
+            throw ConversionError(message: error.message)
+        }
+    }
+}
