@@ -40,8 +40,8 @@ let package = Package(
         .executableTarget(name: "random-numbers", dependencies: ["Sprig"], path: "Examples/random-numbers", swiftSettings: strict),
         .executableTarget(name: "mixed-pipeline", dependencies: ["Sprig"], path: "Examples/mixed-pipeline", swiftSettings: strict),
         .executableTarget(name: "sprig-bench", dependencies: ["Sprig"], path: "Sources/SprigBench", swiftSettings: strict),
-        .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge"], swiftSettings: strict),
-        .testTarget(name: "SprigTests", dependencies: ["Sprig", "PythonBridge"], swiftSettings: strict),
+        .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge"], exclude: ["PythonModules"], swiftSettings: strict),
+        .testTarget(name: "SprigTests", dependencies: ["Sprig", "PythonBridge"], exclude: ["PythonModules"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -123,7 +123,7 @@ extension Data: PythonConvertible, ConvertibleFromPython {
 /// Arrays become lists, except `[UInt8]`, which becomes `bytes`.
 extension Array: PythonConvertible where Element: PythonConvertible {
     public func toPython() throws -> PythonObject {
-        if let bytes = self as? [UInt8] { return try bytes.withUnsafeBytes { try PythonBytes.make($0) } }
+        if Element.self == UInt8.self, let bytes = self as? [UInt8] { return try bytes.withUnsafeBytes { try PythonBytes.make($0) } }
         return try withGIL {
             let list = try PythonObject(owning: PyList_New(count))
             for (index, element) in enumerated() {

@@ -1,1 +1,30 @@
-print("todo")
+// sprig-bench: benchmarks that print figures, plus `python-info`, a probe the tests use.
+import Foundation
+import PythonBridge
+import Sprig
+
+let arguments = CommandLine.arguments.dropFirst()
+switch arguments.first {
+case "python-info":
+    // Prints how the embedded interpreter started; with a module name, whether it imports.
+    do {
+        let info = try Python.start()
+        print("executable=\(info.executable)")
+        print("source=\(info.executableSource)")
+        print("prefix=\(info.prefix)")
+        print("version=\(info.version.major).\(info.version.minor)")
+        if let module = arguments.dropFirst().first {
+            do {
+                _ = try Python.importModule(module)
+                print("import=ok")
+            } catch {
+                print("import=failed: \(error)")
+            }
+        }
+    } catch {
+        print("error=\(error)")
+        exit(1)
+    }
+default:
+    try runBenchmarks(Array(arguments))
+}

@@ -175,7 +175,7 @@ public final class DataFlowKernel: Sendable {
     func failedCall(app: String, reason: TaskError.Reason) -> TaskCore {
         let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app)
         _ = core.complete(.failure(TaskError(taskID: core.id, app: app, reason: reason)))
-        logger.info("call rejected", metadata: ["sprig.task.id": "\(core.id)", "sprig.app": .string(app)])
+        logger.debug("call rejected", metadata: ["sprig.task.id": "\(core.id)", "sprig.app": .string(app)])
         return core
     }
 

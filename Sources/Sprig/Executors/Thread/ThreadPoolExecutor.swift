@@ -66,6 +66,7 @@ public final class ThreadPoolExecutor: Executor {
     }
 
     private func workerLoop(index: Int) {
+        Thread.current.name = Self.threadName(label: label, index: index)
         primeCurrentThreadForPython()
         while let attempt = queue.pop() {
             if !attempt.isEnded {
@@ -76,6 +77,12 @@ public final class ThreadPoolExecutor: Executor {
             running.subtract(1, ordering: .relaxed)
         }
         unprimeCurrentThreadForPython()
+    }
+
+    /// The OS name of worker thread `index` (at most 15 bytes, as Linux allows), seen in debuggers and `/proc`.
+    package static func threadName(label: String, index: Int) -> String {
+        let suffix = "#\(index)"
+        return String(label.utf8.prefix(15 - suffix.utf8.count)).map { $0 + suffix } ?? suffix
     }
 
     private final class WorkerBox {

@@ -1,0 +1,1 @@
+func runBenchmarks(_ arguments: [String]) throws { print("todo") }

@@ -1,0 +1,92 @@
+import Foundation
+import PythonBridge
+import Sprig
+import Testing
+
+@Suite("The thread executor and the kernel's lifecycle", .timeLimit(.minutes(1)))
+struct ExecutorTests {
+    @Test func sleepingPythonAppsOverlap() throws {
+        let h = try Harness(threads: 4)
+        defer { h.close() }
+        let meet = try h.python("meet")
+        // Four calls meet at a barrier: they pass only if all four run at the same time.
+        let calls = (0..<4).map { _ in meet(4, 20.0) }
+        for call in calls { #expect(try call.result(as: Bool.self) == true) }
+    }
+
+    @Test func appsRunOnlyOnTheExecutorsTheyArepinnedTo() throws {
+        let a = ThreadPoolExecutor(label: "pin\(UInt16.random(in: 0...9999))a", maxThreads: 1)
+        let b = ThreadPoolExecutor(label: "pin\(UInt16.random(in: 0...9999))b", maxThreads: 1)
+        let h = try Harness(executors: [a, b])
+        defer { h.close() }
+        let where_ = try h.dfk.swiftApp(name: "where", options: AppOptions(executors: [b.label])) { () in Thread.current.name ?? "" }
+        for _ in 0..<5 { #expect(try where_().result() == ThreadPoolExecutor.threadName(label: b.label, index: 0)) }
+        let unknown = try #require(throws: ConfigError.self) { try h.python("noop", options: AppOptions(executors: ["gpu"])) }
+        #expect(unknown.message.contains("\"gpu\"") && unknown.message.contains(a.label))
+    }
+
+    @Test func duplicateLabelsAreRefused() throws {
+        let error = try #require(throws: ConfigError.self) {
+            try DataFlowKernel(config: Config(executors: [ThreadPoolExecutor(label: "x"), ThreadPoolExecutor(label: "x")]))
+        }
+        #expect(error.message.contains("\"x\""))
+    }
+
+    @Test func aPythonWalltimeInterruptsTheAppAndFreesTheThread() throws {
+        let h = try Harness(threads: 1)
+        defer { h.close() }
+        let spin = try h.python("spin_forever", options: AppOptions(walltime: .milliseconds(200)))
+        let error = try #require(throws: TaskError.self) { try spin().result() }
+        #expect(error.isTimeout)
+        // The only thread must be free again: the spinning Python code was interrupted.
+        #expect(try h.python("add")(2, 3).result(as: Int.self) == 5)
+    }
+
+    @Test func aWalltimeGivenAtCallTimeWorksToo() throws {
+        let h = try Harness()
+        defer { h.close() }
+        let sleepy = try h.python("sleep_then")
+        let error = try #require(throws: TaskError.self) { try sleepy(1.5, 1, walltime: 0.1).result() }
+        #expect(error.isTimeout)
+        #expect(try sleepy(0.0, 7, walltime: 30).result(as: Int.self) == 7)
+    }
+
+    @Test func aSwiftAppPastItsWalltimeFails() throws {
+        let h = try Harness()
+        defer { h.close() }
+        let gate = DispatchSemaphore(value: 0)
+        let waiting = try h.dfk.swiftApp(name: "waits", options: AppOptions(walltime: .milliseconds(100))) { () in
+            _ = gate.wait(timeout: .now() + 20)
+            return 1
+        }
+        #expect(try #require(throws: TaskError.self) { try waiting().result() }.isTimeout)
+        gate.signal()
+    }
+
+    @Test func shutdownWaitsForRunningTasksAndStopsItsThreads() throws {
+        let h = try Harness(threads: 3)
+        let slow = try h.python("sleep_then")
+        let futures = (0..<3).map { slow(0.2, $0) }
+        h.dfk.shutdown()
+        for (index, future) in futures.enumerated() {
+            #expect(future.isDone)
+            #expect(try future.result(as: Int.self) == index)
+        }
+        let prefix = ThreadPoolExecutor.threadName(label: h.label, index: 0).dropLast(2)
+        #expect(eventually { !threadNames().contains { $0.hasPrefix(prefix) } })
+        let late = try h.python("noop")()
+        let error = try #require(throws: TaskError.self) { try late.result() }
+        guard case .kernelShutDown = error.reason else { Issue.record("expected kernelShutDown, got \(error)"); return }
+        h.close()
+    }
+
+    @Test func manyTasksAllComplete() throws {
+        let h = try Harness()
+        defer { h.close() }
+        let add = try h.python("add")
+        let futures = (0..<3_000).map { add($0, 1) }
+        h.dfk.waitForCurrentTasks()
+        #expect(try futures.enumerated().allSatisfy { try $0.element.result(as: Int.self) == $0.offset + 1 })
+        #expect(h.dfk.tasksInFlight == 0)
+    }
+}

@@ -1,0 +1,125 @@
+"""Python apps the engine tests run."""
+
+import os
+import threading
+import time
+
+
+def noop():
+    return None
+
+
+def add(a, b=0):
+    return a + b
+
+
+def total(values):
+    return sum(values)
+
+
+def describe(*args, **kwargs):
+    return {"args": list(args), "kwargs": kwargs}
+
+
+def identity(value):
+    return value
+
+
+def same_object(a, b):
+    return a is b
+
+
+def make_object():
+    return {"made": True}
+
+
+def fail(message):
+    raise ValueError(message)
+
+
+def record_and_fail(path, message):
+    """Appends a line to `path` (so a test can count runs), then raises."""
+    with open(path, "a") as f:
+        f.write("ran\n")
+    raise RuntimeError(message)
+
+
+def fail_until(path, failures):
+    """Fails the first `failures` times it runs (counted in `path`), then returns the run count."""
+    with open(path, "a") as f:
+        f.write("ran\n")
+    with open(path) as f:
+        runs = len(f.readlines())
+    if runs <= failures:
+        raise RuntimeError(f"run {runs} fails on purpose")
+    return runs
+
+
+def touch(path):
+    with open(path, "a"):
+        pass
+    return path
+
+
+def with_inputs(inputs=()):
+    return [x for x in inputs]
+
+
+def with_outputs(text, outputs=()):
+    with open(outputs[0], "w") as f:
+        f.write(text)
+    return outputs[0].filepath
+
+
+def file_info(f):
+    return [type(f).__name__, f.filepath, os.fspath(f)]
+
+
+def spin_forever():
+    while True:
+        pass
+
+
+def thread_name():
+    return threading.current_thread().name
+
+
+barrier = None
+
+
+def meet(parties, timeout):
+    """Waits until `parties` calls are inside at once; raises BrokenBarrierError if they never are."""
+    global barrier
+    if barrier is None or barrier.parties != parties:
+        barrier = threading.Barrier(parties)
+    barrier.wait(timeout)
+    return True
+
+
+def sleep_then(seconds, value):
+    time.sleep(seconds)
+    return value
+
+
+def echo_command(word, stdout=None, stderr=None):
+    return f"echo {word}"
+
+
+def exit_command(code):
+    return f"exit {code}"
+
+
+def not_a_command():
+    return 42
+
+
+def bad_command_raises():
+    raise KeyError("no command")
+
+
+def write_command(outputs=()):
+    return f"echo written > {outputs[0].filepath}"
+
+
+def claim_outputs_command(outputs=()):
+    return "true"
