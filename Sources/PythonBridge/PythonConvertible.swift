@@ -123,7 +123,10 @@ extension Data: PythonConvertible, ConvertibleFromPython {
 /// Arrays become lists, except `[UInt8]`, which becomes `bytes`.
 extension Array: PythonConvertible where Element: PythonConvertible {
     public func toPython() throws -> PythonObject {
-        if Element.self == UInt8.self, let bytes = self as? [UInt8] { return try bytes.withUnsafeBytes { try PythonBytes.make($0) } }
+        if Element.self == UInt8.self {
+            // A dynamic `as? [UInt8]` would check every element; the type is already known.
+            return try unsafeBitCast(self, to: [UInt8].self).withUnsafeBytes { try PythonBytes.make($0) }
+        }
         return try withGIL {
             let list = try PythonObject(owning: PyList_New(count))
             for (index, element) in enumerated() {
@@ -141,7 +144,7 @@ extension Array: ConvertibleFromPython where Element: ConvertibleFromPython {
     public init(python: PythonObject) throws {
         if Element.self == UInt8.self,
            let bytes = try? PythonBytes.read(python, as: "[UInt8]", { [UInt8]($0) }) {
-            self = bytes as! [Element]  // Element is UInt8, checked above
+            self = unsafeBitCast(bytes, to: [Element].self)  // Element is UInt8, checked above
             return
         }
         self = try withGIL {

@@ -81,7 +81,7 @@ func appValue(of item: Any, at place: @autoclosure () -> String) throws -> Value
 /// Arrays become Python lists, except `[UInt8]`, which becomes `bytes`.
 extension Array: AppArgument {
     public func appValue() throws -> Value {
-        if Element.self == UInt8.self, let bytes = self as? [UInt8] { return .bytes(bytes) }
+        if Element.self == UInt8.self { return .bytes(unsafeBitCast(self, to: [UInt8].self)) }  // no per-element cast
         return .list(try enumerated().map { try Sprig.appValue(of: $0.element, at: "list item \($0.offset)") })
     }
 }
