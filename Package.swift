@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "echo-hello", targets: ["echo-hello"]),
         .executable(name: "random-numbers", targets: ["random-numbers"]),
         .executable(name: "mixed-pipeline", targets: ["mixed-pipeline"]),
+        .executable(name: "htex-local", targets: ["htex-local"]),
+        .executable(name: "cpu-speedup", targets: ["cpu-speedup"]),
         .executable(name: "sprig-bench", targets: ["sprig-bench"]),
     ],
     dependencies: [
@@ -39,6 +41,8 @@ let package = Package(
         .executableTarget(name: "echo-hello", dependencies: ["Sprig"], path: "Examples/echo-hello", swiftSettings: strict),
         .executableTarget(name: "random-numbers", dependencies: ["Sprig"], path: "Examples/random-numbers", swiftSettings: strict),
         .executableTarget(name: "mixed-pipeline", dependencies: ["Sprig"], path: "Examples/mixed-pipeline", swiftSettings: strict),
+        .executableTarget(name: "htex-local", dependencies: ["Sprig"], path: "Examples/htex-local", swiftSettings: strict),
+        .executableTarget(name: "cpu-speedup", dependencies: ["Sprig"], path: "Examples/cpu-speedup", swiftSettings: strict),
         .executableTarget(name: "sprig-bench", dependencies: ["Sprig"], path: "Sources/SprigBench", swiftSettings: strict),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge"], exclude: ["PythonModules"], swiftSettings: strict),
         .testTarget(name: "SprigTests", dependencies: ["Sprig", "PythonBridge"], exclude: ["PythonModules"], swiftSettings: strict),

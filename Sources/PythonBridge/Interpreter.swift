@@ -193,6 +193,23 @@ public enum Python {
         }
     }
 
+    /// Runs Python statements in the `__main__` module, as a script's top level would, and returns
+    /// that module. Functions defined this way live in `__main__`.
+    @discardableResult
+    public static func runMain(_ statements: String) throws -> PythonObject {
+        try requireStarted()
+        return try withGIL {
+            let main = try PythonObject.importModule("__main__")
+            let globals = try main.attribute("__dict__")
+            if PyDict_GetItemString(globals.pointer, "__builtins__") == nil {
+                let builtins = try PythonObject.importModule("builtins")
+                guard PyDict_SetItemString(globals.pointer, "__builtins__", builtins.pointer) == 0 else { throw PythonError.fetch() }
+            }
+            _ = try PythonObject(owning: PyRun_StringFlags(statements, Py_file_input, globals.pointer, globals.pointer, nil))
+            return main
+        }
+    }
+
     /// Flushes `sys.stdout` and `sys.stderr`. Call before the process exits: the interpreter is never finalized.
     public static func flushStandardStreams() {
         guard isStarted else { return }

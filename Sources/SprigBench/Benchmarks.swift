@@ -1,9 +1,15 @@
 import Foundation
 import Sprig
 
-/// `sprig-bench [threads] [--runs N] [--quick]`: workloads on the thread executor, printed as
-/// median (min–max) over runs. Figures, not assertions.
+/// `sprig-bench [threads|htex] [--runs N] [--quick]`: workloads on the thread executor (2 threads)
+/// or the process executor (one local block of 2 workers), printed as median (min–max) over runs.
+/// Figures, not assertions.
 func runBenchmarks(_ arguments: [String]) throws {
+    let kind = arguments.first { !$0.hasPrefix("-") && Int($0) == nil } ?? "threads"
+    guard kind == "threads" || kind == "htex" else {
+        print("usage: sprig-bench [threads|htex] [--runs N] [--quick] | python-info [MODULE]")
+        exit(2)
+    }
     let quick = arguments.contains("--quick")
     let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) } ?? (quick ? 1 : 5)
     let scale = quick ? 10 : 1
@@ -17,11 +23,15 @@ func runBenchmarks(_ arguments: [String]) throws {
     }
 
     for run in 0..<runs {
-        let dfk = try DataFlowKernel(config: Config(executors: [ThreadPoolExecutor(label: "threads", maxThreads: 2)]))
-        let noop = try dfk.pythonApp(module: "bench_apps", function: "noop", from: folder)
-        let inc = try dfk.pythonApp(module: "bench_apps", function: "inc", from: folder)
-        let total = try dfk.pythonApp(module: "bench_apps", function: "total", from: folder)
-        let echo = try dfk.pythonApp(module: "bench_apps", function: "echo", from: folder)
+        let executor: any Executor = kind == "htex"
+            ? HighThroughputExecutor(label: "htex", maxWorkers: 2, provider: LocalProvider(initBlocks: 1, maxBlocks: 1))
+            : ThreadPoolExecutor(label: "threads", maxThreads: 2)
+        let dfk = try DataFlowKernel(config: Config(executors: [executor], runDirectory: NSTemporaryDirectory() + "sprig-bench",
+                                                    strategy: .none, python: PythonConfiguration(searchPaths: [folder])))
+        let noop = try dfk.pythonApp(module: "bench_apps", function: "noop")
+        let inc = try dfk.pythonApp(module: "bench_apps", function: "inc")
+        let total = try dfk.pythonApp(module: "bench_apps", function: "total")
+        let echo = try dfk.pythonApp(module: "bench_apps", function: "echo")
         let bashTrue = try dfk.bashApp(name: "true") { () in "true" }
 
         var clock = ContinuousClock.now
@@ -75,11 +85,15 @@ func runBenchmarks(_ arguments: [String]) throws {
         for future in echoFutures { _ = try future.result() }
         record("payload 1 MiB echo ×\(echoes) (MiB/s one way)", "MiB/s", Double(echoes) / (ContinuousClock.now - clock).seconds)
 
+        if let htex = executor as? HighThroughputExecutor {
+            record("RSS of manager + workers (MB)", "MB", htex.processIDs.map(residentMegabytes).reduce(0, +))
+        }
         dfk.shutdown()
     }
     record("peak RSS of this process (MB)", "MB", peakResidentMegabytes())
 
-    print("Sprig thread executor (2 threads), \(runs) run(s); \(machineDescription())")
+    let title = kind == "htex" ? "process executor (1 local block, 2 workers)" : "thread executor (2 threads)"
+    print("Sprig \(title), \(runs) run(s); \(machineDescription())")
     print("| workload | median (min–max) |")
     print("|---|---|")
     for (name, _, values) in rows {
@@ -109,6 +123,12 @@ private func secondsSinceProcessStart() -> Double {
     let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
     guard fields.count > 19, let start = Double(fields[19]), let now = Double(uptime.split(separator: " ")[0]) else { return 0 }
     return max(0, now - start / ticks)
+}
+
+private func residentMegabytes(_ pid: Int32) -> Double {
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
 }
 
 private func peakResidentMegabytes() -> Double {

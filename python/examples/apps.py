@@ -30,3 +30,11 @@ def render_report(values, outputs=()):
 def count_lines_command(report, outputs=()):
     """A bash app's command line: counts the report's lines into the output file."""
     return f"wc -l < {report.filepath} > {outputs[0].filepath}"
+
+
+def burn(n):
+    """CPU-bound pure Python: sums the squares below n (holds the GIL throughout)."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total

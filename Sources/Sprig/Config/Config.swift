@@ -11,14 +11,18 @@ public struct Config: Sendable {
     public var runDirectory: String
     /// How the embedded interpreter starts, the first time a Python app is made.
     public var python: PythonConfiguration
+    /// How executors with providers scale their blocks (Parsl's `strategy`; `.none` is Parsl's `None`).
+    public var strategy: Strategy
 
     public init(executors: [any Executor] = [ThreadPoolExecutor()],
                 retries: Int = 0,
                 runDirectory: String = "runinfo",
+                strategy: Strategy = .simple(),
                 python: PythonConfiguration = .init()) {
         self.executors = executors
         self.retries = retries
         self.runDirectory = runDirectory
+        self.strategy = strategy
         self.python = python
     }
 

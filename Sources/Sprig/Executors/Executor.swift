@@ -1,4 +1,5 @@
 import Logging
+import PythonBridge
 
 /// Runs the tasks the kernel hands it (Parsl's executors).
 ///
@@ -21,6 +22,10 @@ public protocol Executor: AnyObject, Sendable {
 public struct ExecutorContext: Sendable {
     public let logger: Logger
     public let runDirectory: String
+    /// How to start the embedded interpreter, for executors that need it.
+    public let python: PythonConfiguration
+    /// How blocks scale.
+    public let strategy: Strategy
 }
 
 /// An executor could not start or run a task.

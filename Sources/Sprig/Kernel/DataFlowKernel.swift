@@ -34,7 +34,8 @@ public final class DataFlowKernel: Sendable {
         self.logger = logger
         self.executors = config.executors
         signal(SIGPIPE, SIG_IGN)  // a dead child's pipe must be EPIPE, not the end of this process
-        let context = ExecutorContext(logger: logger, runDirectory: config.runDirectory)
+        SignalWatcher.install()
+        let context = ExecutorContext(logger: logger, runDirectory: config.runDirectory, python: config.python, strategy: config.strategy)
         var started: [any Executor] = []
         do {
             for executor in executors {

@@ -24,6 +24,12 @@ public struct TaskError: Error, CustomStringConvertible {
         case executor(String)
         /// The task was submitted after the kernel shut down.
         case kernelShutDown
+        /// The worker process running the task died (killed, out of memory, …); the manager replaced it.
+        case workerLost(String)
+        /// The block's manager died, fell silent past the heartbeat threshold, or its host was lost.
+        case managerLost(String)
+        /// An argument, the function or the result could not be pickled or unpickled.
+        case serialization(String)
     }
 
     public let taskID: TaskID
@@ -68,6 +74,9 @@ public struct TaskError: Error, CustomStringConvertible {
         case .swift(let error): return "\(head) threw \(error)"
         case .executor(let detail): return "\(head) cannot run: \(detail)"
         case .kernelShutDown: return "\(head) was submitted after the kernel shut down; make a new DataFlowKernel"
+        case .workerLost(let detail): return "\(head) lost its worker: \(detail)"
+        case .managerLost(let detail): return "\(head) lost its manager: \(detail)"
+        case .serialization(let detail): return "\(head) cannot be serialized: \(detail)"
         }
     }
 }

@@ -22,36 +22,19 @@ struct ShellProcess {
     func run(register: (@escaping @Sendable () -> Void) -> Void, unregister: () -> Void) throws(Failure) -> Int32 {
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+        var childDescriptors: [Int32: Int32] = [:]
         for (redirect, target) in [(stdout, STDOUT_FILENO), (stderr, STDERR_FILENO)] {
             guard let redirect else { continue }
             let fd = try Self.open(redirect)
             descriptors.append(fd)
-            posix_spawn_file_actions_adddup2(&actions, fd, target)
+            childDescriptors[target] = fd
         }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Own process group (so a kill reaches everything it starts), no blocked signals, and default
-        // handlers for the signals the host ignores or blocks (an ignored SIGPIPE would survive exec).
-        var emptyMask = sigset_t(), defaults = sigset_t()
-        sigemptyset(&emptyMask)
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let words: [String] = ["/bin/bash", "-c", command]
-        let argv = words.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = Environment.withCurrent { envp in posix_spawn(&pid, "/bin/bash", &actions, &attributes, argv, envp) }
-        guard spawned == 0 else { throw .spawn("cannot start /bin/bash: \(String(cString: strerror(spawned)))") }
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(["/bin/bash", "-c", command], descriptors: childDescriptors)
+        } catch {
+            throw .spawn(error.description)
+        }
         for fd in descriptors { close(fd) }
         descriptors = []
 
@@ -69,9 +52,7 @@ struct ShellProcess {
         unregister()
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        // WIFEXITED / WEXITSTATUS / WTERMSIG, written out: the macros do not import.
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return Spawn.exitCode(status)
     }
 
     private static func open(_ redirect: Redirect) throws(Failure) -> Int32 {
@@ -90,13 +71,3 @@ struct ShellProcess {
     }
 }
 
-/// The environment children get: the process's environment when the first child starts.
-private enum Environment {
-    private static let snapshot: [String] = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
-
-    static func withCurrent<R>(_ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-        let pointers = snapshot.map { strdup($0) } + [nil]
-        defer { for pointer in pointers { free(pointer) } }
-        return body(pointers)
-    }
-}

@@ -18,6 +18,7 @@ extension Value: PythonConvertible {
             return try withGIL { try PythonObject.dict(pairs.map { (try $0.key.toPython(), try $0.value.toPython()) }) }
         case .file(let file): return try PythonSide.fileClass().call(file.path)
         case .python(let object): return object
+        case .pickled(let pickled): return try pickled.load()
         case .future(let future):
             throw ConversionError(message: "the future of task \(future.taskID) was not replaced by its value")
         }
@@ -32,6 +33,8 @@ extension Value {
     public func decode<T>(_ type: T.Type = T.self) throws -> T {
         if let same = self as? T { return same }
         switch self {
+        case .pickled(let pickled):
+            return try Value.python(pickled.load()).decode(type)
         case .python(let object):
             if let same = object as? T { return same }
             guard let convertible = T.self as? any ConvertibleFromPython.Type else {
@@ -75,6 +78,9 @@ enum PythonSide {
     /// `sprig.File`.
     static func fileClass() throws -> PythonObject { try attribute("File", of: "sprig.files") }
 
+    /// `sprig.serialize.<name>`.
+    static func serializer(_ name: String) throws -> PythonObject { try attribute(name, of: "sprig.serialize") }
+
     /// `sprig.apps.<name>`.
     static func appsHelper(_ name: String) throws -> PythonObject { try attribute(name, of: "sprig.apps") }
 
@@ -84,5 +90,42 @@ enum PythonSide {
         let object = try Python.importModule(module).attribute(name)
         cache.withLock { $0[key] = object }
         return object
+    }
+}
+
+/// The bytes of a pickled Python object, kept as bytes until someone reads them here.
+public struct PickledValue: Sendable {
+    public let bytes: [UInt8]
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    /// `pickle.loads(bytes)`. Takes the GIL.
+    public func load() throws -> PythonObject {
+        try PythonSide.serializer("loads").call([bytes.toPython()])
+    }
+}
+
+extension Value {
+    /// The Python object a worker should receive: like ``toPython()``, but pickled results stay
+    /// pickled, wrapped in `sprig.serialize.Pickled`, for the worker to load. Takes the GIL.
+    func toPythonForWorker() throws -> PythonObject {
+        switch self {
+        case .pickled(let pickled): return try PythonSide.serializer("Pickled").call([pickled.bytes.toPython()])
+        case .list(let items) where items.contains(where: \.holdsPickled):
+            return try items.map { try $0.toPythonForWorker() }.toPython()
+        case .tuple(let items) where items.contains(where: \.holdsPickled):
+            return try PythonTuple(elements: items.map { try $0.toPythonForWorker() }).toPython()
+        case .dict(let pairs) where pairs.contains(where: { $0.value.holdsPickled }):
+            return try PythonObject.dict(pairs.map { (try $0.key.toPython(), try $0.value.toPythonForWorker()) })
+        default: return try toPython()
+        }
+    }
+
+    var holdsPickled: Bool {
+        switch self {
+        case .pickled: true
+        case .list(let items), .tuple(let items): items.contains { $0.holdsPickled }
+        case .dict(let pairs): pairs.contains { $0.value.holdsPickled }
+        default: false
+        }
     }
 }

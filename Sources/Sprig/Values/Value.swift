@@ -17,6 +17,9 @@ public indirect enum Value: Sendable {
     case dict([(key: Value, value: Value)])
     case file(File)
     case python(PythonObject)
+    /// A pickled Python object, as a process executor's worker returned it: unpickled only when read
+    /// in this process, passed on as the same bytes to other worker tasks.
+    case pickled(PickledValue)
     /// A dependency, replaced by its task's value before the app runs.
     case future(any TaskFuture)
 }
@@ -35,6 +38,7 @@ extension Value: CustomStringConvertible {
         case .dict(let pairs): "{" + pairs.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         case .file(let f): "File(\(f.path.debugDescription))"
         case .python(let o): o.debugDescription
+        case .pickled(let p): "<pickled, \(p.bytes.count) bytes>"
         case .future(let f): "<future of task \(f.taskID)>"
         }
     }

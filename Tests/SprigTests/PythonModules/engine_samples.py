@@ -123,3 +123,49 @@ def write_command(outputs=()):
 
 def claim_outputs_command(outputs=()):
     return "true"
+
+
+def pid_then_sleep(path, seconds):
+    """First run: writes this worker's pid to `path` and sleeps; a later run returns at once."""
+    if os.path.exists(path):
+        return "second run"
+    with open(path + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(path + ".tmp", path)
+    time.sleep(seconds)
+    return "first run"
+
+
+def rendezvous(folder, name, parties, timeout):
+    """Waits until `parties` calls (in any processes) have arrived; True if they all did in time."""
+    open(os.path.join(folder, name), "w").close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(os.listdir(folder)) >= parties:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def chatty(value):
+    print("hello from an app", value)
+    print("to stderr too", file=__import__("sys").stderr)
+    return value * 2
+
+
+def make_scaler(factor):
+    def scale(x):
+        return x * factor
+    return scale
+
+
+def numbers(n):
+    return list(range(n))
+
+
+def generator_of(n):
+    return (i for i in range(n))
+
+
+def worker_pid():
+    return os.getpid()

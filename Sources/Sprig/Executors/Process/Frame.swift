@@ -1,0 +1,161 @@
+import Foundation
+
+/// The frames of Sprig's manager protocol (version 1; `python/sprig/PROTOCOL.md`): a 5-byte header
+/// — body length (u32, little-endian) and type (u8) — then the body.
+enum FrameType: UInt8 {
+    case hello = 1, helloAck = 2, tasks = 3, results = 4, heartbeat = 5, shutdown = 6, killTask = 7, stats = 8
+}
+
+struct Frame {
+    let type: FrameType
+    let body: [UInt8]
+}
+
+/// The protocol version this side speaks.
+let managerProtocolVersion = 1
+
+/// Little-endian encoding into a growing byte buffer.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func blob(_ data: [UInt8]) {
+        u32(UInt32(data.count))
+        bytes.append(contentsOf: data)
+    }
+
+    /// A whole frame: header, then this buffer as the body.
+    func frame(_ type: FrameType) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(5 + bytes.count)
+        withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(type.rawValue)
+        out.append(contentsOf: bytes)
+        return out
+    }
+}
+
+/// Little-endian decoding of a frame body; every read is bounds-checked.
+struct ByteReader {
+    struct Truncated: Error {}
+    let bytes: [UInt8]
+    var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func u8() throws -> UInt8 {
+        guard offset + 1 <= bytes.count else { throw Truncated() }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func u32() throws -> UInt32 {
+        guard offset + 4 <= bytes.count else { throw Truncated() }
+        var value: UInt32 = 0
+        for i in 0..<4 { value |= UInt32(bytes[offset + i]) << (8 * i) }
+        offset += 4
+        return value
+    }
+
+    mutating func u64() throws -> UInt64 {
+        guard offset + 8 <= bytes.count else { throw Truncated() }
+        var value: UInt64 = 0
+        for i in 0..<8 { value |= UInt64(bytes[offset + i]) << (8 * i) }
+        offset += 8
+        return value
+    }
+
+    mutating func blob() throws -> [UInt8] {
+        let count = Int(try u32())
+        guard offset + count <= bytes.count else { throw Truncated() }
+        defer { offset += count }
+        return Array(bytes[offset..<(offset + count)])
+    }
+}
+
+/// Reads whole frames from a file descriptor, blocking; call on a thread of its own, never holding the GIL.
+final class FrameReader {
+    private let fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+    private var start = 0
+    private var end = 0
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// The next frame, or `nil` at end of stream (the other side closed or died).
+    /// - Throws: when the stream breaks mid-frame or holds an unknown frame type.
+    func next() throws -> Frame? {
+        guard let header = try take(5, allowEOF: true) else { return nil }
+        let length = Int(UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16 | UInt32(header[3]) << 24)
+        guard let type = FrameType(rawValue: header[4]) else {
+            throw FrameError(message: "unknown frame type \(header[4])")
+        }
+        guard let body = try take(length, allowEOF: false) else { throw FrameError(message: "stream ended inside a frame") }
+        return Frame(type: type, body: body)
+    }
+
+    private func take(_ count: Int, allowEOF: Bool) throws -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+            if start == end {
+                // Large bodies are read straight into `out`; small reads go through the buffer.
+                let missing = count - out.count
+                if missing >= buffer.count {
+                    let got = try readDirect(into: &out, upTo: missing)
+                    if got == 0 { return try eof(out, allowEOF) }
+                    continue
+                }
+                let got = buffer.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    throw FrameError(message: "read failed: \(String(cString: strerror(errno)))")
+                }
+                if got == 0 { return try eof(out, allowEOF) }
+                start = 0
+                end = got
+            }
+            let n = min(count - out.count, end - start)
+            out.append(contentsOf: buffer[start..<(start + n)])
+            start += n
+        }
+        return out
+    }
+
+    private func readDirect(into out: inout [UInt8], upTo missing: Int) throws -> Int {
+        let before = out.count
+        out.append(contentsOf: repeatElement(0, count: missing))
+        while true {
+            let got = out.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress! + before, missing) }
+            if got < 0 && errno == EINTR { continue }
+            if got < 0 { throw FrameError(message: "read failed: \(String(cString: strerror(errno)))") }
+            out.removeLast(missing - got)
+            return got
+        }
+    }
+
+    private func eof(_ partial: [UInt8], _ allowEOF: Bool) throws -> [UInt8]? {
+        if partial.isEmpty && allowEOF { return nil }
+        throw FrameError(message: "stream ended inside a frame")
+    }
+}
+
+struct FrameError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Writes all of `bytes` to `fd`, retrying partial writes; throws on EPIPE (the reader died) and other errors.
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+    var offset = 0
+    while offset < bytes.count {
+        let wrote = bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset) }
+        if wrote < 0 {
+            if errno == EINTR { continue }
+            throw FrameError(message: "write failed: \(String(cString: strerror(errno)))")
+        }
+        offset += wrote
+    }
+}

@@ -1,0 +1,346 @@
+import Foundation
+import Logging
+import PythonBridge
+import Synchronization
+
+/// Runs Python apps in pools of Python worker processes (Parsl's `HighThroughputExecutor`), so
+/// CPU-bound Python uses every core.
+///
+/// The provider starts *blocks*; each block is one Python manager (`python -m sprig.manager`) which
+/// starts the block's workers and speaks a framed protocol with this process over its stdin and
+/// stdout — a pipe here, the same bytes through `ssh` for remote hosts. No port is opened. This
+/// process is the interchange: it queues tasks, hands them to blocks with free slots in batches,
+/// and completes futures from the results, which stay pickled bytes until read.
+///
+/// Bash apps run in the workers too. Swift apps cannot travel to a Python worker: they run in this
+/// process, on a small thread pool of the executor's own.
+public final class HighThroughputExecutor: Executor {
+    public let label: String
+    /// Workers per block at most (Parsl's `max_workers_per_node`).
+    public let maxWorkers: Int
+    /// Cores each worker is given: a block runs `cores / coresPerWorker` workers, at most `maxWorkers`.
+    public let coresPerWorker: Double
+    /// More logging from managers and workers.
+    public let workerDebug: Bool
+    public let provider: any ExecutionProvider
+    /// How often heartbeats go both ways.
+    public let heartbeatPeriod: Duration
+    /// Silence after which a manager is declared lost (and its tasks fail with `managerLost`).
+    public let heartbeatThreshold: Duration
+    /// Tasks each worker may have queued beside the one it runs, while tasks are short (they come
+    /// back within ``shortTask``): that is what makes no-op throughput high. Longer tasks get no
+    /// prefetch (Parsl's default), so that new blocks and other hosts get their share of the work.
+    public let prefetch: Int
+    /// Tasks that come back faster than this, on average, are prefetched.
+    public let shortTask: Duration = .milliseconds(20)
+    /// Where block logs go; default `<run directory>/<label>`.
+    public let workerLogDirectory: String?
+
+    private struct State {
+        var phase = Phase.created
+        var queue: [Attempt] = []
+        var blocks: [Int: ManagerBlock] = [:]
+        var nextBlock = 0
+        var consecutiveStartFailures = 0
+        var broken: String? = nil
+        var context: ExecutorContext? = nil
+        var stopping: DispatchSemaphore? = nil
+
+        enum Phase { case created, running, stopping, stopped }
+    }
+
+    private let state = Mutex(State())
+    private let encoder = TaskEncoder()
+    private let dispatchKicker = Kicker()
+    private let maintenanceKicker = Kicker()
+    private let threads = Mutex<[JoinableThread]>([])
+    private let local: ThreadPoolExecutor
+    private let expected = Mutex<ExpectedManager?>(nil)
+    /// A moving average of how long tasks spend in blocks; `nil` until one has come back.
+    private let typicalTask = Mutex<Duration?>(nil)
+
+    public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = 1,
+                workerDebug: Bool = false, provider: any ExecutionProvider = LocalProvider(),
+                heartbeatPeriod: Duration = .seconds(2),
+                heartbeatThreshold: Duration = .seconds(30), prefetch: Int = 4, workerLogDirectory: String? = nil) {
+        self.label = label
+        self.maxWorkers = maxWorkers
+        self.coresPerWorker = coresPerWorker
+        self.workerDebug = workerDebug
+        self.provider = provider
+        self.heartbeatPeriod = heartbeatPeriod
+        self.heartbeatThreshold = heartbeatThreshold
+        self.prefetch = prefetch
+        self.workerLogDirectory = workerLogDirectory
+        self.local = ThreadPoolExecutor(label: "\(label)-swift", maxThreads: 2)
+    }
+
+    /// Workers in one block.
+    public var workersPerBlock: Int {
+        max(1, min(maxWorkers, Int(Double(provider.coresPerNode(block: 0)) / max(coresPerWorker, 0.01))))
+    }
+
+    public var outstanding: Int {
+        state.withLock { $0.queue.count + $0.blocks.values.reduce(0) { $0 + $1.outstanding } } + local.outstanding
+    }
+
+    /// The PIDs of every manager and worker this executor has running, as their managers last reported.
+    public var processIDs: [Int32] { state.withLock { $0.blocks.values.flatMap(\.processIDs) } }
+
+    /// Blocks connected and ready.
+    public var readyBlocks: Int { state.withLock { $0.blocks.values.filter { $0.phase == .ready }.count } }
+
+    /// Blocks started and not yet ended.
+    public var liveBlocks: Int { state.withLock { $0.blocks.count } }
+
+    // MARK: Lifecycle
+
+    public func start(_ context: ExecutorContext) throws {
+        guard provider.maxBlocks >= 1, provider.initBlocks <= provider.maxBlocks, provider.minBlocks <= provider.maxBlocks else {
+            throw ExecutorError(label: label, message: "the provider's blocks must satisfy minBlocks ≤ maxBlocks, initBlocks ≤ maxBlocks and maxBlocks ≥ 1")
+        }
+        try Python.start(context.python)
+        try Python.addSearchPath(PythonSide.packageRoot)
+        let info = Python.info!
+        let serializer = try withGIL {
+            (try String(python: PythonSide.serializer("serializer_name").call()),
+             try String(python: PythonSide.serializer("serializer_version").call()))
+        }
+        expected.withLock { $0 = ExpectedManager(pythonVersion: "\(info.version.major).\(info.version.minor)",
+                                                 serializer: serializer.0, serializerVersion: serializer.1) }
+        try local.start(context)
+        state.withLock {
+            $0.context = context
+            $0.phase = .running
+        }
+        for _ in 0..<provider.initBlocks { startBlock() }
+        let dispatcher = try JoinableThread(name: "sprig-dispatch") { [self] in dispatchLoop() }
+        let maintenance = try JoinableThread(name: "sprig-maintain") { [self] in maintenanceLoop() }
+        threads.withLock { $0 = [dispatcher, maintenance] }
+        EmergencyStop.register(self) { [weak self] in self?.killAllBlocks() }
+    }
+
+    public func submit(_ attempt: Attempt) {
+        if case .swift = attempt.work {
+            local.submit(attempt)
+            return
+        }
+        let refusal: String? = state.withLock { state in
+            if let broken = state.broken, state.blocks.isEmpty { return broken }
+            guard state.phase == .running else { return "executor \(label) is shut down" }
+            state.queue.append(attempt)
+            return nil
+        }
+        if let refusal {
+            attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: .executor(refusal))))
+            return
+        }
+        dispatchKicker.kick()
+    }
+
+    public func shutdown() {
+        let blocks: [ManagerBlock] = state.withLock { state in
+            guard state.phase == .running else { return [] }
+            state.phase = .stopping
+            state.stopping = DispatchSemaphore(value: 0)
+            return Array(state.blocks.values)
+        }
+        dispatchKicker.kick()
+        maintenanceKicker.kick()
+        for thread in threads.withLock({ $0 }) { thread.join() }
+        for block in blocks { block.requestShutdown() }
+        // Managers stop their workers and exit at once; one that does not within the grace period is killed.
+        let deadline = ContinuousClock.now + .seconds(5)
+        for block in blocks {
+            while block.phase != .dead && ContinuousClock.now < deadline {
+                _ = state.withLock { $0.stopping }?.wait(timeout: .now() + .milliseconds(100))
+            }
+            if block.phase != .dead { block.kill(reason: "it did not stop within 5 s of shutdown") }
+            block.joinReader()
+        }
+        let leftover = state.withLock { state in
+            state.phase = .stopped
+            defer { state.queue = [] }
+            return state.queue
+        }
+        for attempt in leftover {
+            attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: .executor("executor \(label) shut down"))))
+        }
+        local.shutdown()
+        EmergencyStop.unregister(self)
+    }
+
+    /// Kills every block's process group at once: for Ctrl-C and SIGTERM.
+    func killAllBlocks() {
+        for block in state.withLock({ Array($0.blocks.values) }) { block.kill(reason: "the program is stopping") }
+    }
+
+    // MARK: Blocks
+
+    private func startBlock() {
+        let (number, context): (Int, ExecutorContext?) = state.withLock { state in
+            defer { state.nextBlock += 1 }
+            return (state.nextBlock, state.context)
+        }
+        guard let context, let expected = expected.withLock({ $0 }) else { return }
+        var logger = context.logger
+        logger[metadataKey: "sprig.executor"] = .string(label)
+        do {
+            let command = try managerCommand(block: number, context: context)
+            let process = try provider.launch(block: number, command: command)
+            let block = ManagerBlock(number: number, process: process, workers: workersPerBlock, logger: logger)
+            state.withLock { $0.blocks[number] = block }
+            try block.startReading(expected: expected, events: BlockEvents(
+                capacityChanged: { [weak self] in self?.dispatchKicker.kick() },
+                taskReturned: { [weak self] duration in self?.noteTaskDuration(duration) },
+                ended: { [weak self] block, failure, permanent in self?.blockEnded(block, startFailure: failure, permanent: permanent) }))
+            logger.debug("block started", metadata: ["sprig.block": "\(number)", "pid": "\(process.pid)"])
+        } catch {
+            state.withLock { $0.blocks[number] = nil }
+            blockStartFailed("block \(number) could not start: \(error)", permanent: false)
+        }
+    }
+
+    private func managerCommand(block: Int, context: ExecutorContext) throws -> ManagerCommand {
+        let root = workerLogDirectory ?? (context.runDirectory as NSString).appendingPathComponent(label)
+        let folder = URL(fileURLWithPath: (root as NSString).appendingPathComponent("block-\(block)")).standardizedFileURL.path
+        // Workers see what the embedded interpreter sees: the sprig package and the same sys.path.
+        let searchPath = try withGIL { try [String](python: Python.importModule("sys").attribute("path")) }
+        let pythonPath = ([PythonSide.packageRoot] + searchPath.filter { !$0.isEmpty }).joined(separator: ":")
+        var arguments = ["--workers", "\(workersPerBlock)", "--block-id", "\(block)", "--logdir", folder,
+                         "--heartbeat-period", "\(heartbeatPeriod.seconds)", "--heartbeat-threshold", "\(heartbeatThreshold.seconds)",
+                         "--prefetch", "\(prefetch)"]
+        if workerDebug { arguments.append("--worker-debug") }
+        return ManagerCommand(python: Python.info!.executable, arguments: arguments,
+                              environment: ["PYTHONPATH": pythonPath], logFolder: folder)
+    }
+
+    private func noteTaskDuration(_ duration: Duration) {
+        typicalTask.withLock { average in
+            average = average.map { $0 * 0.9 + duration * 0.1 } ?? duration
+        }
+    }
+
+    /// Tasks a block may hold: one per worker, plus the prefetch while tasks are known to be short.
+    private func capacity(of block: ManagerBlock) -> Int {
+        let short = typicalTask.withLock { $0.map { $0 < shortTask } ?? false }
+        return block.workers * (short ? prefetch + 1 : 1)
+    }
+
+    private func blockEnded(_ block: ManagerBlock, startFailure: String?, permanent: Bool) {
+        let stopping = state.withLock { state -> DispatchSemaphore? in
+            state.blocks[block.number] = nil
+            return state.stopping
+        }
+        stopping?.signal()
+        if let startFailure {
+            blockStartFailed(startFailure, permanent: permanent)
+        } else {
+            state.withLock { $0.consecutiveStartFailures = 0 }
+        }
+        maintenanceKicker.kick()
+        dispatchKicker.kick()
+    }
+
+    private func blockStartFailed(_ message: String, permanent: Bool) {
+        let stranded: [Attempt] = state.withLock { state in
+            state.consecutiveStartFailures += 1
+            if permanent || state.consecutiveStartFailures >= 3 { state.broken = message }
+            // No task waits forever: with no block left and none that can start, the queue fails.
+            guard state.broken != nil, state.blocks.isEmpty else { return [] }
+            defer { state.queue = [] }
+            return state.queue
+        }
+        state.withLock { $0.context }?.logger.error("block failed", metadata: ["sprig.executor": .string(label), "error": .string(message)])
+        for attempt in stranded {
+            attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app,
+                                              reason: .executor("executor \(label) has no working block: \(message)"))))
+        }
+    }
+
+    // MARK: Loops
+
+    private func dispatchLoop() {
+        while true {
+            dispatchKicker.wait(timeout: .seconds(1))
+            if state.withLock({ $0.phase != .running }) { return }
+            dispatchReadyTasks()
+        }
+    }
+
+    private func dispatchReadyTasks() {
+        while true {
+            let assignments: [(ManagerBlock, [Attempt])] = state.withLock { state in
+                guard !state.queue.isEmpty else { return [] }
+                var result: [(ManagerBlock, [Attempt])] = []
+                let ready = state.blocks.values.map { ($0, $0.freeSlots(capacity: capacity(of: $0))) }.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }
+                for (block, free) in ready where !state.queue.isEmpty {
+                    let count = min(free, state.queue.count)
+                    result.append((block, Array(state.queue.prefix(count))))
+                    state.queue.removeFirst(count)
+                }
+                return result
+            }
+            if assignments.isEmpty { return }
+            for (block, attempts) in assignments {
+                var tasks: [WireTask] = []
+                for (attempt, encoded) in encoder.encode(attempts.filter { !$0.isEnded }) {
+                    switch encoded {
+                    case .success(let task): tasks.append(task)
+                    case .failure(let error): attempt.finish(.failure(error))
+                    }
+                }
+                let unsent = block.send(tasks)
+                if !unsent.isEmpty {
+                    state.withLock { $0.queue.insert(contentsOf: unsent.map(\.attempt), at: 0) }
+                }
+            }
+        }
+    }
+
+    private func maintenanceLoop() {
+        var lastHeartbeat = ContinuousClock.now
+        guard let strategy = state.withLock({ $0.context?.strategy }) else { return }
+        let planner = ScalingPlanner(strategy: strategy, initBlocks: provider.initBlocks, minBlocks: provider.minBlocks,
+                                     maxBlocks: provider.maxBlocks, slotsPerBlock: workersPerBlock)
+        while true {
+            maintenanceKicker.wait(timeout: .milliseconds(100))
+            let (phase, blocks, waiting, broken) = state.withLock { ($0.phase, Array($0.blocks.values), $0.queue.count, $0.broken) }
+            guard phase == .running else { return }
+            let now = ContinuousClock.now
+            if now - lastHeartbeat >= heartbeatPeriod {
+                lastHeartbeat = now
+                for block in blocks where block.phase == .ready { block.sendHeartbeat() }
+            }
+            for block in blocks where now - block.lastHeard > heartbeatThreshold {
+                block.kill(reason: "its manager was silent for more than \(heartbeatThreshold.seconds) s (the heartbeat threshold)")
+            }
+            guard broken == nil else { continue }
+            let loads = blocks.map { ScalingPlanner.BlockLoad(block: $0.number, outstanding: $0.outstanding, idleSince: $0.idleSince) }
+            for decision in planner.decide(blocks: loads, waiting: waiting, now: now) {
+                switch decision {
+                case .start(let count): for _ in 0..<count { startBlock() }
+                case .stop(let number): blocks.first { $0.number == number }?.requestShutdown()
+                }
+            }
+        }
+    }
+}
+
+/// What to stop when the program is interrupted: every live process executor's blocks.
+enum EmergencyStop {
+    private static let actions = Mutex<[ObjectIdentifier: @Sendable () -> Void]>([:])
+
+    static func register(_ owner: AnyObject, _ action: @escaping @Sendable () -> Void) {
+        actions.withLock { $0[ObjectIdentifier(owner)] = action }
+        SignalWatcher.install()
+    }
+
+    static func unregister(_ owner: AnyObject) {
+        _ = actions.withLock { $0.removeValue(forKey: ObjectIdentifier(owner)) }
+    }
+
+    static func runAll() {
+        for action in actions.withLock({ Array($0.values) }) { action() }
+    }
+}

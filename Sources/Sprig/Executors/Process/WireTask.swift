@@ -1,0 +1,163 @@
+import Foundation
+import PythonBridge
+import Synchronization
+
+/// A task as the manager protocol carries it (see `python/sprig/PROTOCOL.md`).
+struct WireTask {
+    enum Kind: UInt8 {
+        case python = 0
+        /// A bash app whose Python function returns the command line.
+        case pythonBash = 1
+        /// A bash app with its command line ready.
+        case bash = 2
+    }
+
+    let attempt: Attempt
+    let kind: Kind
+    let functionKey: UInt64
+    let function: [UInt8]
+    let options: [UInt8]
+    let payload: [UInt8]
+
+    /// Appends this task to a TASKS body; the function's bytes only if the block has not had them.
+    func write(to writer: inout ByteWriter, includeFunction: Bool) {
+        writer.u64(UInt64(attempt.taskID.rawValue))
+        writer.u8(kind.rawValue)
+        writer.u64(functionKey)
+        writer.blob(includeFunction ? function : [])
+        writer.blob(options)
+        writer.blob(payload)
+    }
+}
+
+/// Options of a bash task, as JSON.
+private struct BashOptions: Encodable {
+    let command: String?
+    let stdout: [String]?
+    let stderr: [String]?
+    let outputs: [String]
+}
+
+/// Turns attempts into wire tasks: pickles each app's function once (by the identity of its
+/// `PythonObject`) and each call's arguments, holding the GIL once for a whole batch.
+final class TaskEncoder: Sendable {
+    private struct CachedFunction: @unchecked Sendable {  // the object is only kept alive, never touched
+        let key: UInt64
+        let bytes: [UInt8]
+        let object: PythonObject
+    }
+
+    private let functions = Mutex<[ObjectIdentifier: CachedFunction]>([:])
+    private let nextKey = Atomic<UInt64>(1)
+
+    /// Encodes a batch; an attempt that cannot be encoded gets its error instead.
+    func encode(_ attempts: [Attempt]) -> [(Attempt, Result<WireTask, TaskError>)] {
+        // Swift-built bash commands run user code: do that before taking the GIL.
+        let commands: [String?] = attempts.map { attempt in
+            guard case .bash(let call) = attempt.work, case .swift(let body) = call.command else { return nil }
+            return try? body()
+        }
+        return withGIL {
+            zip(attempts, commands).map { attempt, command in
+                (attempt, Result { try encode(attempt, command: command) }.mapError { error in
+                    error as? TaskError ?? TaskError(taskID: attempt.taskID, app: attempt.app, reason: Self.reason(for: error))
+                })
+            }
+        }
+    }
+
+    private func encode(_ attempt: Attempt, command: String?) throws -> WireTask {
+        switch attempt.work {
+        case .python(let call):
+            let (key, bytes) = try function(call.callable)
+            return WireTask(attempt: attempt, kind: .python, functionKey: key, function: bytes, options: [], payload: try arguments(call))
+        case .bash(let call):
+            let options = try JSONEncoder().encode(BashOptions(
+                command: command,
+                stdout: call.stdout.map { [$0.path, $0.mode.rawValue] },
+                stderr: call.stderr.map { [$0.path, $0.mode.rawValue] },
+                outputs: call.outputs.map(\.path)))
+            switch call.command {
+            case .python(let pythonCall):
+                let (key, bytes) = try function(pythonCall.callable)
+                return WireTask(attempt: attempt, kind: .pythonBash, functionKey: key, function: bytes,
+                                options: [UInt8](options), payload: try arguments(pythonCall))
+            case .swift(let body):
+                guard command != nil else {
+                    do { _ = try body() } catch {
+                        throw TaskError(taskID: attempt.taskID, app: attempt.app, reason: .badCommand("its command closure threw \(error)"))
+                    }
+                    throw TaskError(taskID: attempt.taskID, app: attempt.app, reason: .badCommand("its command closure failed"))
+                }
+                return WireTask(attempt: attempt, kind: .bash, functionKey: 0, function: [], options: [UInt8](options), payload: [])
+            }
+        case .swift:
+            preconditionFailure("Swift apps run in this process, not in workers")
+        }
+    }
+
+    private func function(_ callable: PythonObject) throws -> (UInt64, [UInt8]) {
+        let id = ObjectIdentifier(callable)
+        if let cached = functions.withLock({ $0[id] }) { return (cached.key, cached.bytes) }
+        let bytes = try [UInt8](python: PythonSide.serializer("dumps_function").call([callable]))
+        let entry = CachedFunction(key: nextKey.wrappingAdd(1, ordering: .relaxed).oldValue, bytes: bytes, object: callable)
+        let stored = functions.withLock { table in
+            if let existing = table[id] { return existing }
+            table[id] = entry
+            return entry
+        }
+        return (stored.key, stored.bytes)
+    }
+
+    private func arguments(_ call: PythonCall) throws -> [UInt8] {
+        let positional = try PythonTuple(elements: call.arguments.map { try $0.toPythonForWorker() }).toPython()
+        let keywords = try PythonObject.dict(call.keywords.map { (try $0.0.toPython(), try $0.1.toPythonForWorker()) })
+        return try [UInt8](python: PythonSide.serializer("dumps_call").call([positional, keywords]))
+    }
+
+    private static func reason(for error: any Error) -> TaskError.Reason {
+        if let python = error as? PythonError {
+            return python.typeName.hasSuffix("SerializationError") || python.typeName.contains("Pickl")
+                ? .serialization(python.message) : (python.kind == .exception ? .python(python) : .conversion(python.message))
+        }
+        return .conversion("\(error)")
+    }
+}
+
+/// What a RESULTS entry means for its task.
+enum WireResult {
+    static func outcome(status: UInt8, bytes: [UInt8], kind: WireTask.Kind, attempt: Attempt, block: String) -> Outcome {
+        let fail = { (reason: TaskError.Reason) -> Outcome in .failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: reason)) }
+        switch status {
+        case 0:
+            return kind == .python ? .success(Value.pickled(PickledValue(bytes: bytes))) : .success(0)
+        case 1:
+            guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+                return fail(.executor("block \(block) sent an unreadable failure report"))
+            }
+            let message = object["message"] as? String ?? ""
+            switch object["kind"] as? String {
+            case "bash_exit":
+                return fail(.bashExit(code: Int32(object["exit_code"] as? Int ?? -1)))
+            case "bad_std_stream":
+                return fail(.badStdStream(path: object["path"] as? String ?? "?", detail: message))
+            case "missing_outputs":
+                return fail(.missingOutputs((object["missing"] as? [String] ?? []).map(File.init)))
+            case "bad_command":
+                return fail(.badCommand(message))
+            case "serialization":
+                return fail(.serialization(message))
+            case "walltime":
+                return fail(.timeout(walltime: attempt.walltime ?? .zero))
+            default:
+                return fail(.python(PythonError(kind: .exception, typeName: object["type"] as? String ?? "Exception",
+                                                message: message, traceback: object["traceback"] as? String ?? "")))
+            }
+        case 2:
+            let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+            return fail(.workerLost(object?["message"] as? String ?? "a worker of block \(block) died"))
+        default:
+            return fail(.executor("block \(block) sent unknown result status \(status)"))
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// Starts blocks of workers somewhere (Parsl's providers): on this machine, over SSH, on a cluster.
+///
+/// A block is one process (the manager, or a channel such as `ssh` carrying its stream) whose
+/// stdin and stdout carry the manager protocol. A provider only starts blocks; the executor owns
+/// them from then on.
+public protocol ExecutionProvider: Sendable {
+    /// Blocks started when the executor starts.
+    var initBlocks: Int { get }
+    /// The fewest blocks the `simple` strategy keeps.
+    var minBlocks: Int { get }
+    /// The most blocks at once.
+    var maxBlocks: Int { get }
+    /// Shell lines run before the manager starts (activating an environment, say).
+    var workerInit: String { get }
+    /// How many worker slots (cores) a block's node has; the executor divides it by `coresPerWorker`.
+    func coresPerNode(block: Int) -> Int
+    /// Starts block number `block` running `command` (the manager) after `workerInit`.
+    /// - Throws: ``ProviderError`` when it cannot start.
+    func launch(block: Int, command: ManagerCommand) throws -> BlockProcess
+}
+
+/// How to start a manager: the interpreter, the arguments, and the environment additions.
+public struct ManagerCommand: Sendable {
+    public let python: String
+    public let arguments: [String]
+    public let environment: [String: String]
+    /// Where the block's own logs go (the provider's stderr capture, say).
+    public let logFolder: String
+
+    /// `python -m sprig.manager ARGS…`, quoted for a shell.
+    public var shellLine: String {
+        (["exec", python, "-m", "sprig.manager"] + arguments).map(shellQuote).joined(separator: " ")
+    }
+}
+
+/// A started block: its process and the two ends of its stream.
+public final class BlockProcess: Sendable {
+    /// The local process carrying the block (the manager itself, or `ssh`); it leads its own process group.
+    public let pid: pid_t
+    /// Writes reach the manager's stdin.
+    let input: Int32
+    /// Reads come from the manager's stdout.
+    let output: Int32
+    /// Where this block ran, for messages (`localhost`, a host name).
+    public let host: String
+
+    init(pid: pid_t, input: Int32, output: Int32, host: String) {
+        self.pid = pid
+        self.input = input
+        self.output = output
+        self.host = host
+    }
+
+    /// Kills the block's whole process group at once.
+    func kill() { _ = Glibc.kill(-pid, SIGKILL) }
+
+    /// Reaps the process; returns its exit code (128 + N for signal N).
+    @discardableResult
+    func reap() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return -1 }
+        }
+        return Spawn.exitCode(status)
+    }
+
+    /// Closes the stream ends; the manager sees end of input and stops.
+    func closeStream() {
+        close(input)
+        close(output)
+    }
+}
+
+/// A provider could not start a block.
+public struct ProviderError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Quotes a word for POSIX shells: left bare when it is plainly safe, else in single quotes.
+public func shellQuote(_ word: String) -> String {
+    let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+    if !word.isEmpty && word.allSatisfy({ safe.contains($0) }) { return word }
+    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
