@@ -25,6 +25,10 @@ case "python-info":
         print("error=\(error)")
         exit(1)
     }
+case "hold":
+    // For tests: starts a process executor, keeps two long tasks running, prints the block's PIDs,
+    // then waits to be interrupted — or, with --exit, exits at once without shutting down.
+    try holdBlocks(exitAtOnce: arguments.contains("--exit"))
 default:
     try runBenchmarks(Array(arguments))
 }

@@ -74,6 +74,17 @@ struct ProcessExecutorTests {
         #expect(try h.dfk.pythonApp(closure)(6).result(as: Int.self) == 42)
     }
 
+    @Test func aModuleImportedAfterTheWorkersStartedIsFoundByThem() throws {
+        let h = try ProcessHarness()
+        defer { h.close() }
+        #expect(try h.python("add")(1, 1).result(as: Int.self) == 2)  // the workers are up
+        let module = "late_apps_\(UInt32.random(in: 0..<UInt32.max))"
+        try FileManager.default.createDirectory(atPath: h.path("late"), withIntermediateDirectories: true)
+        try "def shout(word):\n    return word.upper() + '!'\n".write(toFile: h.path("late/\(module).py"), atomically: true, encoding: .utf8)
+        let shout = try h.dfk.pythonApp(module: module, function: "shout", from: h.path("late"))
+        #expect(try shout("late").result(as: String.self) == "LATE!")
+    }
+
     @Test func resultsStayPickledAndFlowBetweenTasks() throws {
         let h = try ProcessHarness()
         defer { h.close() }

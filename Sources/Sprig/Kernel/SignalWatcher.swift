@@ -24,6 +24,13 @@ enum SignalWatcher {
         let readEnd = fds[0]
         Thread.detachNewThread {
             Thread.current.name = "sprig-signals"
+            // This thread lives as long as the process and always takes the two signals, even when
+            // the program was started with them blocked (a mask inherited from its parent).
+            var mask = sigset_t()
+            sigemptyset(&mask)
+            sigaddset(&mask, SIGINT)
+            sigaddset(&mask, SIGTERM)
+            pthread_sigmask(SIG_UNBLOCK, &mask, nil)
             var number: Int32 = 0
             while read(readEnd, &number, 4) != 4 { if errno != EINTR { return } }
             EmergencyStop.runAll()

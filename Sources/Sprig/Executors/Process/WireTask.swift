@@ -99,7 +99,10 @@ final class TaskEncoder: Sendable {
     private func function(_ callable: PythonObject) throws -> (UInt64, [UInt8]) {
         let id = ObjectIdentifier(callable)
         if let cached = functions.withLock({ $0[id] }) { return (cached.key, cached.bytes) }
-        let bytes = try [UInt8](python: PythonSide.serializer("dumps_function").call([callable]))
+        // With the embedded sys.path, so that a module imported from a folder added after the
+        // workers started can still be found by them.
+        let searchPath = try Python.importModule("sys").attribute("path")
+        let bytes = try [UInt8](python: PythonSide.serializer("dumps_function").call([callable, searchPath]))
         let entry = CachedFunction(key: nextKey.wrappingAdd(1, ordering: .relaxed).oldValue, bytes: bytes, object: callable)
         let stored = functions.withLock { table in
             if let existing = table[id] { return existing }

@@ -1,0 +1,427 @@
+"""A Sprig worker process: runs the tasks its manager sends, in order, and reports each result.
+
+Started by the manager as ``python -m sprig.worker --index I --manager-pid P [--debug]`` with its
+stdin and stdout connected to the manager by pipes (frames as in protocol.py) and its stderr on
+the worker log. Frames on the manager link:
+
+* in:  TASKS (a batch, run in order), KILL_TASK (skip a task not started yet), SHUTDOWN.
+* out: RESULTS -- one empty frame when ready; then, before each task starts, one frame holding the
+  result of the task that just finished (if any), SKIPPED entries for killed tasks dropped from
+  the head of the queue, and STARTED for the task about to run. So the manager always knows
+  which task a worker runs: the last one announced STARTED and not finished.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections import deque
+from collections.abc import Callable
+
+TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
+if TYPE_CHECKING:
+    from typing import Any
+
+from sprig import protocol as P
+from sprig import serialize
+
+log = logging.getLogger("sprig.worker")
+
+_BASH = "/bin/bash"
+
+
+class TaskFailure(Exception):
+    """A task failed in a way the protocol names (``kind``); ``info`` is the failure JSON."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        super().__init__(info.get("message", ""))
+        self.info = info
+
+
+def qualified_name(kind: type) -> str:
+    """``ZeroDivisionError`` for builtins, ``module.Qualname`` otherwise."""
+    module = getattr(kind, "__module__", None)
+    name = getattr(kind, "__qualname__", kind.__name__)
+    return name if module in (None, "builtins") else f"{module}.{name}"
+
+
+def exception_info(kind: str, exc: BaseException, skip_frames: int = 0) -> dict[str, Any]:
+    """The failure JSON of an exception: its type, message and traceback (minus our own frames)."""
+    import traceback
+
+    tb = exc.__traceback__
+    for _ in range(skip_frames):
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+    return {
+        "kind": kind,
+        "type": qualified_name(type(exc)),
+        "message": str(exc),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
+    }
+
+
+def failure(kind: str, type_name: str, message: str, **extra: Any) -> TaskFailure:
+    """A non-exception failure (bash exit, missing outputs, ...)."""
+    info: dict[str, Any] = {"kind": kind, "type": type_name, "message": message, "traceback": ""}
+    info.update(extra)
+    return TaskFailure(info)
+
+
+class Runner:
+    """Runs single tasks; keeps unpickled functions by key."""
+
+    def __init__(self) -> None:
+        self.functions: dict[int, Callable[..., Any]] = {}
+        self.function_bytes: dict[int, bytes] = {}  # received, not unpickled (yet, or it failed)
+
+    def run(self, task: P.TaskRecord) -> tuple[int, bytes]:
+        """(status, data) of one task: OK with the pickled value, or FAILED with failure JSON."""
+        try:
+            if task.kind == P.KIND_PYTHON:
+                value = self._call(task)
+            elif task.kind == P.KIND_BASH_FROM_PYTHON:
+                command = self._call(task)
+                if not isinstance(command, str):
+                    raise failure(
+                        "bad_command",
+                        "BadCommand",
+                        f"the function of bash app task {task.task_id} returned a "
+                        f"{qualified_name(type(command))}, not a str holding the command",
+                    )
+                value = run_bash(command, self._options(task))
+            elif task.kind == P.KIND_BASH:
+                options = self._options(task)
+                command = options.get("command")
+                if not isinstance(command, str):
+                    raise failure("bad_command", "BadCommand", f"bash app task {task.task_id} has no \"command\" string")
+                value = run_bash(command, options)
+            else:
+                raise failure("python", "ValueError", f"task {task.task_id} has unknown kind {task.kind}")
+        except TaskFailure as exc:
+            return P.STATUS_FAILED, _json(exc.info)
+        except Exception as exc:  # a bug here rather than in the app: still report it
+            log.exception("task %d failed inside the worker", task.task_id)
+            return P.STATUS_FAILED, _json(exception_info("python", exc))
+        try:
+            return P.STATUS_OK, serialize.dumps_result(value)
+        except serialize.SerializationError as exc:
+            info = exception_info("serialization", exc)
+            info["message"] = f"task {task.task_id}: {exc}"
+            return P.STATUS_FAILED, _json(info)
+        except BaseException as exc:  # a __reduce__ that raised something odd
+            return P.STATUS_FAILED, _json(exception_info("serialization", exc))
+
+    def remember(self, task: P.TaskRecord) -> None:
+        """Keeps the function bytes a task brought (on arrival: a later task may need them even if
+        this one is skipped)."""
+        if len(task.fn) and task.fn_key not in self.functions:
+            self.function_bytes[task.fn_key] = bytes(task.fn)
+
+    def _function(self, task: P.TaskRecord) -> Callable[..., Any]:
+        fn = self.functions.get(task.fn_key)
+        if fn is not None:
+            return fn
+        data = self.function_bytes.get(task.fn_key)
+        if data is None:
+            raise failure(
+                "serialization", "KeyError", f"task {task.task_id}: function key {task.fn_key} is unknown to this worker"
+            )
+        try:
+            fn = serialize.loads(data)
+        except BaseException as exc:
+            info = exception_info("serialization", exc)
+            info["message"] = f"task {task.task_id}: cannot unpickle its function: {exc}"
+            raise TaskFailure(info) from None
+        self.functions[task.fn_key] = fn
+        del self.function_bytes[task.fn_key]
+        return fn
+
+    def _call(self, task: P.TaskRecord) -> Any:
+        fn = self._function(task)
+        try:
+            args, kwargs = serialize.loads(task.payload())
+            args, kwargs = serialize.resolve_call(args, kwargs)
+        except BaseException as exc:
+            info = exception_info("serialization", exc)
+            info["message"] = f"task {task.task_id}: cannot unpickle its arguments: {exc}"
+            raise TaskFailure(info) from None
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as exc:
+            raise TaskFailure(exception_info("python", exc, skip_frames=1)) from None
+
+    @staticmethod
+    def _options(task: P.TaskRecord) -> dict[str, Any]:
+        raw = task.options()
+        if not len(raw):
+            return {}
+        try:
+            options = json.loads(bytes(raw).decode("utf-8"))
+        except ValueError as exc:
+            raise failure("bad_command", "ValueError", f"task {task.task_id}: options are not JSON: {exc}") from None
+        if not isinstance(options, dict):
+            raise failure("bad_command", "ValueError", f"task {task.task_id}: options are not a JSON object")
+        return options
+
+
+def _json(info: dict[str, Any]) -> bytes:
+    return json.dumps(info).encode("utf-8")
+
+
+def _redirect(spec: Any) -> tuple[str, str] | None:
+    """(path, mode) from an options ``stdout``/``stderr`` entry: null, "path" or [path, mode]."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return spec, "a"
+    if isinstance(spec, (list, tuple)) and len(spec) in (1, 2) and isinstance(spec[0], str):
+        mode = spec[1] if len(spec) == 2 and spec[1] is not None else "a"
+        return spec[0], str(mode)
+    raise failure("bad_std_stream", "BadStdStreamFile", f"not a stream target: {spec!r}", path=str(spec))
+
+
+def _open_target(path: str, mode: str) -> int:
+    """Opens a stdout/stderr target (appending, or truncating for mode "w"), creating its folder."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if mode.startswith("w") else os.O_APPEND)
+    try:
+        try:
+            return os.open(path, flags, 0o644)
+        except FileNotFoundError:
+            folder = os.path.dirname(path)
+            if not folder:
+                raise
+            os.makedirs(folder, exist_ok=True)
+            return os.open(path, flags, 0o644)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise failure("bad_std_stream", "BadStdStreamFile", f"cannot open {path}: {reason}", path=path) from None
+
+
+def run_bash(command: str, options: dict[str, Any]) -> int:
+    """Runs ``/bin/bash -c command`` with the redirections and output checks of ``options``;
+    returns 0 or raises TaskFailure (bad_std_stream, bash_exit, missing_outputs)."""
+    import subprocess
+
+    targets = [_redirect(options.get("stdout")), _redirect(options.get("stderr"))]
+    fds: list[int | None] = [None, None]
+    opened: list[int] = []
+    try:
+        for slot, target in enumerate(targets):
+            if target is None:
+                continue
+            if slot == 1 and targets[0] == target and fds[0] is not None:
+                fds[1] = fds[0]  # the same file for both: share one descriptor
+                continue
+            fd = _open_target(*target)
+            fds[slot] = fd
+            opened.append(fd)
+        try:
+            process = subprocess.Popen(
+                [_BASH, "-c", command],
+                stdin=subprocess.DEVNULL,
+                stdout=fds[0],
+                stderr=fds[1],
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise failure("bad_command", qualified_name(type(exc)), f"cannot start {_BASH}: {exc}") from None
+    finally:
+        for fd in opened:
+            os.close(fd)
+    code = process.wait()
+    if code < 0:
+        code = 128 - code
+    if code != 0:
+        raise failure("bash_exit", "BashExitFailure", f"bash command exited with code {code}", exit_code=code)
+    outputs = options.get("outputs") or []
+    missing = [str(path) for path in outputs if not os.path.exists(str(path))]
+    if missing:
+        raise failure("missing_outputs", "MissingOutputs", "missing outputs: " + ", ".join(missing), missing=missing)
+    return 0
+
+
+class Worker:
+    """The worker's loop: reads frames, runs its queue in order, writes one frame per task."""
+
+    def __init__(self, fd_in: int, fd_out: int, manager_pid: int) -> None:
+        self.fd_out = fd_out
+        self.reader = P.FrameReader(fd_in)
+        self.manager_pid = manager_pid
+        self.queue: deque[P.TaskRecord] = deque()
+        self.skip: set[int] = set()
+        self.runner = Runner()
+        self.stopping = False
+
+    def serve(self) -> None:
+        """Runs until SHUTDOWN, end of input, or the manager going away.
+
+        Input is read only when the queue is empty and right after a task finished; the frame
+        written next holds that task's result, SKIPPED entries for killed tasks that were at the
+        head of the queue, and STARTED for the task run next, which then runs at once.
+        """
+        import select
+
+        poller = select.poll()
+        poller.register(self.reader.fd, select.POLLIN)
+        self._write([])  # ready
+        entries: list[P.Buffer] = []  # to write before the next task starts (or before waiting)
+        while not self.stopping:
+            if not self.queue:
+                if entries:
+                    self._write(entries)
+                    entries = []
+                if not poller.poll(1000):
+                    if os.getppid() != self.manager_pid:
+                        log.warning("manager %d is gone; exiting", self.manager_pid)
+                        return
+                    continue
+                self._drain()
+                if self.stopping:
+                    break
+            entries += self._skipped()
+            if not self.queue:
+                continue
+            task = self.queue.popleft()
+            entries += P.result_pieces(task.task_id, P.STATUS_STARTED, b"")
+            self._write(entries)
+            log.debug("running task %d (kind %d)", task.task_id, task.kind)
+            status, data = self.runner.run(task)
+            _flush_std_streams()
+            entries = P.result_pieces(task.task_id, status, data)
+            self._drain()
+        if entries:
+            self._write(entries)  # the last result, in case anyone still reads it
+
+    def _drain(self) -> None:
+        """Reads every frame available now (the input descriptor is non-blocking)."""
+        while True:
+            frames = self.reader.read()
+            if frames is None:
+                log.info("input closed; exiting")
+                self.stopping = True
+                return
+            for frame_type, body in frames:
+                self._handle(frame_type, body)
+            if self.reader.would_block or self.stopping:
+                return
+
+    def _handle(self, frame_type: int, body: memoryview) -> None:
+        if frame_type == P.TASKS:
+            for task in P.parse_tasks(body):
+                self.runner.remember(task)
+                self.queue.append(task)
+        elif frame_type == P.KILL_TASK:
+            (task_id,) = P.U64.unpack_from(body, 0)
+            self.skip.add(task_id)
+        elif frame_type == P.SHUTDOWN:
+            log.info("shutdown requested")
+            self.stopping = True
+        else:
+            log.warning("ignoring frame of type %d", frame_type)
+
+    def _skipped(self) -> list[P.Buffer]:
+        """SKIPPED entries for killed tasks at the head of the queue (which are dropped)."""
+        entries: list[P.Buffer] = []
+        while self.queue and self.queue[0].task_id in self.skip:
+            task = self.queue.popleft()
+            self.skip.discard(task.task_id)
+            log.debug("skipping killed task %d", task.task_id)
+            entries.extend(P.result_pieces(task.task_id, P.STATUS_SKIPPED, b""))
+        return entries
+
+    def _write(self, pieces: list[P.Buffer]) -> None:
+        """Writes one RESULTS frame holding the given result entries (maybe none)."""
+        count = _count_entries(pieces)
+        body_len = 4 + sum(len(piece) for piece in pieces)
+        P.write_all(self.fd_out, [P.frame_header(P.RESULTS, body_len), P.U32.pack(count), *pieces])
+
+
+def _count_entries(pieces: list[P.Buffer]) -> int:
+    """Entries in a list of result pieces (each entry is a header piece and a data piece)."""
+    return len(pieces) // 2
+
+
+def _flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def isolate_stdio() -> tuple[int, int]:
+    """Keeps private duplicates of fds 0 and 1 for the protocol; points fd 0 at /dev/null and
+    fd 1 at fd 2, so user code can neither read the protocol nor corrupt it with ``print``."""
+    fd_in = os.dup(0)
+    fd_out = os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    return fd_in, fd_out
+
+
+def die_with_parent() -> None:
+    """Asks Linux to SIGKILL this process when its parent dies (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, 9) != 0:
+            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    except (OSError, AttributeError) as exc:
+        log.warning("cannot set PR_SET_PDEATHSIG: %s", exc)
+
+
+def _parse_args(argv: list[str]) -> tuple[int, int, bool]:
+    index, manager_pid, debug = 0, os.getppid(), False
+    args = iter(argv)
+    for arg in args:
+        if arg == "--index":
+            index = int(next(args))
+        elif arg == "--manager-pid":
+            manager_pid = int(next(args))
+        elif arg == "--debug":
+            debug = True
+        else:
+            raise SystemExit(f"sprig.worker: unknown argument {arg!r}")
+    return index, manager_pid, debug
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug]``."""
+    fd_in, fd_out = isolate_stdio()
+    die_with_parent()
+    index, manager_pid, debug = _parse_args(sys.argv[1:] if argv is None else argv)
+    if os.getppid() != manager_pid:
+        return 1  # the manager died before PR_SET_PDEATHSIG took effect
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        stream=sys.stderr,
+        format=f"%(asctime)s worker-{index}[%(process)d] %(levelname)s %(message)s",
+    )
+    os.set_blocking(fd_in, False)
+    log.debug("worker %d started (manager %d)", index, manager_pid)
+    try:
+        Worker(fd_in, fd_out, manager_pid).serve()
+    except BrokenPipeError:
+        log.info("manager closed the result pipe; exiting")
+    except P.ProtocolError as exc:
+        log.error("protocol error: %s", exc)
+        return 1
+    finally:
+        _flush_std_streams()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
