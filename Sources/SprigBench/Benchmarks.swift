@@ -49,6 +49,9 @@ func runBenchmarks(_ arguments: [String]) throws {
         let ended = ContinuousClock.now - clock
         record("noop ×\(count): submit rate (tasks/s)", "/s", Double(count) / submitted.seconds)
         record("noop ×\(count): end-to-end (tasks/s)", "/s", Double(count) / ended.seconds)
+        if let htex = executor as? HighThroughputExecutor {
+            record("RSS of manager + workers after no-ops (MB)", "MB", htex.processIDs.map(residentMegabytes).reduce(0, +))
+        }
 
         var latencies: [Double] = []
         for _ in 0..<(200 / scale) {
@@ -86,7 +89,7 @@ func runBenchmarks(_ arguments: [String]) throws {
         record("payload 1 MiB echo ×\(echoes) (MiB/s one way)", "MiB/s", Double(echoes) / (ContinuousClock.now - clock).seconds)
 
         if let htex = executor as? HighThroughputExecutor {
-            record("RSS of manager + workers (MB)", "MB", htex.processIDs.map(residentMegabytes).reduce(0, +))
+            record("RSS of manager + workers after 1 MiB payloads (MB)", "MB", htex.processIDs.map(residentMegabytes).reduce(0, +))
         }
         dfk.shutdown()
     }

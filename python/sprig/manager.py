@@ -138,6 +138,16 @@ class WorkerSlot:
         return not (self.killing or self.eof or self.status is not None or self.to_fd < 0)
 
 
+def _widen_pipe(fd: int) -> None:
+    """Asks for a 1 MiB pipe buffer (Linux): large payloads then cross in a few writes, not 16+."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
 def children_of(pid: int) -> list[int]:
     """PIDs of the children of a process (from /proc)."""
     found: list[int] = []
@@ -300,6 +310,8 @@ class Manager:
         """Starts worker ``index`` (``sys.executable -m sprig.worker``) connected by two pipes."""
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
+        for fd in (task_w, result_w):
+            _widen_pipe(fd)
         actions = [(os.POSIX_SPAWN_DUP2, task_r, 0), (os.POSIX_SPAWN_DUP2, result_w, 1)]
         log_fd = self._worker_log(index)
         if log_fd is not None:

@@ -62,7 +62,7 @@ public final class HighThroughputExecutor: Executor {
     public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = 1,
                 workerDebug: Bool = false, provider: any ExecutionProvider = LocalProvider(),
                 heartbeatPeriod: Duration = .seconds(2),
-                heartbeatThreshold: Duration = .seconds(30), prefetch: Int = 4, workerLogDirectory: String? = nil) {
+                heartbeatThreshold: Duration = .seconds(30), prefetch: Int = 16, workerLogDirectory: String? = nil) {
         self.label = label
         self.maxWorkers = maxWorkers
         self.coresPerWorker = coresPerWorker
