@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "Sprig", targets: ["Sprig"]),
         .library(name: "PythonBridge", targets: ["PythonBridge"]),
+        .executable(name: "sprig", targets: ["SprigCLI"]),
         .executable(name: "multiply", targets: ["multiply"]),
         .executable(name: "echo-hello", targets: ["echo-hello"]),
         .executable(name: "random-numbers", targets: ["random-numbers"]),
@@ -22,6 +23,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // SwiftPM reads python3-embed.pc: the include path and -lpython3.X come from there.
@@ -35,6 +37,11 @@ let package = Package(
         .target(
             name: "Sprig",
             dependencies: ["PythonBridge", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "SprigCLI",
+            dependencies: ["Sprig", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(name: "multiply", dependencies: ["Sprig"], path: "Examples/multiply", swiftSettings: strict),

@@ -23,8 +23,11 @@ public struct PythonError: Error, Sendable, CustomStringConvertible {
     public let message: String
     /// The formatted traceback, as Python prints it; empty when there is none.
     public let traceback: String
+    /// The exception object itself, pickled, when it could be: so that Python code receiving this
+    /// error (a script's future) can raise the original type again. Never a live object.
+    public let pickledException: [UInt8]?
 
-    public init(kind: Kind, typeName: String? = nil, message: String, traceback: String = "") {
+    public init(kind: Kind, typeName: String? = nil, message: String, traceback: String = "", pickledException: [UInt8]? = nil) {
         self.kind = kind
         self.typeName = typeName ?? {
             switch kind {
@@ -36,6 +39,7 @@ public struct PythonError: Error, Sendable, CustomStringConvertible {
         }()
         self.message = message
         self.traceback = traceback
+        self.pickledException = pickledException
     }
 
     init(initializationStatus status: PyStatus, executable: String) {
@@ -65,7 +69,8 @@ public struct PythonError: Error, Sendable, CustomStringConvertible {
         let name = type.map(qualifiedTypeName) ?? "Exception"
         let message = value.map(safeString) ?? ""
         let formatted = value.map(formatException) ?? ""
-        return PythonError(kind: .exception, typeName: name, message: message, traceback: formatted)
+        return PythonError(kind: .exception, typeName: name, message: message, traceback: formatted,
+                           pickledException: value.flatMap(pickle))
     }
 
     /// `module.QualName`, or just `QualName` for builtins.
@@ -88,6 +93,20 @@ public struct PythonError: Error, Sendable, CustomStringConvertible {
         defer { Py_DecRef(text) }
         guard let utf8 = PyUnicode_AsUTF8(text) else { PyErr_Clear(); return "<unprintable>" }
         return String(cString: utf8)
+    }
+
+    /// `pickle.dumps(exception)`, or nil when it cannot be pickled.
+    private static func pickle(_ exception: UnsafeMutablePointer<PyObject>) -> [UInt8]? {
+        guard let module = PyImport_ImportModule("pickle") else { PyErr_Clear(); return nil }
+        defer { Py_DecRef(module) }
+        guard let dumps = PyObject_GetAttrString(module, "dumps") else { PyErr_Clear(); return nil }
+        defer { Py_DecRef(dumps) }
+        guard let data = PyObject_CallOneArg(dumps, exception) else { PyErr_Clear(); return nil }
+        defer { Py_DecRef(data) }
+        var bytes: UnsafeMutablePointer<CChar>?
+        var size = 0
+        guard PyBytes_AsStringAndSize(data, &bytes, &size) == 0, let bytes else { PyErr_Clear(); return nil }
+        return [UInt8](UnsafeRawBufferPointer(start: bytes, count: size))
     }
 
     private static func formatException(_ value: UnsafeMutablePointer<PyObject>) -> String {

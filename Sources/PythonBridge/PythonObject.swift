@@ -131,6 +131,9 @@ public final class PythonObject: @unchecked Sendable {
         }
     }
 
+    /// `id(self)`: equal for two references to the same object while it lives.
+    public var identity: Int { Int(bitPattern: pointer) }
+
     /// `self is other`.
     public func isIdentical(to other: PythonObject) -> Bool { pointer == other.pointer }
 

@@ -55,12 +55,22 @@ def exception_info(kind: str, exc: BaseException, skip_frames: int = 0) -> dict[
     for _ in range(skip_frames):
         if tb is not None and tb.tb_next is not None:
             tb = tb.tb_next
-    return {
+    info = {
         "kind": kind,
         "type": qualified_name(type(exc)),
         "message": str(exc),
         "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
     }
+    if kind == "python":
+        # The exception itself, so that a script can catch its original type (best effort).
+        try:
+            import base64
+            import pickle
+
+            info["pickled_exception"] = base64.b64encode(pickle.dumps(exc)).decode("ascii")
+        except Exception:
+            pass
+    return info
 
 
 def failure(kind: str, type_name: str, message: str, **extra: Any) -> TaskFailure:

@@ -58,13 +58,13 @@ public struct PythonBashApp: Sendable {
 }
 
 /// Which of Parsl's special keywords a Python function takes.
-struct KeywordPolicy: Sendable {
+package struct KeywordPolicy: Sendable {
     let acceptsAny: Bool
     let names: Set<String>
 
     func accepts(_ name: String) -> Bool { acceptsAny || names.contains(name) }
 
-    init(function: PythonObject) throws {
+    package init(function: PythonObject) throws {
         let answer = try PythonSide.appsHelper("accepted_keywords").call(function)
         acceptsAny = try Bool(python: answer[0])
         names = Set(try [String](python: answer[1]))
@@ -72,7 +72,7 @@ struct KeywordPolicy: Sendable {
 }
 
 extension DataFlowKernel {
-    func submitPython(_ function: PythonObject, options: ResolvedOptions, keywordPolicy: KeywordPolicy,
+    package func submitPython(_ function: PythonObject, options: ResolvedOptions, keywordPolicy: KeywordPolicy,
                       arguments: [any AppArgument], keywords: [(String, any AppArgument)], bash: Bool) -> TaskCore {
         let call: DynamicCall
         do {

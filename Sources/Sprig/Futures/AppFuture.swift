@@ -32,6 +32,11 @@ public struct AppFuture<T: Sendable>: CoreBacked {
         }
     }
 
+    /// A view whose value is the task's value in dynamic form, whatever the app's type.
+    package static func dynamic(core: TaskCore) -> AppFuture<Value> {
+        AppFuture<Value>(core: core) { try Value(swiftValue: $0, from: core.id) }
+    }
+
     package init(core: TaskCore, transform: @escaping @Sendable (any Sendable) throws -> T) {
         self.core = core
         self.transform = transform
@@ -99,6 +104,11 @@ public struct DataFuture: CoreBacked {
     /// The file itself.
     public let file: File
 
+    package init(core: TaskCore, file: File) {
+        self.core = core
+        self.file = file
+    }
+
     public var taskID: TaskID { core.id }
     public var isDone: Bool { core.isDone }
 
@@ -133,7 +143,7 @@ public struct FutureTimeoutError: Error, CustomStringConvertible {
 }
 
 extension Result {
-    var failureValue: Failure? {
+    package var failureValue: Failure? {
         if case .failure(let error) = self { return error }
         return nil
     }

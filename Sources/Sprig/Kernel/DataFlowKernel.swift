@@ -18,6 +18,7 @@ public final class DataFlowKernel: Sendable {
     private let nextID = Atomic<Int>(0)
     private let graph = Mutex(DependencyGraph<PendingTask>())
     private let lifecycle = Mutex(Lifecycle())
+    private let counts = Mutex(TaskCounts())
 
     private struct Lifecycle {
         enum Phase { case running, draining, shutDown }
@@ -98,13 +99,16 @@ public final class DataFlowKernel: Sendable {
     /// How many submitted tasks have not ended.
     public var tasksInFlight: Int { lifecycle.withLock { $0.live } }
 
+    /// Tasks by state, for progress displays.
+    public var taskCounts: TaskCounts { counts.withLock { $0 } }
+
     /// The labels of the executors, in config order.
     public var executorLabels: [String] { executors.map(\.label) }
 
     // MARK: Submission
 
     /// One submitted call, waiting for its dependencies.
-    struct PendingTask: Sendable {
+    package struct PendingTask: Sendable {
         let core: TaskCore
         let options: ResolvedOptions
         /// The tasks it waits for; their errors explain a dependency failure.
@@ -114,14 +118,14 @@ public final class DataFlowKernel: Sendable {
     }
 
     /// An app's options with its executors looked up.
-    struct ResolvedOptions: Sendable {
+    package struct ResolvedOptions: Sendable {
         let app: String
         let executors: [any Executor]
         let retries: Int
         let walltime: Duration?
     }
 
-    func resolve(_ options: AppOptions, app: String) throws(ConfigError) -> ResolvedOptions {
+    package func resolve(_ options: AppOptions, app: String) throws(ConfigError) -> ResolvedOptions {
         var chosen: [any Executor] = []
         for label in options.executors {
             guard let executor = executors.first(where: { $0.label == label }) else {
@@ -144,13 +148,9 @@ public final class DataFlowKernel: Sendable {
     func submit(_ options: ResolvedOptions, dependencies: [any TaskFuture], outputs: [File] = [],
                 prepare: @escaping @Sendable () throws -> Work) -> TaskCore {
         let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: options.app, outputs: outputs)
-        let accepted = lifecycle.withLock { state in
-            guard state.phase == .running else { return false }
-            state.live += 1
-            return true
-        }
-        guard accepted else {
+        guard accept() else {
             _ = core.complete(.failure(TaskError(taskID: core.id, app: options.app, reason: .kernelShutDown)))
+            counts.withLock { $0.failed += 1 }
             return core
         }
         let cores = dependencies.compactMap { ($0 as? any CoreBacked)?.core }
@@ -173,11 +173,38 @@ public final class DataFlowKernel: Sendable {
 
     /// Records a call that failed before it could be submitted (an argument that cannot be converted,
     /// say): it gets a task id and a failed future, and the rest of the workflow carries on.
-    func failedCall(app: String, reason: TaskError.Reason) -> TaskCore {
+    package func failedCall(app: String, reason: TaskError.Reason) -> TaskCore {
         let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app)
         _ = core.complete(.failure(TaskError(taskID: core.id, app: app, reason: reason)))
+        counts.withLock { $0.failed += 1 }
         logger.debug("call rejected", metadata: ["sprig.task.id": "\(core.id)", "sprig.app": .string(app)])
         return core
+    }
+
+    private func accept() -> Bool {
+        let accepted = lifecycle.withLock { state in
+            guard state.phase == .running else { return false }
+            state.live += 1
+            return true
+        }
+        if accepted { counts.withLock { $0.pending += 1 } }
+        return accepted
+    }
+
+    /// A task that no executor runs: the caller completes it with ``completeExternal(_:_:)``
+    /// (a join app's outer future, which ends when the futures its function returned end).
+    package func makeExternalTask(app: String) -> TaskCore {
+        let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app)
+        if accept() {
+            counts.withLock { $0.pending -= 1; $0.running += 1 }
+        } else {
+            _ = core.complete(.failure(TaskError(taskID: core.id, app: app, reason: .kernelShutDown)))
+        }
+        return core
+    }
+
+    package func completeExternal(_ core: TaskCore, _ outcome: Outcome) {
+        finish(core, outcome, launched: true)
     }
 
     // MARK: Running
@@ -187,7 +214,7 @@ public final class DataFlowKernel: Sendable {
         case .launch(_, let pending):
             launch(pending, attempt: 1)
         case .failDependencies(_, let pending, let failed):
-            finish(pending.core, .failure(dependencyError(pending, failed: failed)))
+            finish(pending.core, .failure(dependencyError(pending, failed: failed)), launched: false)
         }
     }
 
@@ -206,9 +233,10 @@ public final class DataFlowKernel: Sendable {
         } catch {
             let reason: TaskError.Reason = (error as? PythonError).map { $0.kind == .exception ? .python($0) : .conversion($0.message) }
                 ?? .conversion("\(error)")
-            finish(pending.core, .failure(TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)))
+            finish(pending.core, .failure(TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)), launched: number > 1)
             return
         }
+        if number == 1 { counts.withLock { $0.pending -= 1; $0.running += 1 } }
         let executor = pending.options.executors.min { $0.outstanding < $1.outstanding }!
         let attempt = Attempt(taskID: pending.core.id, app: pending.options.app, number: number, work: work,
                               walltime: pending.options.walltime) { [self] outcome in
@@ -224,16 +252,20 @@ public final class DataFlowKernel: Sendable {
             launch(pending, attempt: number + 1)
             return
         }
-        finish(pending.core, outcome)
+        finish(pending.core, outcome, launched: true)
     }
 
     /// Completes a task, releases its dependents and runs its callbacks; dependency failures that
     /// follow are handled in this loop, not by recursion, so long chains cannot exhaust the stack.
-    private func finish(_ core: TaskCore, _ outcome: Outcome) {
-        var work: [(TaskCore, Outcome)] = [(core, outcome)]
-        while let (core, outcome) = work.popLast() {
+    private func finish(_ core: TaskCore, _ outcome: Outcome, launched: Bool) {
+        var work: [(TaskCore, Outcome, Bool)] = [(core, outcome, launched)]
+        while let (core, outcome, launched) = work.popLast() {
             guard let (dependents, callbacks) = core.complete(outcome) else { continue }
             let failed = outcome.failureValue != nil
+            counts.withLock { counts in
+                if launched { counts.running -= 1 } else { counts.pending -= 1 }
+                if failed { counts.failed += 1 } else { counts.done += 1 }
+            }
             let actions = graph.withLock { graph in
                 dependents.compactMap { graph.dependencyEnded(core.id, of: $0, failed: failed) }
             }
@@ -243,7 +275,7 @@ public final class DataFlowKernel: Sendable {
                 case .launch(_, let pending):
                     launch(pending, attempt: 1)
                 case .failDependencies(_, let pending, let failedIDs):
-                    work.append((pending.core, .failure(dependencyError(pending, failed: failedIDs))))
+                    work.append((pending.core, .failure(dependencyError(pending, failed: failedIDs)), false))
                 }
             }
             taskEnded()
@@ -258,5 +290,22 @@ public final class DataFlowKernel: Sendable {
             return state.drainWaiters
         }
         for waiter in waiters { waiter.signal() }
+    }
+}
+
+/// How many tasks a kernel has in each state.
+public struct TaskCounts: Sendable, Equatable {
+    /// Submitted, waiting for dependencies or for their first run.
+    public var pending = 0
+    /// Handed to an executor (or retrying), not ended.
+    public var running = 0
+    public var done = 0
+    public var failed = 0
+
+    public init(pending: Int = 0, running: Int = 0, done: Int = 0, failed: Int = 0) {
+        self.pending = pending
+        self.running = running
+        self.done = done
+        self.failed = failed
     }
 }

@@ -8,10 +8,10 @@ import Synchronization
 /// A handler is installed at once, before Python can: importing Python's `signal` module otherwise
 /// takes SIGINT over and only sets a flag that a Swift host never checks, so Ctrl-C would do nothing.
 /// The handler only writes the signal number to a pipe; a thread of its own does the rest.
-enum SignalWatcher {
+package enum SignalWatcher {
     private static let installed = Mutex(false)
 
-    static func install() {
+    package static func install() {
         let first = installed.withLock { done in
             defer { done = true }
             return !done

@@ -14,24 +14,42 @@ public protocol ExecutionProvider: Sendable {
     var maxBlocks: Int { get }
     /// Shell lines run before the manager starts (activating an environment, say).
     var workerInit: String { get }
-    /// How many worker slots (cores) a block's node has; the executor divides it by `coresPerWorker`.
-    func coresPerNode(block: Int) -> Int
-    /// Starts block number `block` running `command` (the manager) after `workerInit`.
+    /// How many cores a block's node has; the executor divides it by `coresPerWorker`.
+    func coresPerNode(slot: Int) -> Int
+    /// Starts block number `block` in `slot` (0 ..< maxBlocks; for the ad-hoc provider, the host)
+    /// running `command` (the manager) after `workerInit`.
     /// - Throws: ``ProviderError`` when it cannot start.
-    func launch(block: Int, command: ManagerCommand) throws -> BlockProcess
+    func launch(slot: Int, block: Int, command: ManagerCommand) throws -> BlockProcess
+    /// Releases what the provider keeps open (shared SSH connections); called at shutdown.
+    func close()
 }
 
-/// How to start a manager: the interpreter, the arguments, and the environment additions.
+extension ExecutionProvider {
+    public func close() {}
+}
+
+/// How to start a manager: the arguments, the environment additions, and where its logs go.
 public struct ManagerCommand: Sendable {
-    public let python: String
+    public let block: Int
     public let arguments: [String]
     public let environment: [String: String]
-    /// Where the block's own logs go (the provider's stderr capture, say).
+    /// Where the block's own logs go on this machine (the channel's stderr capture, say).
     public let logFolder: String
+    /// The Python `major.minor` the manager must run.
+    public let pythonVersion: String
 
-    /// `python -m sprig.manager ARGS…`, quoted for a shell.
-    public var shellLine: String {
-        (["exec", python, "-m", "sprig.manager"] + arguments).map(shellQuote).joined(separator: " ")
+    /// The shell line that starts the manager with `python`, installed (`-m sprig.manager`) or,
+    /// for a host that gets Sprig's code through the stream, through the bootstrap.
+    func shellLine(python: String, shipped: Bool, scriptDir: String) -> String {
+        let words: [String]
+        if shipped {
+            // Remote logs stay on the host, under the script dir.
+            words = [python, "-c", Bootstrap.source, "--expect-python", pythonVersion, "--script-dir", scriptDir, "--"]
+                + arguments + ["--logdir", "logs/block-\(block)"]
+        } else {
+            words = [python, "-m", "sprig.manager"] + arguments + ["--logdir", logFolder]
+        }
+        return "exec " + words.map(shellQuote).joined(separator: " ")
     }
 }
 

@@ -155,7 +155,7 @@ extension Value {
     }
 
     /// A task's result as a value for a Python or bash app.
-    init(swiftValue: any Sendable, from task: TaskID) throws {
+    package init(swiftValue: any Sendable, from task: TaskID) throws {
         if let value = swiftValue as? Value { self = value; return }
         do {
             self = try Sprig.appValue(of: swiftValue, at: "the result of task \(task)")

@@ -41,7 +41,8 @@ public final class HighThroughputExecutor: Executor {
         var queue: [Attempt] = []
         var blocks: [Int: ManagerBlock] = [:]
         var nextBlock = 0
-        var consecutiveStartFailures = 0
+        /// Slots whose last starts failed: how often in a row, and when to try again.
+        var slotFailures: [Int: (count: Int, retryAt: ContinuousClock.Instant, message: String)] = [:]
         var broken: String? = nil
         var context: ExecutorContext? = nil
         var stopping: DispatchSemaphore? = nil
@@ -76,8 +77,10 @@ public final class HighThroughputExecutor: Executor {
     }
 
     /// Workers in one block.
-    public var workersPerBlock: Int {
-        max(1, min(maxWorkers, Int(Double(provider.coresPerNode(block: 0)) / max(coresPerWorker, 0.01))))
+    public var workersPerBlock: Int { workers(slot: 0) }
+
+    func workers(slot: Int) -> Int {
+        max(1, min(maxWorkers, Int(Double(provider.coresPerNode(slot: slot)) / max(coresPerWorker, 0.01))))
     }
 
     public var outstanding: Int {
@@ -92,6 +95,12 @@ public final class HighThroughputExecutor: Executor {
 
     /// Blocks started and not yet ended.
     public var liveBlocks: Int { state.withLock { $0.blocks.count } }
+
+    /// Why blocks failed to start, by slot (for the ad-hoc provider, by host), while they keep failing.
+    public var startFailures: [Int: String] { state.withLock { $0.slotFailures.mapValues(\.message) } }
+
+    /// The hosts of the ready blocks.
+    public var readyHosts: [String] { state.withLock { $0.blocks.values.filter { $0.phase == .ready }.map(\.process.host) } }
 
     // MARK: Lifecycle
 
@@ -167,6 +176,7 @@ public final class HighThroughputExecutor: Executor {
             attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: .executor("executor \(label) shut down"))))
         }
         local.shutdown()
+        provider.close()
         EmergencyStop.unregister(self)
     }
 
@@ -177,42 +187,54 @@ public final class HighThroughputExecutor: Executor {
 
     // MARK: Blocks
 
-    private func startBlock() {
-        let (number, context): (Int, ExecutorContext?) = state.withLock { state in
+    /// Starts a block in the lowest free slot that is not waiting out a failure; returns whether it tried.
+    @discardableResult
+    private func startBlock() -> Bool {
+        let now = ContinuousClock.now
+        let picked: (Int, Int, ExecutorContext)? = state.withLock { state in
+            guard let context = state.context else { return nil }
+            let used = Set(state.blocks.values.map(\.slot))
+            guard let slot = (0..<provider.maxBlocks).first(where: { slot in
+                !used.contains(slot) && (state.slotFailures[slot].map { $0.retryAt <= now } ?? true)
+            }) else { return nil }
             defer { state.nextBlock += 1 }
-            return (state.nextBlock, state.context)
+            return (slot, state.nextBlock, context)
         }
-        guard let context, let expected = expected.withLock({ $0 }) else { return }
+        guard let (slot, number, context) = picked, let expected = expected.withLock({ $0 }) else { return false }
         var logger = context.logger
         logger[metadataKey: "sprig.executor"] = .string(label)
         do {
-            let command = try managerCommand(block: number, context: context)
-            let process = try provider.launch(block: number, command: command)
-            let block = ManagerBlock(number: number, process: process, workers: workersPerBlock, logger: logger)
+            let command = try managerCommand(block: number, slot: slot, context: context)
+            let process = try provider.launch(slot: slot, block: number, command: command)
+            let block = ManagerBlock(number: number, slot: slot, process: process, workers: workers(slot: slot),
+                                     stderrPath: command.logFolder + "/block.stderr", logger: logger)
             state.withLock { $0.blocks[number] = block }
             try block.startReading(expected: expected, events: BlockEvents(
                 capacityChanged: { [weak self] in self?.dispatchKicker.kick() },
+                ready: { [weak self] block in _ = self?.state.withLock { $0.slotFailures.removeValue(forKey: block.slot) } },
                 taskReturned: { [weak self] duration in self?.noteTaskDuration(duration) },
                 ended: { [weak self] block, failure, permanent in self?.blockEnded(block, startFailure: failure, permanent: permanent) }))
-            logger.debug("block started", metadata: ["sprig.block": "\(number)", "pid": "\(process.pid)"])
+            logger.debug("block started", metadata: ["sprig.block": "\(number)", "pid": "\(process.pid)", "sprig.host": .string(process.host)])
         } catch {
             state.withLock { $0.blocks[number] = nil }
-            blockStartFailed("block \(number) could not start: \(error)", permanent: false)
+            blockStartFailed(slot: slot, "block \(number) could not start: \(error)", permanent: false)
         }
+        return true
     }
 
-    private func managerCommand(block: Int, context: ExecutorContext) throws -> ManagerCommand {
+    private func managerCommand(block: Int, slot: Int, context: ExecutorContext) throws -> ManagerCommand {
         let root = workerLogDirectory ?? (context.runDirectory as NSString).appendingPathComponent(label)
         let folder = URL(fileURLWithPath: (root as NSString).appendingPathComponent("block-\(block)")).standardizedFileURL.path
         // Workers see what the embedded interpreter sees: the sprig package and the same sys.path.
         let searchPath = try withGIL { try [String](python: Python.importModule("sys").attribute("path")) }
         let pythonPath = ([PythonSide.packageRoot] + searchPath.filter { !$0.isEmpty }).joined(separator: ":")
-        var arguments = ["--workers", "\(workersPerBlock)", "--block-id", "\(block)", "--logdir", folder,
+        var arguments = ["--workers", "\(workers(slot: slot))", "--block-id", "\(block)",
                          "--heartbeat-period", "\(heartbeatPeriod.seconds)", "--heartbeat-threshold", "\(heartbeatThreshold.seconds)",
                          "--prefetch", "\(prefetch)"]
         if workerDebug { arguments.append("--worker-debug") }
-        return ManagerCommand(python: Python.info!.executable, arguments: arguments,
-                              environment: ["PYTHONPATH": pythonPath], logFolder: folder)
+        let info = Python.info!
+        return ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
+                              pythonVersion: "\(info.version.major).\(info.version.minor)")
     }
 
     private func noteTaskDuration(_ duration: Duration) {
@@ -233,25 +255,32 @@ public final class HighThroughputExecutor: Executor {
             return state.stopping
         }
         stopping?.signal()
-        if let startFailure {
-            blockStartFailed(startFailure, permanent: permanent)
-        } else {
-            state.withLock { $0.consecutiveStartFailures = 0 }
-        }
+        if let startFailure { blockStartFailed(slot: block.slot, startFailure, permanent: permanent) }
         maintenanceKicker.kick()
         dispatchKicker.kick()
     }
 
-    private func blockStartFailed(_ message: String, permanent: Bool) {
-        let stranded: [Attempt] = state.withLock { state in
-            state.consecutiveStartFailures += 1
-            if permanent || state.consecutiveStartFailures >= 3 { state.broken = message }
+    /// A block of `slot` did not become ready. The slot is tried again after a growing pause; the
+    /// executor gives up (and fails what waits) on a permanent failure such as a version mismatch,
+    /// or when no block is alive and every slot has failed three times in a row.
+    private func blockStartFailed(slot: Int, _ message: String, permanent: Bool) {
+        let (stranded, firstReport): ([Attempt], Bool) = state.withLock { state in
+            let count = (state.slotFailures[slot]?.count ?? 0) + 1
+            let pause = Duration.milliseconds(min(30_000, 500 << min(count, 6)))
+            state.slotFailures[slot] = (count, .now + pause, message)
+            let allFailing = (0..<provider.maxBlocks).allSatisfy { (state.slotFailures[$0]?.count ?? 0) >= 3 }
+            if permanent || (state.blocks.isEmpty && allFailing) { state.broken = message }
             // No task waits forever: with no block left and none that can start, the queue fails.
-            guard state.broken != nil, state.blocks.isEmpty else { return [] }
+            guard state.broken != nil, state.blocks.isEmpty else { return ([], count == 1) }
             defer { state.queue = [] }
-            return state.queue
+            return (state.queue, count == 1)
         }
-        state.withLock { $0.context }?.logger.error("block failed", metadata: ["sprig.executor": .string(label), "error": .string(message)])
+        let logger = state.withLock { $0.context }?.logger
+        if firstReport || permanent {
+            logger?.error("block failed", metadata: ["sprig.executor": .string(label), "error": .string(message)])
+        } else {
+            logger?.debug("block failed again", metadata: ["sprig.executor": .string(label), "error": .string(message)])
+        }
         for attempt in stranded {
             attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app,
                                               reason: .executor("executor \(label) has no working block: \(message)"))))
@@ -319,7 +348,8 @@ public final class HighThroughputExecutor: Executor {
             let loads = blocks.map { ScalingPlanner.BlockLoad(block: $0.number, outstanding: $0.outstanding, idleSince: $0.idleSince) }
             for decision in planner.decide(blocks: loads, waiting: waiting, now: now) {
                 switch decision {
-                case .start(let count): for _ in 0..<count { startBlock() }
+                case .start(let count):
+                    for _ in 0..<count where !startBlock() { break }
                 case .stop(let number): blocks.first { $0.number == number }?.requestShutdown()
                 }
             }
@@ -328,15 +358,16 @@ public final class HighThroughputExecutor: Executor {
 }
 
 /// What to stop when the program is interrupted: every live process executor's blocks.
-enum EmergencyStop {
+package enum EmergencyStop {
     private static let actions = Mutex<[ObjectIdentifier: @Sendable () -> Void]>([:])
 
-    static func register(_ owner: AnyObject, _ action: @escaping @Sendable () -> Void) {
+    /// Runs `action` (once) if the program is interrupted, before it exits.
+    package static func register(_ owner: AnyObject, _ action: @escaping @Sendable () -> Void) {
         actions.withLock { $0[ObjectIdentifier(owner)] = action }
         SignalWatcher.install()
     }
 
-    static func unregister(_ owner: AnyObject) {
+    package static func unregister(_ owner: AnyObject) {
         _ = actions.withLock { $0.removeValue(forKey: ObjectIdentifier(owner)) }
     }
 

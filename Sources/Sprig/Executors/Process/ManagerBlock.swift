@@ -6,6 +6,8 @@ import Synchronization
 struct BlockEvents: Sendable {
     /// The block said hello and can take tasks, or finished some: dispatch more.
     let capacityChanged: @Sendable () -> Void
+    /// The block said hello and matched.
+    let ready: @Sendable (ManagerBlock) -> Void
     /// A task came back after this long in the block.
     let taskReturned: @Sendable (Duration) -> Void
     /// The block's stream ended; `startFailure` is set when it never became ready.
@@ -44,7 +46,11 @@ final class ManagerBlock: Sendable {
     }
 
     let number: Int
+    /// The provider's slot (the host, for the ad-hoc provider).
+    let slot: Int
     let process: BlockProcess
+    /// Where the block's stderr goes on this machine: quoted in start failures.
+    let stderrPath: String
     /// The block's workers.
     let workers: Int
     let started = ContinuousClock.now
@@ -54,9 +60,11 @@ final class ManagerBlock: Sendable {
     private let reader = Mutex<JoinableThread?>(nil)
     private let logger: Logger
 
-    init(number: Int, process: BlockProcess, workers: Int, logger: Logger) {
+    init(number: Int, slot: Int, process: BlockProcess, workers: Int, stderrPath: String, logger: Logger) {
         self.number = number
+        self.slot = slot
         self.process = process
+        self.stderrPath = stderrPath
         self.workers = workers
         var logger = logger
         logger[metadataKey: "sprig.block"] = "\(number)"
@@ -193,6 +201,7 @@ final class ManagerBlock: Sendable {
                     state.idleSince = .now
                 }
                 logger.debug("block ready")
+                events.ready(self)
                 events.capacityChanged()
             case .results:
                 for duration in receiveResults(frame.body) { events.taskReturned(duration) }
@@ -219,7 +228,8 @@ final class ManagerBlock: Sendable {
             return (lost, state.deathReason ?? "its manager exited with status \(exitCode)", wasReady)
         }
         if startFailure == nil && !wasReady {
-            startFailure = "block \(name) ended before it was ready: \(reason); see \(process.host == "localhost" ? "its block.stderr" : "its logs")"
+            let said = Self.lastLines(of: stderrPath)
+            startFailure = "block \(name) ended before it was ready: \(reason)" + (said.isEmpty ? "" : ": \(said)") + " (see \(stderrPath))"
         }
         for item in lost {
             item.attempt.finish(.failure(TaskError(taskID: item.attempt.taskID, app: item.attempt.app,
@@ -230,6 +240,12 @@ final class ManagerBlock: Sendable {
     }
 
     /// Ends the reported attempts; returns how long each spent in the block.
+    /// The last few non-empty lines a block wrote to its stderr, for error messages.
+    private static func lastLines(of path: String) -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
+        return text.split(separator: "\n").suffix(3).joined(separator: " / ")
+    }
+
     private func receiveResults(_ body: [UInt8]) -> [Duration] {
         var reader = ByteReader(body)
         guard let count = try? reader.u32() else { return [] }

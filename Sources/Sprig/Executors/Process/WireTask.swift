@@ -153,8 +153,10 @@ enum WireResult {
             case "walltime":
                 return fail(.timeout(walltime: attempt.walltime ?? .zero))
             default:
+                let pickled = (object["pickled_exception"] as? String).flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
                 return fail(.python(PythonError(kind: .exception, typeName: object["type"] as? String ?? "Exception",
-                                                message: message, traceback: object["traceback"] as? String ?? "")))
+                                                message: message, traceback: object["traceback"] as? String ?? "",
+                                                pickledException: pickled)))
             }
         case 2:
             let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]

@@ -1,0 +1,58 @@
+import Foundation
+
+/// One block on each of a fixed set of hosts (Parsl's `AdHocProvider`, kept after Parsl removed it),
+/// all feeding one executor, so tasks balance across the hosts by their free worker slots.
+///
+/// Hosts that do not have Sprig get its Python code through the SSH stream itself ("zero install"):
+/// they need only a `python3` of the same minor version and whatever the apps import. A host that
+/// cannot be reached is reported by name and tried again later; the others carry on.
+public struct AdHocProvider: ExecutionProvider {
+    public let channels: [any Channel]
+    public let workerInit: String
+    /// Cores per host, when known; else this machine's count is assumed.
+    public let coresPerHost: Int?
+
+    public init(channels: [any Channel], workerInit: String = "", coresPerHost: Int? = nil) {
+        self.channels = channels
+        self.workerInit = workerInit
+        self.coresPerHost = coresPerHost
+    }
+
+    public var initBlocks: Int { channels.count }
+    public var minBlocks: Int { channels.count }
+    public var maxBlocks: Int { channels.count }
+
+    public func coresPerNode(slot: Int) -> Int { coresPerHost ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    public func launch(slot: Int, block: Int, command: ManagerCommand) throws -> BlockProcess {
+        let channel = channels[slot]
+        let scriptDir = channel.scriptDir ?? "~/.sprig"
+        // `~` must reach the remote shell unquoted to expand there.
+        let folder = scriptDir.hasPrefix("~/") ? "\"$HOME\"/" + shellQuote(String(scriptDir.dropFirst(2))) : shellQuote(scriptDir)
+        var lines = ["mkdir -p \(folder) && cd \(folder) || exit 111"]
+        if !workerInit.isEmpty { lines.append(workerInit) }
+        lines.append(command.shellLine(python: channel.python, shipped: channel.shipsCode, scriptDir: "."))
+        let process: BlockProcess
+        do {
+            process = try channel.start(script: lines.joined(separator: "\n"), stderrPath: command.logFolder + "/block.stderr",
+                                        environment: channel.shipsCode ? [:] : command.environment)
+        } catch let error as ProviderError {
+            throw ProviderError(message: "block \(block) on \(channel.host): \(error.message)")
+        }
+        if channel.shipsCode {
+            do {
+                try writeAll(process.input, try Bootstrap.bundle())
+            } catch {
+                process.kill()
+                process.reap()
+                process.closeStream()
+                throw ProviderError(message: "block \(block) on \(channel.host): cannot send Sprig's code: \(error)")
+            }
+        }
+        return process
+    }
+
+    public func close() {
+        for channel in channels { channel.close() }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// A host reached with the system OpenSSH client (Parsl's `SSHChannel`, kept after Parsl removed it).
+///
+/// Because it runs `ssh`, everything users already set up works: `~/.ssh/config`, agents,
+/// `ProxyJump`, known-hosts policy. Connections are multiplexed (`ControlMaster`/`ControlPersist`)
+/// so that later commands to the same host skip the handshake. The block's stream rides the ssh
+/// session's stdin and stdout: no port is opened on either side.
+public struct SSHChannel: Channel {
+    public let hostname: String
+    public let username: String?
+    public let port: Int?
+    public let scriptDir: String?
+    /// A private key (`ssh -i`).
+    public let keyFilename: String?
+    /// A known-hosts file (`UserKnownHostsFile`).
+    public let hostKeysFilename: String?
+    /// An ssh config file (`ssh -F`).
+    public let configFile: String?
+    /// More `ssh` arguments, placed before the host (`["-o", "ConnectTimeout=3"]`).
+    public let extraOptions: [String]
+    /// The interpreter on the host (`python3` on its PATH by default); it must be the same Python
+    /// minor version as the one Sprig embeds.
+    public let python: String
+    /// Share one connection per host between commands.
+    public let multiplex: Bool
+
+    public init(hostname: String, username: String? = nil, port: Int? = nil, scriptDir: String? = nil,
+                keyFilename: String? = nil, hostKeysFilename: String? = nil, configFile: String? = nil,
+                extraOptions: [String] = [], python: String = "python3", multiplex: Bool = true) {
+        self.hostname = hostname
+        self.username = username
+        self.port = port
+        self.scriptDir = scriptDir
+        self.keyFilename = keyFilename
+        self.hostKeysFilename = hostKeysFilename
+        self.configFile = configFile
+        self.extraOptions = extraOptions
+        self.python = python
+        self.multiplex = multiplex
+    }
+
+    public var host: String { hostname }
+    public var shipsCode: Bool { true }
+
+    /// Where multiplexed connections keep their sockets: private to this user.
+    static let controlFolder: String = {
+        let folder = NSTemporaryDirectory() + "sprig-ssh-\(getuid())"
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return folder
+    }()
+
+    /// The `ssh` argument vector that runs `remoteCommand` (one shell command line) on the host.
+    /// Every value is its own argument: nothing here goes through a local shell.
+    public func arguments(remoteCommand: String) -> [String] {
+        var argv = ["ssh", "-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
+        if let configFile { argv += ["-F", configFile] }
+        if let keyFilename { argv += ["-i", keyFilename, "-o", "IdentitiesOnly=yes"] }
+        if let hostKeysFilename { argv += ["-o", "UserKnownHostsFile=\(hostKeysFilename)"] }
+        if let port { argv += ["-p", String(port)] }
+        if let username { argv += ["-l", username] }
+        if multiplex {
+            argv += ["-o", "ControlMaster=auto", "-o", "ControlPath=\(Self.controlFolder)/%C", "-o", "ControlPersist=60"]
+        }
+        argv += extraOptions
+        argv += ["--", hostname, remoteCommand]
+        return argv
+    }
+
+    public func start(script: String, stderrPath: String, environment: [String: String]) throws -> BlockProcess {
+        // The remote side gets one command line: `sh -c SCRIPT`, quoted once, here.
+        let remote = "exec /bin/sh -c " + shellQuote(script)
+        return try startProcess(arguments(remoteCommand: remote).resolvingExecutable(), stderrPath: stderrPath,
+                                environment: environment, host: hostname)
+    }
+
+    /// Ends the shared connection, if one is open.
+    public func close() {
+        guard multiplex else { return }
+        var argv = arguments(remoteCommand: "true")
+        argv.removeLast(3)  // "--", host, command
+        argv += ["-O", "exit", hostname]
+        guard let pid = try? Spawn.start(argv.resolvingExecutable(), descriptors: [:], newProcessGroup: true) else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+}
+
+extension Array where Element == String {
+    /// The first word as an absolute path found on PATH (posix_spawn does not search it).
+    func resolvingExecutable() throws -> [String] {
+        guard let first, !first.contains("/") else { return self }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for folder in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(folder)/\(first)") {
+            return ["\(folder)/\(first)"] + dropFirst()
+        }
+        throw ProviderError(message: "\(first) was not found on PATH; install the OpenSSH client (Debian: openssh-client)")
+    }
+}

@@ -1,0 +1,380 @@
+import Foundation
+import Sprig
+import Synchronization
+
+/// The engine as Python scripts see it: the `_sprig_engine` module, whose functions load configs,
+/// submit apps and complete the scripts' futures. `python/sprig/api.py` wraps it.
+///
+/// Threading: the module's functions run on the script's thread, holding the GIL; waits release
+/// it. Futures are completed from whichever thread ends their task, holding the GIL.
+final class ScriptEngine: Sendable {
+    private struct State {
+        var kernel: DataFlowKernel?
+        /// Set by `sprig run --config`: a script's own `load()` is then ignored.
+        var forcedConfig: String?
+        /// Tasks whose Python futures may still be passed to apps. Succeeded tasks leave once their
+        /// future holds the value; failed ones stay, so that a dependent can name them.
+        var tasks: [Int: TaskCore] = [:]
+        var policies: [Int: (KeywordPolicy, PythonObject)] = [:]
+        var internalThreads: String?
+    }
+
+    private let state = Mutex(State())
+    let started = ContinuousClock.now
+
+    /// Registers `_sprig_engine` in the interpreter.
+    func install() throws {
+        try Python.registerModule("_sprig_engine", functions: [
+            "load": { [self] arguments, _ in
+                try load(spec: arguments.first ?? .none, forced: nil)
+                return .none
+            },
+            "loaded": { [self] _, _ in try state.withLock { $0.kernel != nil }.toPython() },
+            "submit": { [self] arguments, _ in
+                guard arguments.count == 7 else { throw PythonException("TypeError", "submit takes 7 arguments") }
+                return try submit(kind: String(python: arguments[0]), function: arguments[1], arguments: arguments[2],
+                                  keywords: arguments[3], executors: arguments[4], future: arguments[5],
+                                  app: String(python: arguments[6])).toPython()
+            },
+            "wait_for_current_tasks": { [self] _, _ in
+                let kernel = state.withLock { $0.kernel }
+                withoutGIL { kernel?.waitForCurrentTasks() }
+                return .none
+            },
+            "cleanup": { [self] _, _ in
+                withoutGIL { cleanup() }
+                return .none
+            },
+            "task_counts": { [self] _, _ in
+                let counts = self.counts
+                return try ["pending": counts.pending, "running": counts.running, "done": counts.done, "failed": counts.failed].toPython()
+            },
+        ])
+    }
+
+    var counts: TaskCounts { state.withLock { $0.kernel }?.taskCounts ?? TaskCounts() }
+    private let finishedCounts = Mutex(TaskCounts())
+
+    /// Counts over every kernel this run has had.
+    var totalCounts: TaskCounts {
+        let current = counts
+        let earlier = finishedCounts.withLock { $0 }
+        return TaskCounts(pending: current.pending, running: current.running,
+                          done: current.done + earlier.done, failed: current.failed + earlier.failed)
+    }
+
+    /// Waits for every task and stops the kernel; a later `load()` starts a new one.
+    func cleanup() {
+        let kernel = state.withLock { state -> DataFlowKernel? in
+            defer { state.kernel = nil; state.tasks = [:]; state.forcedConfig = nil }
+            return state.kernel
+        }
+        guard let kernel else { return }
+        kernel.shutdown()
+        let counts = kernel.taskCounts
+        finishedCounts.withLock { $0.done += counts.done; $0.failed += counts.failed }
+    }
+
+    // MARK: Configs
+
+    /// Loads `spec` (a config dict from `sprig.config`); with `forced`, remembers that this config
+    /// came from `--config NAME` and that scripts' own configs are to be ignored.
+    func load(spec: PythonObject, forced: String?) throws {
+        let already = state.withLock { ($0.kernel != nil, $0.forcedConfig) }
+        if already.0 {
+            if let name = already.1 {
+                FileHandle.standardError.write(Data("sprig: --config \(name) is in force; the script's own config is not loaded\n".utf8))
+                return
+            }
+            throw PythonException("RuntimeError", "a config is already loaded; call clear() (or dfk().cleanup()) first")
+        }
+        let (config, internalThreads) = try Self.config(from: spec)
+        let kernel = try DataFlowKernel(config: config)
+        state.withLock {
+            $0.kernel = kernel
+            $0.forcedConfig = forced
+            $0.internalThreads = internalThreads
+        }
+    }
+
+    /// The config a spec describes, plus the label of a thread executor for join apps (added when
+    /// the spec has none, as Parsl adds its internal one).
+    private static func config(from spec: PythonObject) throws -> (Config, String) {
+        let fields = try [String: PythonObject](python: spec)
+        func number(_ object: PythonObject?, _ fallback: Double) throws -> Double {
+            guard let object, !object.isNone else { return fallback }
+            return try Double(python: object)
+        }
+        var executors: [any Executor] = []
+        for entry in try [PythonObject](python: fields["executors"] ?? PythonObject.from([PythonObject]())) {
+            let executor = try [String: PythonObject](python: entry)
+            let kind = try String(python: executor["kind"] ?? PythonObject.from("?"))
+            let label = try String(python: executor["label"] ?? PythonObject.from(kind))
+            switch kind {
+            case "threads":
+                executors.append(ThreadPoolExecutor(label: label, maxThreads: Int(try number(executor["max_threads"], 2))))
+            case "htex":
+                executors.append(HighThroughputExecutor(
+                    label: label,
+                    maxWorkers: executor["max_workers"].flatMap { $0.isNone ? nil : try? Int(python: $0) } ?? .max,
+                    coresPerWorker: try number(executor["cores_per_worker"], 1),
+                    workerDebug: (try? Bool(python: executor["worker_debug"] ?? .none)) ?? false,
+                    provider: try provider(from: executor["provider"]),
+                    heartbeatPeriod: .milliseconds(Int64(try number(executor["heartbeat_period"], 2) * 1000)),
+                    heartbeatThreshold: .milliseconds(Int64(try number(executor["heartbeat_threshold"], 30) * 1000)),
+                    prefetch: Int(try number(executor["prefetch"], 16)),
+                    workerLogDirectory: executor["worker_logdir_root"].flatMap { $0.isNone ? nil : try? String(python: $0) }))
+            default:
+                throw PythonException("ValueError", "unknown executor kind \(kind.debugDescription) in the config")
+            }
+        }
+        var internalThreads = executors.first { $0 is ThreadPoolExecutor }?.label
+        if internalThreads == nil {
+            executors.append(ThreadPoolExecutor(label: "_sprig_internal", maxThreads: 4))
+            internalThreads = "_sprig_internal"
+        }
+        let strategyName = (try? String(python: fields["strategy"] ?? .none)) ?? "simple"
+        let strategy: Strategy = strategyName == "none" ? .none
+            : .simple(idleTime: .milliseconds(Int64(try number(fields["max_idletime"], 120) * 1000)))
+        let config = Config(executors: executors,
+                            retries: Int(try number(fields["retries"], 0)),
+                            runDirectory: (try? String(python: fields["run_dir"] ?? .none)) ?? "runinfo",
+                            strategy: strategy)
+        return (config, internalThreads!)
+    }
+
+    private static func provider(from object: PythonObject?) throws -> LocalProvider {
+        guard let object, !object.isNone else { return LocalProvider() }
+        let fields = try [String: PythonObject](python: object)
+        let kind = (try? String(python: fields["kind"] ?? .none)) ?? "local"
+        guard kind == "local" else { throw PythonException("ValueError", "provider kind \(kind.debugDescription) is not supported yet") }
+        func int(_ key: String, _ fallback: Int) -> Int { fields[key].flatMap { try? Int(python: $0) } ?? fallback }
+        return LocalProvider(initBlocks: int("init_blocks", 1), minBlocks: int("min_blocks", 0), maxBlocks: int("max_blocks", 1),
+                             workerInit: fields["worker_init"].flatMap { try? String(python: $0) } ?? "")
+    }
+
+    // MARK: Submitting
+
+    private func submit(kind: String, function: PythonObject, arguments: PythonObject, keywords: PythonObject,
+                        executors: PythonObject, future: PythonObject, app: String) throws -> Int {
+        guard let (kernel, internalThreads) = state.withLock({ state in state.kernel.map { ($0, state.internalThreads ?? "") } }) else {
+            throw PythonException("RuntimeError", "no config is loaded: call parsl.load(config) first, or run with sprig run --config threads")
+        }
+        let labels = executors.isNone ? [] : try [String](python: executors)
+        let options: DataFlowKernel.ResolvedOptions
+        do {
+            options = try kernel.resolve(AppOptions(executors: kind == "join" ? [internalThreads] : labels), app: app)
+        } catch {
+            throw PythonException("ValueError", error.message)
+        }
+        let policy = try keywordPolicy(for: function)
+        let positional: [any AppArgument]
+        let named: [(String, any AppArgument)]
+        do {
+            positional = try arguments.items().map { try value(of: $0) }
+            named = try [String: PythonObject](python: keywords).map { ($0.key, try value(of: $0.value)) }
+        } catch let error as PythonException {
+            throw error
+        }
+        let core: TaskCore
+        switch kind {
+        case "python", "bash":
+            core = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: positional,
+                                       keywords: named, bash: kind == "bash")
+        case "join":
+            core = submitJoin(kernel, function: function, options: options, policy: policy, arguments: positional, keywords: named, app: app)
+        default:
+            throw PythonException("ValueError", "unknown app kind \(kind.debugDescription)")
+        }
+        let id = core.id.rawValue
+        state.withLock { $0.tasks[id] = core }
+        core.onComplete { [self] outcome in complete(future, id: id, with: outcome) }
+        return id
+    }
+
+    /// Runs the join function on a thread executor; its future ends when the futures it returned end.
+    private func submitJoin(_ kernel: DataFlowKernel, function: PythonObject, options: DataFlowKernel.ResolvedOptions,
+                            policy: KeywordPolicy, arguments: [any AppArgument], keywords: [(String, any AppArgument)], app: String) -> TaskCore {
+        let inner = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: arguments, keywords: keywords, bash: false)
+        let outer = kernel.makeExternalTask(app: app)
+        inner.onComplete { [self] outcome in
+            switch outcome {
+            case .failure(let error):
+                kernel.completeExternal(outer, .failure(error))
+            case .success(let result):
+                let returned: Value
+                do {
+                    guard case .python(let object) = result as? Value else { throw PythonException("TypeError", "unexpected result") }
+                    returned = try withGIL { try value(of: object) }
+                } catch {
+                    kernel.completeExternal(outer, .failure(TaskError(taskID: outer.id, app: app, reason: .conversion("\(error)"))))
+                    return
+                }
+                join(returned, outer: outer, kernel: kernel, app: app)
+            }
+        }
+        return outer
+    }
+
+    private func join(_ returned: Value, outer: TaskCore, kernel: DataFlowKernel, app: String) {
+        let futures: [any TaskFuture]
+        let single: Bool
+        switch returned {
+        case .future(let future): futures = [future]; single = true
+        case .list(let items) where items.allSatisfy({ if case .future = $0 { true } else { false } }):
+            futures = items.compactMap { if case .future(let f) = $0 { f } else { nil } }
+            single = false
+        default:
+            kernel.completeExternal(outer, .failure(TaskError(taskID: outer.id, app: app, reason: .badCommand(
+                "a join app must return a future or a list of futures, not \(returned)"))))
+            return
+        }
+        let cores = futures.compactMap { ($0 as? any CoreBacked)?.core }
+        let remaining = Atomic(cores.count)
+        let finishJoin: @Sendable () -> Void = {
+            let outcomes = cores.map { $0.outcome! }
+            let failures = outcomes.compactMap { $0.failureValue }
+            if !failures.isEmpty {
+                kernel.completeExternal(outer, .failure(JoinFailure(taskID: outer.id, app: app, failures: failures)))
+                return
+            }
+            do {
+                let values = try zip(futures, outcomes).map { future, outcome in
+                    try Value(swiftValue: (future as! any CoreBacked).dependencyValue(from: outcome.get()), from: future.taskID)
+                }
+                kernel.completeExternal(outer, .success(single ? values[0] : Value.list(values)))
+            } catch {
+                kernel.completeExternal(outer, .failure(TaskError(taskID: outer.id, app: app, reason: .conversion("\(error)"))))
+            }
+        }
+        if cores.isEmpty { finishJoin(); return }
+        for core in cores {
+            core.onComplete { _ in
+                if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { finishJoin() }
+            }
+        }
+    }
+
+    /// Which of Parsl's special keywords a function takes, worked out once per function.
+    private func keywordPolicy(for function: PythonObject) throws -> KeywordPolicy {
+        if let cached = state.withLock({ $0.policies[function.identity] }), cached.1.isIdentical(to: function) { return cached.0 }
+        let policy = try KeywordPolicy(function: function)
+        state.withLock { $0.policies[function.identity] = (policy, function) }
+        return policy
+    }
+
+    /// A script's argument in the engine's form: its futures (anywhere in lists, tuples and dict
+    /// values) become dependencies, `sprig.File`s become files, everything else stays the Python object.
+    private func value(of object: PythonObject) throws -> Value {
+        if object.hasAttribute("_sprig_tid") { return try futureValue(object) }
+        switch object.containerKind {
+        case .list?: return .list(try object.items().map(value(of:)))
+        case .tuple?: return .tuple(try object.items().map(value(of:)))
+        case .dict?:
+            return .dict(try object.items().map { pair in (.python(try pair[0]), try value(of: pair[1])) })
+        case nil:
+            if object.typeName == "sprig.files.File" { return .file(File(try String(python: object.attribute("filepath")))) }
+            return .python(object)
+        }
+    }
+
+    private func futureValue(_ object: PythonObject) throws -> Value {
+        let id = try Int(python: object.attribute("_sprig_tid"))
+        let file = object.hasAttribute("_sprig_file") ? File(try String(python: object.attribute("_sprig_file").attribute("filepath"))) : nil
+        if let core = state.withLock({ $0.tasks[id] }) {
+            return .future(file.map { DataFuture(core: core, file: $0) as any TaskFuture } ?? AppFuture<Value>.dynamic(core: core))
+        }
+        // Not tracked any more: it succeeded, and its Python future holds the value.
+        if let file { return .file(file) }
+        return .python(try object.callMethod("result", 0))
+    }
+
+    // MARK: Completing futures
+
+    private func complete(_ future: PythonObject, id: Int, with outcome: Outcome) {
+        withGIL {
+            do {
+                switch outcome {
+                case .success(let value):
+                    let object: PythonObject
+                    if let dynamic = value as? Value { object = try dynamic.toPython() }
+                    else if let convertible = value as? any PythonConvertible { object = try convertible.toPython() }
+                    else { object = try Value(swiftValue: value, from: TaskID(id)).toPython() }
+                    _ = try future.callMethod("_sprig_set_result", object)
+                case .failure(let error):
+                    _ = try future.callMethod("_sprig_set_failure", Self.failure(error))
+                }
+            } catch {
+                let reason = TaskError(taskID: TaskID(id), app: "?", reason: .conversion("its result could not be handed to Python: \(error)"))
+                _ = try? future.callMethod("_sprig_set_failure", Self.failure(reason))
+            }
+            if case .success = outcome { state.withLock { $0.tasks[id] = nil } }
+        }
+    }
+
+    /// The failure dict `sprig.futures` turns into Parsl-shaped exceptions.
+    static func failure(_ error: any Error) -> PythonObject {
+        var fields: [(String, PythonObject)] = []
+        func put(_ key: String, _ value: any PythonConvertible) {
+            if let object = try? value.toPython() { fields.append((key, object)) }
+        }
+        put("message", "\(error)")
+        switch error {
+        case let error as TaskError:
+            put("task_id", error.taskID.rawValue)
+            put("app", error.app)
+            switch error.reason {
+            case .python(let python):
+                put("kind", "python")
+                put("type", python.typeName)
+                put("exc_message", python.message)
+                put("traceback", python.traceback)
+                put("exception", PythonObject.none)
+                put("pickled_exception", python.pickledException.flatMap { try? PythonObject.from($0) } ?? PythonObject.none)
+            case .bashExit(let code): put("kind", "bash_exit"); put("exit_code", Int(code))
+            case .timeout(let walltime): put("kind", "timeout"); put("walltime", walltime.secondsValue)
+            case .badStdStream(let path, _): put("kind", "bad_std_stream"); put("path", path)
+            case .missingOutputs(let files): put("kind", "missing_outputs"); put("missing", files.map(\.path))
+            case .badCommand: put("kind", "bad_command")
+            case .conversion: put("kind", "conversion")
+            case .swift: put("kind", "swift")
+            case .executor: put("kind", "executor")
+            case .kernelShutDown: put("kind", "shutdown")
+            case .workerLost: put("kind", "worker_lost")
+            case .managerLost: put("kind", "manager_lost")
+            case .serialization: put("kind", "serialization")
+            }
+        case let error as DependencyError:
+            put("kind", "dependency")
+            put("task_id", error.taskID.rawValue)
+            put("app", error.app)
+            put("failed", error.failedDependencies.map(\.rawValue))
+            put("root", failure(error.rootCause))
+        case let error as JoinFailure:
+            put("kind", "join")
+            put("task_id", error.taskID.rawValue)
+            put("app", error.app)
+            put("failures", error.failures.map { failure($0) })
+        default:
+            put("kind", "swift")
+        }
+        return (try? PythonObject.dict(fields.map { (try $0.0.toPython(), $0.1) })) ?? .none
+    }
+}
+
+/// A join app's inner futures failed.
+struct JoinFailure: Error, CustomStringConvertible {
+    let taskID: TaskID
+    let app: String
+    let failures: [any Error]
+    var description: String {
+        "task \(taskID) (join app \(app)): \(failures.count) inner task(s) failed: " + failures.map { "\($0)" }.joined(separator: "; ")
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

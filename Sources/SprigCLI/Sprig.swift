@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Sprig
+
+@main
+struct SprigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sprig",
+        abstract: "Parallel workflows in Python, run on Sprig's Swift engine.",
+        subcommands: [Run.self])
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a Python workflow script; its apps run on the Swift engine.",
+        discussion: """
+            The script runs as __main__ in the embedded interpreter, with sys.argv set, its folder on \
+            the import path, and Parsl's import names (import parsl, from parsl.app.app import python_app, …) \
+            provided by Sprig. Exit status: the script's own.
+            """)
+
+    @Option(name: .long, help: "Load a ready config before the script runs: \(ConfigNames.all.joined(separator: ", ")). The script's own load() is then ignored.")
+    var config: String?
+
+    @Flag(name: .long, help: "Show progress even when standard error is not a terminal (as lines, once a second).")
+    var progress = false
+
+    @Argument(help: "The Python script to run.")
+    var script: String
+
+    @Argument(parsing: .captureForPassthrough, help: "Arguments for the script (its sys.argv[1:]).")
+    var arguments: [String] = []
+
+    func run() throws {
+        SignalWatcher.install()
+        if let config, !ConfigNames.all.contains(config) {
+            throw ValidationError("unknown config \(config.debugDescription); choose one of: \(ConfigNames.all.joined(separator: ", "))")
+        }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: script, isDirectory: &isFolder), !isFolder.boolValue else {
+            FileHandle.standardError.write(Data("sprig: can't open file '\(script)': No such file or directory\n".utf8))
+            throw ExitCode(2)
+        }
+        let status = try ScriptRun(script: script, arguments: arguments, config: config, progress: progress).run()
+        throw ExitCode(status)
+    }
+}
+
+/// The ready configs `--config` names, as the Python side defines them.
+enum ConfigNames {
+    static let all = ["threads", "htex"]
+    static func pythonName(_ name: String) -> String { name == "threads" ? "local_threads" : "htex_local" }
+}
