@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(name: "cpu-speedup", dependencies: ["Sprig"], path: "Examples/cpu-speedup", swiftSettings: strict),
         .executableTarget(name: "sprig-bench", dependencies: ["Sprig"], path: "Sources/SprigBench", swiftSettings: strict),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge"], exclude: ["PythonModules"], swiftSettings: strict),
-        .testTarget(name: "SprigTests", dependencies: ["Sprig", "PythonBridge"], exclude: ["PythonModules"], swiftSettings: strict),
+        .testTarget(name: "SprigTests", dependencies: ["Sprig", "PythonBridge"], exclude: ["PythonModules", "Scripts"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -41,7 +41,7 @@ extension Python {
         let definition = UnsafeMutablePointer<PyMethodDef>.allocate(capacity: 1)
         let box = Unmanaged.passRetained(FunctionBox(body: body, name: "\(module).\(name)"))
         let trampoline: PyCFunctionWithKeywords = { capsule, arguments, keywords in
-            guard let capsule, let raw = PyCapsule_GetPointer(capsule, "sprig.function") else { return nil }
+            guard let capsule, let raw = PyCapsule_GetPointer(capsule, capsuleName) else { return nil }
             let box = Unmanaged<FunctionBox>.fromOpaque(raw).takeUnretainedValue()
             return box.invoke(arguments: arguments, keywords: keywords)
         }
@@ -50,7 +50,7 @@ extension Python {
             ml_meth: unsafeBitCast(trampoline, to: PyCFunction.self),
             ml_flags: METH_VARARGS | METH_KEYWORDS,
             ml_doc: nil))
-        let capsule = try PythonObject(owning: PyCapsule_New(box.toOpaque(), "sprig.function", nil))
+        let capsule = try PythonObject(owning: PyCapsule_New(box.toOpaque(), capsuleName, nil))
         let moduleName = try module.toPython()
         return try PythonObject(owning: PyCFunction_NewEx(definition, capsule.pointer, moduleName.pointer))
     }
@@ -107,3 +107,6 @@ private final class FunctionBox: Sendable {
         PyErr_SetString(type, message)
     }
 }
+
+/// The capsules' name: CPython keeps the pointer, so it must live as long as the process.
+nonisolated(unsafe) private let capsuleName: UnsafePointer<CChar> = UnsafePointer(strdup("sprig.function")!)  // written once, never changed

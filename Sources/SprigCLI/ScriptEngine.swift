@@ -17,6 +17,8 @@ final class ScriptEngine: Sendable {
         var tasks: [Int: TaskCore] = [:]
         var policies: [Int: (KeywordPolicy, PythonObject)] = [:]
         var internalThreads: String?
+        /// The config's own executors: apps that name none run on these (never on an added internal one).
+        var userLabels: [String] = []
     }
 
     private let state = Mutex(State())
@@ -94,6 +96,7 @@ final class ScriptEngine: Sendable {
             $0.kernel = kernel
             $0.forcedConfig = forced
             $0.internalThreads = internalThreads
+            $0.userLabels = config.executors.map(\.label).filter { $0 != "_sprig_internal" }
         }
     }
 
@@ -157,10 +160,13 @@ final class ScriptEngine: Sendable {
 
     private func submit(kind: String, function: PythonObject, arguments: PythonObject, keywords: PythonObject,
                         executors: PythonObject, future: PythonObject, app: String) throws -> Int {
-        guard let (kernel, internalThreads) = state.withLock({ state in state.kernel.map { ($0, state.internalThreads ?? "") } }) else {
+        guard let (kernel, internalThreads, userLabels) = state.withLock({ state in
+            state.kernel.map { ($0, state.internalThreads ?? "", state.userLabels) }
+        }) else {
             throw PythonException("RuntimeError", "no config is loaded: call parsl.load(config) first, or run with sprig run --config threads")
         }
-        let labels = executors.isNone ? [] : try [String](python: executors)
+        let named = executors.isNone ? [] : try [String](python: executors)
+        let labels = named.isEmpty || named == ["all"] ? userLabels : named
         let options: DataFlowKernel.ResolvedOptions
         do {
             options = try kernel.resolve(AppOptions(executors: kind == "join" ? [internalThreads] : labels), app: app)
@@ -168,26 +174,21 @@ final class ScriptEngine: Sendable {
             throw PythonException("ValueError", error.message)
         }
         let policy = try keywordPolicy(for: function)
-        let positional: [any AppArgument]
-        let named: [(String, any AppArgument)]
-        do {
-            positional = try arguments.items().map { try value(of: $0) }
-            named = try [String: PythonObject](python: keywords).map { ($0.key, try value(of: $0.value)) }
-        } catch let error as PythonException {
-            throw error
-        }
+        let positional: [any AppArgument] = try arguments.items().map { try value(of: $0) }
+        let keywordArguments: [(String, any AppArgument)] = try [String: PythonObject](python: keywords).map { ($0.key, try value(of: $0.value)) }
         let core: TaskCore
         switch kind {
         case "python", "bash":
             core = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: positional,
-                                       keywords: named, bash: kind == "bash")
+                                       keywords: keywordArguments, bash: kind == "bash")
         case "join":
-            core = submitJoin(kernel, function: function, options: options, policy: policy, arguments: positional, keywords: named, app: app)
+            core = submitJoin(kernel, function: function, options: options, policy: policy, arguments: positional, keywords: keywordArguments, app: app)
         default:
             throw PythonException("ValueError", "unknown app kind \(kind.debugDescription)")
         }
         let id = core.id.rawValue
         state.withLock { $0.tasks[id] = core }
+        try future.setAttribute("_sprig_tid", id)
         core.onComplete { [self] outcome in complete(future, id: id, with: outcome) }
         return id
     }
@@ -217,30 +218,32 @@ final class ScriptEngine: Sendable {
     }
 
     private func join(_ returned: Value, outer: TaskCore, kernel: DataFlowKernel, app: String) {
-        let futures: [any TaskFuture]
+        // A future that already succeeded may arrive as its value (it is no longer tracked).
+        let items: [Value]
         let single: Bool
         switch returned {
-        case .future(let future): futures = [future]; single = true
-        case .list(let items) where items.allSatisfy({ if case .future = $0 { true } else { false } }):
-            futures = items.compactMap { if case .future(let f) = $0 { f } else { nil } }
-            single = false
+        case .future: items = [returned]; single = true
+        case .list(let list): items = list; single = false
         default:
             kernel.completeExternal(outer, .failure(TaskError(taskID: outer.id, app: app, reason: .badCommand(
                 "a join app must return a future or a list of futures, not \(returned)"))))
             return
         }
-        let cores = futures.compactMap { ($0 as? any CoreBacked)?.core }
+        let cores = items.compactMap { item -> TaskCore? in
+            if case .future(let future) = item { return (future as? any CoreBacked)?.core }
+            return nil
+        }
         let remaining = Atomic(cores.count)
         let finishJoin: @Sendable () -> Void = {
-            let outcomes = cores.map { $0.outcome! }
-            let failures = outcomes.compactMap { $0.failureValue }
+            let failures = cores.compactMap { $0.outcome?.failureValue }
             if !failures.isEmpty {
                 kernel.completeExternal(outer, .failure(JoinFailure(taskID: outer.id, app: app, failures: failures)))
                 return
             }
             do {
-                let values = try zip(futures, outcomes).map { future, outcome in
-                    try Value(swiftValue: (future as! any CoreBacked).dependencyValue(from: outcome.get()), from: future.taskID)
+                let values = try items.map { item -> Value in
+                    guard case .future(let future) = item, let backed = future as? any CoreBacked, let outcome = backed.core.outcome else { return item }
+                    return try Value(swiftValue: backed.dependencyValue(from: outcome.get()), from: future.taskID)
                 }
                 kernel.completeExternal(outer, .success(single ? values[0] : Value.list(values)))
             } catch {

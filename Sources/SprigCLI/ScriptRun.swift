@@ -19,7 +19,7 @@ struct ScriptRun {
         let engine = ScriptEngine()
         try engine.install()
         if let config {
-            let spec = try withGIL { try Python.importModule("sprig.config").attribute(ConfigNames.pythonName(config)).callMethod("to_spec") }
+            let spec = try withGIL { try Python.importModule("sprig.config").attribute(ConfigNames.pythonName(config)).call().callMethod("to_spec") }
             try engine.load(spec: spec, forced: config)
         }
         let display = ProgressDisplay(engine: engine, forced: progress)

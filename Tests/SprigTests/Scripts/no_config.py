@@ -1,0 +1,9 @@
+from parsl.app.app import python_app
+
+
+@python_app
+def noop():
+    return None
+
+
+noop()

@@ -1,0 +1,5 @@
+def inner():
+    raise KeyError("missing thing")
+
+
+inner()

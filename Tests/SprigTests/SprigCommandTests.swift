@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+/// Runs the `sprig` command built beside the tests, bounded in time.
+func runSprig(_ arguments: [String], in folder: String? = nil, timeout: Duration = .seconds(60),
+              environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try builtBinary("sprig"))
+    process.arguments = arguments
+    if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let collected = LockedValue<(Data, Data)>((Data(), Data()))
+    let readers = DispatchGroup()
+    for (pipe, isError) in [(out, false), (err, true)] {
+        readers.enter()
+        Thread.detachNewThread {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            collected.set(isError ? (collected.get().0, data) : (data, collected.get().1))
+            readers.leave()
+        }
+    }
+    let ended = eventually(timeout: timeout) { !process.isRunning }
+    if !ended { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    _ = readers.wait(timeout: .now() + 10)
+    try #require(ended, "sprig \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+    let (stdout, stderr) = collected.get()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+/// An executable built beside the tests.
+func builtBinary(_ name: String) throws -> String {
+    var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).standardizedFileURL.deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = folder.appendingPathComponent(name).path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        folder.deleteLastPathComponent()
+    }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/\(name)").standardizedFileURL.path
+}
+
+let packageFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL.path
+let scriptsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts").path
+
+func scratchFolder() throws -> String {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-run-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    return folder
+}
+
+@Suite("The sprig command", .serialized, .timeLimit(.minutes(3)))
+struct SprigCommandTests {
+    @Test(arguments: [[], ["--config", "htex"]])
+    func theArticlesProgramsRunUnchanged(config: [String]) throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let multiply = try runSprig(["run"] + config + ["\(packageFolder)/Examples/parsl/multiply.py"], in: folder)
+        #expect(multiply.status == 0, "\(multiply.stderr)")
+        #expect(multiply.stdout.split(separator: "\n").last == "45")
+
+        let hello = try runSprig(["run"] + config + ["\(packageFolder)/Examples/parsl/echo_hello.py"], in: folder)
+        #expect(hello.status == 0, "\(hello.stderr)")
+        #expect(hello.stdout.contains("Hello World!"))
+        #expect(try String(contentsOfFile: folder + "/echo-hello.stdout", encoding: .utf8).contains("Hello World!"))
+
+        let numbers = try runSprig(["run"] + config + ["\(packageFolder)/Examples/parsl/random_numbers.py"], in: folder)
+        #expect(numbers.status == 0, "\(numbers.stderr)")
+        let values = numbers.stdout.trimmingCharacters(in: CharacterSet(charactersIn: "[]\n")).split(separator: ",")
+            .compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        #expect(values.count == 5 && values.allSatisfy { (1...10).contains($0) }, "\(numbers.stdout)")
+    }
+
+    @Test func theArticlesHTEXConfigRuns() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run", "\(packageFolder)/Examples/parsl/htex_local.py"], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("45\n"))
+    }
+
+    @Test(arguments: [[], ["--config", "htex"]])
+    func futuresDependenciesFailuresAndJoinAppsBehaveAsInParsl(config: [String]) throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run"] + config + ["\(scriptsFolder)/futures_api.py", folder], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        let expected = [
+            "tid True True", "result 3 30", "nested [[3, (30, 5)], {'k': 3}]", "inputs 36", "done True True",
+            "callback True", "original type ZeroDivisionError", "exception() ZeroDivisionError", "dependency DependencyError True",
+            "bash exit BashExitFailure 15", "outputs 1 payload", "join list [1, 2, 3, 4]", "join one 101",
+            "join failure JoinError", "cleaned",
+        ]
+        #expect(run.stdout.split(separator: "\n").map(String.init) == expected, "\(run.stdout)\n\(run.stderr)")
+    }
+
+    @Test func scriptsGetTheirArgumentsAndExitStatus() throws {
+        let run = try runSprig(["run", "\(scriptsFolder)/exits.py", "7", "--flag"])
+        #expect(run.status == 7)
+        #expect(run.stdout == "argv ['7', '--flag']\n")
+    }
+
+    @Test func badScriptsAreReportedAsPythonWould() throws {
+        let missing = try runSprig(["run", "/nowhere/script.py"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("can't open file '/nowhere/script.py'"))
+
+        let syntax = try runSprig(["run", "\(scriptsFolder)/broken_syntax.py"])
+        #expect(syntax.status == 1)
+        #expect(syntax.stderr.contains("SyntaxError") && syntax.stderr.contains("broken_syntax.py"))
+
+        let raises = try runSprig(["run", "\(scriptsFolder)/raises.py"])
+        #expect(raises.status == 1)
+        #expect(raises.stderr.contains("Traceback (most recent call last)") && raises.stderr.contains("in inner"))
+        #expect(raises.stderr.contains("KeyError: 'missing thing'"))
+        #expect(!raises.stderr.contains("runpy"))
+    }
+
+    @Test func anAppBeforeAnyConfigGetsAFriendlyError() throws {
+        let run = try runSprig(["run", "\(scriptsFolder)/no_config.py"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("load") && run.stderr.contains("--config"))
+        let withConfig = try runSprig(["run", "--config", "threads", "\(scriptsFolder)/no_config.py"])
+        #expect(withConfig.status == 0, "\(withConfig.stderr)")
+    }
+
+    @Test func anUnknownConfigIsRefusedWithTheChoices() throws {
+        let run = try runSprig(["run", "--config", "gpu", "\(scriptsFolder)/exits.py"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("threads") && run.stderr.contains("htex"))
+    }
+
+    @Test func progressPrintsASummaryWhenAsked() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let quiet = try runSprig(["run", "\(packageFolder)/Examples/parsl/multiply.py"], in: folder)
+        #expect(!quiet.stderr.contains("sprig:"))
+        let loud = try runSprig(["run", "--progress", "\(packageFolder)/Examples/parsl/multiply.py"], in: folder)
+        #expect(loud.stderr.contains("sprig: 1 task: 1 done, 0 failed"), "\(loud.stderr)")
+    }
+
+    @Test(arguments: [[], ["--config", "htex"]])
+    func ctrlCStopsTheRunPrintsTheSummaryAndExits130(config: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try builtBinary("sprig"))
+        process.arguments = ["run", "--progress"] + config + ["\(scriptsFolder)/long_running.py"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var text = ""
+        while !text.contains("started") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGINT)
+        let ended = eventually(timeout: .seconds(20)) { !process.isRunning }
+        if !ended { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try #require(ended)
+        #expect(process.terminationStatus == 130)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("(interrupted)"), "\(stderr)")
+    }
+}

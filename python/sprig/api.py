@@ -1,0 +1,383 @@
+"""The API scripts use under ``sprig run``: app decorators, ``load``/``clear``/``dfk``, waiting.
+
+::
+
+    from sprig import python_app, bash_app, load, Config, ThreadPoolExecutor
+
+    @python_app
+    def multiply(a, b):
+        return a * b
+
+    with load(Config(executors=[ThreadPoolExecutor(max_threads=4)])):
+        print(multiply(5, 9).result())      # 45
+
+The work is done by the engine, the built-in module ``_sprig_engine`` that ``sprig run`` puts in
+the interpreter. Decorating works anywhere; *calling* an app, and ``load``, need the engine (a
+clear :class:`~sprig.errors.EngineNotAvailableError`, a ``RuntimeError``, says so otherwise) and a
+loaded config (:class:`~sprig.errors.NoConfigLoadedError`, also a ``RuntimeError``).
+
+App caching (Parsl's ``cache=True``, memoization) is not supported yet: ``cache``,
+``ignore_for_cache`` and ``data_flow_kernel`` are accepted and ignored; ``cache=True`` emits one
+warning per app.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from sprig import errors
+from sprig.config import Config
+from sprig.files import File
+from sprig.futures import AppFuture, DataFuture
+
+TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+_engine_module: Any = None
+
+
+def _engine() -> Any:
+    """The ``_sprig_engine`` module, or :class:`~sprig.errors.EngineNotAvailableError`."""
+    global _engine_module
+    engine = _engine_module
+    if engine is None:
+        engine = sys.modules.get("_sprig_engine")
+        if engine is None:
+            try:
+                import _sprig_engine as engine  # type: ignore[import-not-found, no-redef]
+            except ImportError:
+                raise errors.EngineNotAvailableError() from None
+        _engine_module = engine
+    return engine
+
+
+def _loaded_engine() -> Any:
+    engine = _engine()
+    if not engine.loaded():
+        raise errors.NoConfigLoadedError()
+    return engine
+
+
+# MARK: apps
+
+
+def app_name(func: Callable[..., Any]) -> str:
+    """An app's name: the function's ``__qualname__``, prefixed by its module unless that is
+    ``__main__`` (``multiply``, ``mylib.tools.convert``, ``Pipeline.step``)."""
+    qualname = getattr(func, "__qualname__", None) or type(func).__qualname__
+    module = getattr(func, "__module__", None)
+    return f"{module}.{qualname}" if module and module not in ("__main__", "builtins") else qualname
+
+
+_SPECIAL_KEYWORDS = ("inputs", "outputs", "stdout", "stderr", "walltime")
+
+
+def _special_defaults(func: Callable[..., Any]) -> dict[str, Any]:
+    """The defaults the function's signature gives Parsl's special keywords."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {
+        name: parameters[name].default
+        for name in _SPECIAL_KEYWORDS
+        if name in parameters and parameters[name].default is not inspect.Parameter.empty
+        and parameters[name].default is not None
+    }
+
+
+class App:
+    """A decorated function: calling it submits a task and returns an :class:`AppFuture` at once.
+
+    It keeps the function's ``__name__``, ``__qualname__``, ``__module__``, ``__doc__`` and
+    ``__wrapped__``. ``app_name`` is the name the engine and error messages use; ``func`` is the
+    function; ``executors`` the labels the app may run on (None: any).
+    """
+
+    kind = "python"
+
+    def __init__(self, func: Callable[..., Any], executors: Sequence[str] | str | None = "all",
+                 cache: bool = False, data_flow_kernel: Any = None,
+                 ignore_for_cache: Sequence[str] | None = None) -> None:
+        if not callable(func):
+            raise TypeError(f"{type(self).__name__}: {func!r} is not callable")
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.app_name = app_name(func)
+        self.executors = _executor_labels(executors)
+        self.cache = bool(cache)
+        if cache:
+            _warn_cache(func, self.app_name)
+        self.defaults = _special_defaults(func)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> AppFuture:
+        engine = _loaded_engine()
+        if self.defaults:
+            # Parsl's special keywords take their values from the signature's defaults too
+            # (`def echo(stdout='out.txt')` redirects even when the caller names no stdout).
+            kwargs = {**self.defaults, **kwargs}
+        future = AppFuture(self.app_name, kwargs.get("stdout"), kwargs.get("stderr"))
+        outputs = kwargs.get("outputs")
+        if outputs:
+            if not isinstance(outputs, (list, tuple)):
+                raise TypeError(f"app {self.app_name}: outputs must be a list of File objects or paths, "
+                                f"not {type(outputs).__name__}")
+            future._outputs = [DataFuture(future, _as_file(self.app_name, o)) for o in outputs]
+        tid = engine.submit(self.kind, self.func, args, kwargs, self.executors, future, self.app_name)
+        future._sprig_tid = tid
+        return future
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.app_name}>"
+
+
+class PythonApp(App):
+    """A Python function run as an app (``@python_app``)."""
+
+    kind = "python"
+
+
+class BashApp(App):
+    """A function returning a command line, run with bash as an app (``@bash_app``); its value is 0
+    when the command exits 0, else the future fails with :class:`~sprig.errors.BashExitFailure`."""
+
+    kind = "bash"
+
+
+class JoinApp(App):
+    """A function that calls apps and returns their future (or a list of futures), run in this
+    process as an app (``@join_app``); its value is that future's value (or the list of values)."""
+
+    kind = "join"
+
+
+def _executor_labels(executors: Sequence[str] | str | None) -> list[str] | None:
+    if executors is None or executors == "all":
+        return None
+    if isinstance(executors, str):
+        return [executors]
+    labels = list(executors)
+    for label in labels:
+        if not isinstance(label, str):
+            raise TypeError(f"executors must be executor labels (str) or 'all', not {label!r}")
+    return labels or None
+
+
+def _as_file(app: str, value: Any) -> File:
+    if isinstance(value, File):
+        return value
+    if isinstance(value, DataFuture):
+        return value.file_obj
+    if isinstance(value, str) or hasattr(value, "__fspath__"):
+        return File(value)
+    raise TypeError(f"app {app}: outputs must hold File objects or paths, not {type(value).__name__}")
+
+
+def _warn_cache(func: Callable[..., Any], name: str) -> None:
+    import warnings
+
+    code = getattr(func, "__code__", None)
+    message = (f"app {name}: cache=True is ignored — Sprig does not cache app results yet, "
+               "so the app runs on every call")
+    if code is not None:
+        warnings.warn_explicit(message, errors.SprigWarning, code.co_filename, code.co_firstlineno,
+                               module=getattr(func, "__module__", None) or "__main__")
+    else:
+        warnings.warn(message, errors.SprigWarning, stacklevel=4)
+
+
+def _decorator(cls: type[App], function: Callable[..., Any] | None, **options: Any) -> Any:
+    if function is not None:
+        return cls(function, **options)
+
+    def decorate(func: Callable[..., Any]) -> App:
+        return cls(func, **options)
+
+    return decorate
+
+
+def python_app(function: Callable[..., Any] | None = None, data_flow_kernel: Any = None, cache: bool = False,
+               executors: Sequence[str] | str = "all", ignore_for_cache: Sequence[str] | None = None) -> Any:
+    """Makes a Python function an app: ``@python_app`` or ``@python_app(executors=['label'])``.
+
+    Calling the app returns an :class:`AppFuture` at once; the function runs on an executor when
+    the futures among its arguments (anywhere in lists, tuples and dict values, and in
+    ``inputs=[...]``) are done, with their values in their place. Parsl's keywords ``inputs``,
+    ``outputs`` (files → ``future.outputs``), ``walltime`` (seconds) work as in Parsl.
+    ``cache``, ``ignore_for_cache`` and ``data_flow_kernel`` are accepted and ignored.
+    """
+    return _decorator(PythonApp, function, executors=executors, cache=cache,
+                      data_flow_kernel=data_flow_kernel, ignore_for_cache=ignore_for_cache)
+
+
+def bash_app(function: Callable[..., Any] | None = None, data_flow_kernel: Any = None, cache: bool = False,
+             executors: Sequence[str] | str = "all", ignore_for_cache: Sequence[str] | None = None) -> Any:
+    """Makes a function returning a command line an app: ``@bash_app`` or ``@bash_app(...)``.
+
+    The command runs with bash when its arguments are ready; ``stdout=``/``stderr=`` take a path
+    (appended to) or ``(path, mode)``. The future's value is 0, or it fails with
+    :class:`~sprig.errors.BashExitFailure` (exit code), :class:`~sprig.errors.AppTimeout`, ...
+    """
+    return _decorator(BashApp, function, executors=executors, cache=cache,
+                      data_flow_kernel=data_flow_kernel, ignore_for_cache=ignore_for_cache)
+
+
+def join_app(function: Callable[..., Any] | None = None, data_flow_kernel: Any = None, cache: bool = False,
+             ignore_for_cache: Sequence[str] | None = None) -> Any:
+    """Makes a function that launches apps and returns their future (or a list of futures) an app.
+
+    The function runs in this process; the join app's future completes with the returned future's
+    value (or the list of values), or fails with :class:`~sprig.errors.JoinError`.
+    """
+    return _decorator(JoinApp, function, executors=None, cache=cache,
+                      data_flow_kernel=data_flow_kernel, ignore_for_cache=ignore_for_cache)
+
+
+# MARK: the loaded config
+
+
+class DataFlowKernel:
+    """The loaded config (Parsl's ``DataFlowKernel``), as returned by :func:`load` and :func:`dfk`.
+
+    ``DataFlowKernel(config)`` loads ``config`` like :func:`load`. Used as a context manager,
+    leaving the block cleans up (see ``Config.exit_mode``). After :meth:`cleanup`, or after another
+    config was loaded, the object is stale and its methods do nothing.
+
+    ``config`` is the :class:`Config` given to :func:`load`; it is None when the config was loaded
+    by ``sprig run --config NAME`` (which also makes a script's own ``load`` a no-op).
+    """
+
+    def __init__(self, config: Config | None = None) -> None:
+        global _current
+        if config is None:
+            config = Config()
+        if not isinstance(config, Config):
+            raise TypeError(f"load: config must be a sprig Config (parsl.config.Config), not {type(config).__name__}")
+        engine = _engine()
+        if _current is not None and _current.config is not None and engine.loaded():
+            raise errors.ConfigAlreadyLoadedError(
+                "a config is already loaded; call clear() (or dfk().cleanup()) before loading another")
+        spec = config.to_spec()
+        engine.load(spec)
+        self.config: Config | None = config
+        _current = self
+
+    @classmethod
+    def _attached(cls) -> DataFlowKernel:
+        """A handle on a config the engine has loaded without :func:`load` (``sprig run --config``)."""
+        kernel = cls.__new__(cls)
+        kernel.config = None
+        return kernel
+
+    def _is_live(self) -> bool:
+        engine = _engine_module
+        return _current is self and engine is not None and engine.loaded()
+
+    def wait_for_current_tasks(self) -> None:
+        """Waits until every task submitted so far is done (failed or not)."""
+        if self._is_live():
+            _engine_module.wait_for_current_tasks()
+
+    def cleanup(self) -> None:
+        """Waits for every task, stops the executors and unloads the config; a later :func:`load`
+        works. Does nothing if this config is no longer loaded."""
+        global _current
+        if self._is_live():
+            try:
+                _engine_module.cleanup()
+            finally:
+                _current = None
+        elif _current is self:
+            _current = None
+
+    def task_counts(self) -> dict[str, int]:
+        """``{"pending": n, "running": n, "done": n, "failed": n}`` for this config's tasks."""
+        if self._is_live():
+            return dict(_engine_module.task_counts())
+        return {"pending": 0, "running": 0, "done": 0, "failed": 0}
+
+    @property
+    def task_count(self) -> int:
+        """How many tasks have been submitted (Parsl's ``task_count``)."""
+        return sum(self.task_counts().values())
+
+    @property
+    def executors(self) -> dict[str, Any]:
+        """The config's executors by label (empty when the config came from ``sprig run --config``)."""
+        return {e.label: e for e in self.config.executors} if self.config is not None else {}
+
+    @property
+    def run_dir(self) -> str | None:
+        return self.config.run_dir if self.config is not None else None
+
+    def __enter__(self) -> DataFlowKernel:
+        return self
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        mode = self.config.exit_mode if self.config is not None else "cleanup"
+        if mode == "skip":
+            return
+        if mode == "wait" and exc_type is None:
+            self.wait_for_current_tasks()
+        self.cleanup()
+
+    def __repr__(self) -> str:
+        state = "loaded" if self._is_live() else "not loaded"
+        return f"<DataFlowKernel {state} config={self.config!r}>"
+
+
+_current: DataFlowKernel | None = None
+
+
+def load(config: Config | None = None) -> DataFlowKernel:
+    """Loads a config and starts its executors; returns the :class:`DataFlowKernel`.
+
+    ``None`` means ``Config()``: one ``ThreadPoolExecutor`` with 2 threads. ``with load(config):``
+    cleans up when the block ends. Loading again needs :func:`clear` (or ``dfk().cleanup()``)
+    first. Under ``sprig run --config NAME`` the command's config is already loaded and a script's
+    ``load`` only returns a handle on it (the engine prints a note).
+    """
+    return DataFlowKernel(config)
+
+
+def dfk() -> DataFlowKernel:
+    """The loaded config's :class:`DataFlowKernel`; :class:`~sprig.errors.NoConfigLoadedError` if
+    none is loaded."""
+    global _current
+    engine = _loaded_engine()
+    if _current is None or not engine.loaded():
+        _current = DataFlowKernel._attached()
+    return _current
+
+
+def clear() -> None:
+    """Unloads the loaded config, if any, so that another can be loaded: waits for every task and
+    stops the executors (Sprig runs one config at a time, so unlike Parsl's ``clear`` this is
+    :meth:`DataFlowKernel.cleanup`)."""
+    global _current
+    try:
+        engine = _engine()
+    except errors.EngineNotAvailableError:
+        engine = None
+    try:
+        if engine is not None and engine.loaded():
+            engine.cleanup()
+    finally:
+        _current = None
+
+
+def wait_for_current_tasks() -> None:
+    """Waits until every task submitted so far is done; :class:`~sprig.errors.NoConfigLoadedError`
+    if no config is loaded."""
+    _loaded_engine().wait_for_current_tasks()
+
+
+__all__ = [
+    "python_app", "bash_app", "join_app", "App", "PythonApp", "BashApp", "JoinApp", "app_name",
+    "load", "clear", "dfk", "wait_for_current_tasks", "DataFlowKernel",
+]

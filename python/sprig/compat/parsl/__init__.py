@@ -1,0 +1,48 @@
+"""Parsl's API, served by Sprig (the ``parsl`` that ``sprig run`` scripts import).
+
+``import parsl`` here gives Parsl's names backed by Sprig: ``parsl.load``, ``parsl.python_app``,
+``parsl.Config``, ... — see ``python/sprig/compat/README.md``. ``parsl.__version__`` is Sprig's
+version with ``+sprig`` appended.
+"""
+
+from sprig.api import DataFlowKernel, bash_app, clear, dfk, join_app, load, python_app, wait_for_current_tasks
+from sprig.config import Config, HighThroughputExecutor, ThreadPoolExecutor
+from sprig.files import File
+
+# Submodules are attributes of the package after `import parsl`, as in Parsl.
+import parsl.addresses  # noqa: F401
+import parsl.app.app
+import parsl.app.errors
+import parsl.app.futures
+import parsl.channels
+import parsl.config
+import parsl.data_provider.files
+import parsl.dataflow.dflow
+import parsl.dataflow.errors
+import parsl.dataflow.futures
+import parsl.errors
+import parsl.executors
+import parsl.executors.high_throughput.executor
+import parsl.executors.threads
+import parsl.launchers
+import parsl.providers  # noqa: F401
+from parsl.log_utils import set_file_logger, set_stream_logger
+from parsl.version import VERSION
+
+__author__ = "The Sprig project (Parsl-compatible API)"
+__version__ = VERSION
+
+__all__ = [
+    "bash_app", "python_app", "join_app",
+    "Config", "DataFlowKernel", "File",
+    "set_stream_logger", "set_file_logger",
+    "ThreadPoolExecutor", "HighThroughputExecutor",
+    "load", "clear", "dfk", "wait_for_current_tasks",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "AUTO_LOGNAME":
+        raise AttributeError("parsl.AUTO_LOGNAME is not supported by Sprig yet: give stdout=/stderr= a path")
+    raise AttributeError(f"module 'parsl' has no attribute {name!r} (Sprig's Parsl-compatible package)")
+

@@ -1,0 +1,1 @@
+"""Parsl's ``parsl.app``, served by Sprig."""

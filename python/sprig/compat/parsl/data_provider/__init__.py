@@ -1,0 +1,1 @@
+"""Parsl's ``parsl.data_provider``, served by Sprig."""

@@ -1,0 +1,1 @@
+"""Parsl's ``parsl.dataflow``, served by Sprig."""

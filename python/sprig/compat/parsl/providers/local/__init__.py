@@ -1,0 +1,1 @@
+"""Parsl's ``parsl.providers.local``, served by Sprig."""

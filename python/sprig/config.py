@@ -1,0 +1,489 @@
+"""Configs: where and how apps run (Parsl's ``Config``, executors, providers and channels).
+
+Every object here only describes; ``to_spec()`` turns it into the plain dict the engine loads
+(``sprig.load(config)`` does that). Nothing starts until the config is loaded.
+
+Arguments are checked when the object is made: a wrong type raises ``TypeError``, a value out of
+range :class:`sprig.errors.ConfigurationError`, and an unknown keyword ``TypeError`` naming it (a
+typo must not pass silently). Parsl options that Sprig has no use for are accepted so that Parsl
+configs run unchanged; each class lists them in ``PARSL_OPTIONS``. Those that change nothing here
+(ports, addresses, usage tracking, logging set-up, ...) are accepted silently; those whose
+behaviour Sprig does not provide (monitoring, checkpoints, staging, MPI, ...) emit one
+:class:`sprig.errors.SprigWarning` when given a value other than Parsl's default.
+
+Ready-made configs: :func:`local_threads` and :func:`htex_local`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sprig.errors import ConfigurationError, SprigWarning
+
+TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+# MARK: helpers
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def _equals(default: Any) -> Callable[[Any], bool]:
+    return lambda value: value == default
+
+
+def _is_empty(value: Any) -> bool:
+    return not value
+
+
+def _take_parsl_options(owner: str, given: dict[str, Any], rules: dict[str, Any], why: str) -> dict[str, Any]:
+    """Checks keyword arguments beyond the supported ones, against ``rules``: each Parsl option maps
+    to ``"silent"`` (always accepted quietly) or to a predicate telling whether a value is harmless;
+    other values are accepted with a warning (pointing at the caller's line). A name not in
+    ``rules`` raises ``TypeError``."""
+    for name, value in given.items():
+        rule = rules.get(name)
+        if rule is None:
+            hint = ""
+            import difflib
+
+            close = difflib.get_close_matches(name, list(rules) + list(_SUPPORTED.get(owner, ())), n=1)
+            if close:
+                hint = f" (did you mean {close[0]!r}?)"
+            raise TypeError(f"{owner}() got an unexpected keyword argument {name!r}{hint}")
+        if rule != "silent" and not rule(value):
+            import warnings
+
+            warnings.warn(f"{owner}({name}={value!r}) is accepted for Parsl compatibility but ignored: {why}",
+                          SprigWarning, stacklevel=3)
+    return dict(given)
+
+
+def _check_int(owner: str, name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{owner}: {name} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise ConfigurationError(f"{owner}: {name} is {value}; it must be {minimum} or more")
+    return value
+
+
+def _check_number(owner: str, name: str, value: Any, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{owner}: {name} must be a number, not {type(value).__name__}")
+    value = float(value)
+    if value != value or value < 0 or (positive and value == 0):
+        raise ConfigurationError(f"{owner}: {name} is {value}; it must be {'more than' if positive else 'at least'} 0")
+    return value
+
+
+def _check_str(owner: str, name: str, value: Any, allow_none: bool = False) -> Any:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{owner}: {name} must be a str, not {type(value).__name__}")
+    return value
+
+
+def _check_bool(owner: str, name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be True or False, not {value!r}")
+    return value
+
+
+class _Described:
+    """``repr`` shows the arguments that differ from their defaults, like Parsl's objects."""
+
+    _repr_fields: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        parts = [f"{name}={getattr(self, name)!r}" for name in self._repr_fields]
+        parts += [f"{name}={value!r}" for name, value in getattr(self, "parsl_options", {}).items()]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# Names each class supports (used for "did you mean" hints).
+_SUPPORTED: dict[str, tuple[str, ...]] = {
+    "Config": ("executors", "retries", "run_dir", "strategy", "max_idletime", "exit_mode"),
+    "ThreadPoolExecutor": ("label", "max_threads"),
+    "HighThroughputExecutor": ("label", "provider", "max_workers_per_node", "max_workers", "cores_per_worker",
+                               "worker_debug", "heartbeat_period", "heartbeat_threshold", "prefetch_capacity",
+                               "worker_logdir_root"),
+    "LocalProvider": ("channel", "init_blocks", "min_blocks", "max_blocks", "worker_init"),
+    "LocalChannel": (),
+}
+
+
+# MARK: channels
+
+
+class Channel(_Described):
+    """Where a provider runs its commands (Parsl's channels)."""
+
+
+class LocalChannel(Channel):
+    """Commands run on this machine (the only channel ``LocalProvider`` takes).
+
+    Parsl options accepted and ignored: ``script_dir``, ``userhome``, ``envs``.
+    """
+
+    PARSL_OPTIONS: dict[str, Any] = {"script_dir": "silent", "userhome": "silent", "envs": "silent"}
+
+    def __init__(self, **parsl_options: Any) -> None:
+        self.parsl_options = _take_parsl_options("LocalChannel", parsl_options, self.PARSL_OPTIONS,
+                                                 "Sprig writes no scripts for local blocks")
+
+
+# Next: SSHChannel (remote hosts over ssh), used by AdHocProvider.
+
+
+# MARK: launchers
+
+
+class Launcher(_Described):
+    """How a block's command is started on its nodes (Parsl's launchers). Sprig starts one manager
+    per block directly; only :class:`SingleNodeLauncher` is accepted."""
+
+
+class SingleNodeLauncher(Launcher):
+    """One manager per block on one node (Parsl's default launcher, and what Sprig does)."""
+
+    def __init__(self, debug: bool = True, fail_on_any: bool = False) -> None:
+        self.debug = debug
+        self.fail_on_any = fail_on_any
+
+
+# MARK: providers
+
+
+class ExecutionProvider(_Described):
+    """Starts and stops blocks for an executor (Parsl's providers).
+
+    A provider has ``init_blocks`` (started at load), ``min_blocks``/``max_blocks`` (the range the
+    ``simple`` strategy scales in) and ``worker_init`` (shell commands run before each block's
+    manager, e.g. activating a venv). Subclasses give their spec with :meth:`to_spec`.
+    """
+
+    _repr_fields = ("init_blocks", "min_blocks", "max_blocks", "worker_init")
+
+    def __init__(self, owner: str, init_blocks: int, min_blocks: int, max_blocks: int, worker_init: str) -> None:
+        self.init_blocks = _check_int(owner, "init_blocks", init_blocks, 0)
+        self.min_blocks = _check_int(owner, "min_blocks", min_blocks, 0)
+        self.max_blocks = _check_int(owner, "max_blocks", max_blocks, 1)
+        self.worker_init = _check_str(owner, "worker_init", worker_init)
+        if self.min_blocks > self.max_blocks:
+            raise ConfigurationError(f"{owner}: min_blocks ({min_blocks}) is more than max_blocks ({max_blocks})")
+        if self.init_blocks > self.max_blocks:
+            raise ConfigurationError(f"{owner}: init_blocks ({init_blocks}) is more than max_blocks ({max_blocks})")
+
+    def _block_spec(self) -> dict[str, Any]:
+        return {"init_blocks": self.init_blocks, "min_blocks": self.min_blocks, "max_blocks": self.max_blocks,
+                "worker_init": self.worker_init}
+
+    def to_spec(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} has no spec")
+
+
+class LocalProvider(ExecutionProvider):
+    """Blocks on this machine: each block is one manager process with its workers.
+
+    Parsl options accepted and ignored: ``nodes_per_block`` (warns unless 1), ``launcher`` (warns
+    unless None or a :class:`SingleNodeLauncher`), ``cmd_timeout``, ``parallelism``,
+    ``move_files``, ``walltime``.
+    """
+
+    PARSL_OPTIONS: dict[str, Any] = {
+        "nodes_per_block": _equals(1),
+        "launcher": lambda v: v is None or isinstance(v, SingleNodeLauncher),
+        "cmd_timeout": "silent",
+        "parallelism": "silent",
+        "move_files": "silent",
+        "walltime": "silent",
+    }
+
+    def __init__(self, *, channel: Channel | None = None, init_blocks: int = 1, min_blocks: int = 0,
+                 max_blocks: int = 1, worker_init: str = "", **parsl_options: Any) -> None:
+        if channel is not None and not isinstance(channel, LocalChannel):
+            raise TypeError(f"LocalProvider: channel must be a LocalChannel (blocks run on this machine), "
+                            f"not {type(channel).__name__}")
+        super().__init__("LocalProvider", init_blocks, min_blocks, max_blocks, worker_init)
+        self.channel = channel if channel is not None else LocalChannel()
+        self.parsl_options = _take_parsl_options("LocalProvider", parsl_options, self.PARSL_OPTIONS,
+                                                 "a local block is one manager on this machine")
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"kind": "local", **self._block_spec()}
+
+
+# Next: AdHocProvider(channels=[SSHChannel(...), ...], worker_init=...) → {"kind": "adhoc", ...}.
+
+
+# MARK: executors
+
+
+class Executor(_Described):
+    """Runs apps (Parsl's executors). Each executor in a config has a unique ``label``; apps pick
+    executors by label (``@python_app(executors=["label"])``)."""
+
+    label: str
+
+    def to_spec(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} has no spec")
+
+
+def _default_threads() -> int:
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+class ThreadPoolExecutor(Executor):
+    """Runs apps on threads of the Sprig process (Parsl's ``ThreadPoolExecutor``).
+
+    Python apps overlap while they wait (sleep, I/O, C code that releases the GIL); CPU-bound
+    Python belongs on :class:`HighThroughputExecutor`. ``max_threads=None`` means
+    ``min(32, cores + 4)``, as for :class:`concurrent.futures.ThreadPoolExecutor`.
+
+    Parsl options accepted and ignored: ``thread_name_prefix``, ``managed``,
+    ``remote_monitoring_radio``; ``storage_access`` and ``working_dir`` warn when set.
+    """
+
+    _repr_fields = ("label", "max_threads")
+    PARSL_OPTIONS: dict[str, Any] = {
+        "thread_name_prefix": "silent",
+        "managed": "silent",
+        "remote_monitoring_radio": "silent",
+        "storage_access": _is_none,
+        "working_dir": _is_none,
+    }
+
+    def __init__(self, label: str = "threads", max_threads: int | None = 2, **parsl_options: Any) -> None:
+        self.label = _check_str("ThreadPoolExecutor", "label", label)
+        self.max_threads = _default_threads() if max_threads is None else _check_int(
+            "ThreadPoolExecutor", "max_threads", max_threads, 1)
+        self.parsl_options = _take_parsl_options("ThreadPoolExecutor", parsl_options, self.PARSL_OPTIONS,
+                                                 "Sprig has no data staging and runs apps in the current directory")
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"kind": "threads", "label": self.label, "max_threads": self.max_threads}
+
+
+class HighThroughputExecutor(Executor):
+    """Runs Python and bash apps in Python worker processes (Parsl's ``HighThroughputExecutor``).
+
+    The provider starts blocks; each block runs ``cores / cores_per_worker`` workers, at most
+    ``max_workers_per_node`` (``max_workers`` is Parsl's older name for it; None: no limit).
+    ``prefetch_capacity``, ``heartbeat_period`` and ``heartbeat_threshold`` (seconds) left None let
+    Sprig choose (prefetch while tasks are short; heartbeats every 2 s, a manager silent for 30 s is
+    lost). ``worker_logdir_root`` defaults to ``<run_dir>/<label>``.
+
+    Parsl options accepted and ignored silently (no ports, no interchange process, the pipes are
+    private): ``address``, ``loopback_address``, ``worker_port``, ``worker_ports``,
+    ``worker_port_range``, ``interchange_port_range``, ``poll_period``, ``address_probe_timeout``,
+    ``manager_selector``, ``block_error_handler``, ``encrypted``, ``remote_monitoring_radio``,
+    ``mpi_launcher``; and with a warning when set: ``launch_cmd``, ``interchange_launch_cmd``,
+    ``storage_access``, ``working_dir``, ``mem_per_worker``, ``cpu_affinity`` (other than
+    ``'none'``), ``available_accelerators``, ``drain_period``, ``enable_mpi_mode``.
+    """
+
+    _repr_fields = ("label", "provider", "max_workers_per_node", "cores_per_worker", "worker_debug",
+                    "heartbeat_period", "heartbeat_threshold", "prefetch_capacity", "worker_logdir_root")
+    PARSL_OPTIONS: dict[str, Any] = {
+        "address": "silent",
+        "loopback_address": "silent",
+        "worker_port": "silent",
+        "worker_ports": "silent",
+        "worker_port_range": "silent",
+        "interchange_port_range": "silent",
+        "poll_period": "silent",
+        "address_probe_timeout": "silent",
+        "manager_selector": "silent",
+        "block_error_handler": "silent",
+        "encrypted": "silent",
+        "remote_monitoring_radio": "silent",
+        "mpi_launcher": "silent",
+        "launch_cmd": _is_none,
+        "interchange_launch_cmd": _is_none,
+        "storage_access": _is_none,
+        "working_dir": _is_none,
+        "mem_per_worker": _is_none,
+        "cpu_affinity": _equals("none"),
+        "available_accelerators": _is_empty,
+        "drain_period": _is_none,
+        "enable_mpi_mode": _equals(False),
+    }
+
+    def __init__(self, label: str = "HighThroughputExecutor", provider: ExecutionProvider | None = None, *,
+                 max_workers_per_node: int | float | None = None, max_workers: int | float | None = None,
+                 cores_per_worker: float = 1.0, worker_debug: bool = False,
+                 heartbeat_period: float | None = None, heartbeat_threshold: float | None = None,
+                 prefetch_capacity: int | None = None, worker_logdir_root: str | None = None,
+                 **parsl_options: Any) -> None:
+        owner = "HighThroughputExecutor"
+        self.label = _check_str(owner, "label", label)
+        if provider is None:
+            provider = LocalProvider()
+        if not isinstance(provider, ExecutionProvider):
+            raise TypeError(f"{owner}: provider must be a provider such as LocalProvider(), "
+                            f"not {type(provider).__name__}")
+        self.provider = provider
+        per_node = _max_workers(owner, "max_workers_per_node", max_workers_per_node)
+        older = _max_workers(owner, "max_workers", max_workers)
+        if per_node is not None and older is not None and per_node != older:
+            raise ConfigurationError(f"{owner}: max_workers_per_node ({per_node}) and max_workers ({older}) differ; "
+                                     "give max_workers_per_node only")
+        self.max_workers_per_node = per_node if per_node is not None else older
+        self.cores_per_worker = _check_number(owner, "cores_per_worker", cores_per_worker, positive=True)
+        self.worker_debug = _check_bool(owner, "worker_debug", worker_debug)
+        self.heartbeat_period = None if heartbeat_period is None else _check_number(
+            owner, "heartbeat_period", heartbeat_period, positive=True)
+        self.heartbeat_threshold = None if heartbeat_threshold is None else _check_number(
+            owner, "heartbeat_threshold", heartbeat_threshold, positive=True)
+        self.prefetch_capacity = None if prefetch_capacity is None else _check_int(
+            owner, "prefetch_capacity", prefetch_capacity, 0)
+        self.worker_logdir_root = _check_str(owner, "worker_logdir_root", worker_logdir_root, allow_none=True)
+        self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
+                                                 "Sprig's blocks talk to this process over pipes and have no "
+                                                 "staging, memory, accelerator or MPI settings")
+
+    @property
+    def max_workers(self) -> int | None:
+        """Parsl's older name for :attr:`max_workers_per_node`."""
+        return self.max_workers_per_node
+
+    def to_spec(self) -> dict[str, Any]:
+        return {
+            "kind": "htex",
+            "label": self.label,
+            "max_workers": self.max_workers_per_node,
+            "cores_per_worker": self.cores_per_worker,
+            "worker_debug": self.worker_debug,
+            "prefetch": self.prefetch_capacity,
+            "heartbeat_period": self.heartbeat_period,
+            "heartbeat_threshold": self.heartbeat_threshold,
+            "worker_logdir_root": self.worker_logdir_root,
+            "provider": self.provider.to_spec(),
+        }
+
+
+def _max_workers(owner: str, name: str, value: Any) -> int | None:
+    if value is None or (isinstance(value, float) and value == float("inf")):
+        return None
+    return _check_int(owner, name, value, 1)
+
+
+# MARK: config
+
+_STRATEGIES = {"simple": "simple", "htex_auto_scale": "simple", "none": "none"}
+_EXIT_MODES = ("cleanup", "skip", "wait")
+
+
+class Config(_Described):
+    """Where and how apps run (Parsl's ``Config``).
+
+    - ``executors``: executors with unique labels (default: one ``ThreadPoolExecutor()``).
+    - ``retries``: how many more times a failing app runs before its future fails.
+    - ``run_dir``: the folder for logs (relative to the working directory).
+    - ``strategy``: ``'simple'`` (blocks are added while tasks wait, up to ``max_blocks``, and
+      removed after ``max_idletime`` seconds idle, down to ``min_blocks``) or ``'none'``/``None``
+      (keep ``init_blocks``). Parsl's ``'htex_auto_scale'`` means ``'simple'`` here.
+    - ``exit_mode``: what leaving ``with load(config):`` does: ``'cleanup'`` (default) and
+      ``'wait'`` wait for every task and unload; ``'skip'`` does nothing.
+
+    Parsl options accepted and ignored silently: ``app_cache``, ``usage_tracking``,
+    ``project_name``, ``initialize_logging``, ``garbage_collect``, ``internal_tasks_max_threads``,
+    ``strategy_period``, ``lazy_errors``, ``data_management_max_threads``; and with a warning when
+    set: ``checkpoint_mode``, ``checkpoint_files``, ``checkpoint_period``, ``monitoring``,
+    ``retry_handler``, ``std_autopath``, ``memoizer``, ``dependency_resolver``.
+    """
+
+    _repr_fields = ("executors", "retries", "run_dir", "strategy", "max_idletime", "exit_mode")
+    PARSL_OPTIONS: dict[str, Any] = {
+        "app_cache": "silent",
+        "usage_tracking": "silent",
+        "project_name": "silent",
+        "initialize_logging": "silent",
+        "garbage_collect": "silent",
+        "internal_tasks_max_threads": "silent",
+        "strategy_period": "silent",
+        "lazy_errors": "silent",
+        "data_management_max_threads": "silent",
+        "checkpoint_mode": _is_none,
+        "checkpoint_files": _is_empty,
+        "checkpoint_period": _is_none,
+        "monitoring": _is_none,
+        "retry_handler": _is_none,
+        "std_autopath": _is_none,
+        "memoizer": _is_none,
+        "dependency_resolver": _is_none,
+    }
+
+    def __init__(self, executors: Iterable[Executor] | None = None, *, retries: int = 0,
+                 run_dir: str = "runinfo", strategy: str | None = "simple", max_idletime: float = 120.0,
+                 exit_mode: str = "cleanup", **parsl_options: Any) -> None:
+        owner = "Config"
+        chosen = tuple(executors) if executors is not None else ()
+        if not chosen:
+            chosen = (ThreadPoolExecutor(),)
+        for executor in chosen:
+            if not isinstance(executor, Executor):
+                raise TypeError(f"{owner}: executors must be executors such as ThreadPoolExecutor() or "
+                                f"HighThroughputExecutor(), not {type(executor).__name__}")
+        labels = [e.label for e in chosen]
+        if any(not label for label in labels):
+            raise ConfigurationError(f"{owner}: an executor has an empty label")
+        duplicates = sorted({label for i, label in enumerate(labels) if label in labels[:i]})
+        if duplicates:
+            raise ConfigurationError(f"{owner}: executors must have unique labels "
+                                     f"({', '.join(repr(d) for d in duplicates)} is used more than once)")
+        self.executors: tuple[Executor, ...] = chosen
+        self.retries = _check_int(owner, "retries", retries, 0)
+        self.run_dir = _check_str(owner, "run_dir", run_dir)
+        if strategy is None:
+            strategy = "none"
+        if not isinstance(strategy, str):
+            raise TypeError(f"{owner}: strategy must be 'simple', 'none' or None, not {type(strategy).__name__}")
+        if strategy not in _STRATEGIES:
+            raise ConfigurationError(f"{owner}: unknown strategy {strategy!r}; use 'simple', 'none' or None")
+        self.strategy = strategy
+        self.max_idletime = _check_number(owner, "max_idletime", max_idletime)
+        if exit_mode not in _EXIT_MODES:
+            raise ConfigurationError(f"{owner}: exit_mode must be 'cleanup', 'skip' or 'wait', not {exit_mode!r}")
+        self.exit_mode = exit_mode
+        self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
+                                                 "Sprig has no monitoring, checkpointing, custom retry handling "
+                                                 "or pluggable dependency resolution yet")
+
+    def to_spec(self) -> dict[str, Any]:
+        """The plain dict the engine loads."""
+        return {
+            "executors": [executor.to_spec() for executor in self.executors],
+            "retries": self.retries,
+            "run_dir": self.run_dir,
+            "strategy": _STRATEGIES[self.strategy],
+            "max_idletime": self.max_idletime,
+        }
+
+
+# MARK: ready-made configs
+
+
+def local_threads() -> Config:
+    """Parsl's ``parsl.configs.local_threads``: one ``ThreadPoolExecutor()`` (label ``threads``,
+    2 threads)."""
+    return Config(executors=[ThreadPoolExecutor()])
+
+
+def htex_local() -> Config:
+    """Parsl's ``parsl.configs.htex_local``: one ``HighThroughputExecutor`` labelled ``htex_local``,
+    1 core per worker, one ``LocalProvider`` block (``init_blocks=1``, ``max_blocks=1``)."""
+    return Config(executors=[HighThroughputExecutor(label="htex_local", cores_per_worker=1,
+                                                    provider=LocalProvider(init_blocks=1, max_blocks=1))])
+
+
+__all__ = [
+    "Config", "Executor", "ThreadPoolExecutor", "HighThroughputExecutor", "ExecutionProvider", "LocalProvider",
+    "Channel", "LocalChannel", "Launcher", "SingleNodeLauncher", "local_threads", "htex_local",
+]

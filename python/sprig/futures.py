@@ -1,0 +1,179 @@
+"""Futures returned by app calls: :class:`AppFuture` for the app's value and :class:`DataFuture`
+for each of its output files (Parsl's classes of the same names).
+
+Both are :class:`concurrent.futures.Future` objects: ``result(timeout=None)``, ``exception()``,
+``done()``, ``add_done_callback()`` and ``concurrent.futures.wait``/``as_completed`` work as
+usual, and waiting releases the GIL. The engine completes an :class:`AppFuture` (from another
+thread, holding the GIL) by calling exactly one of ``_sprig_set_result(value)`` or
+``_sprig_set_failure(info)``; the future's :class:`DataFuture` objects follow it.
+
+Tasks cannot be cancelled: ``cancel()`` returns False.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures._base import Future
+
+from sprig import errors
+from sprig.files import File
+
+TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class AppFuture(Future):
+    """The future value of one app call.
+
+    ``tid`` (also ``task_id``) is the task id the engine gave the call, ``app_name`` the app's
+    name, ``outputs`` one :class:`DataFuture` per file in the call's ``outputs=[...]``, and
+    ``stdout``/``stderr`` the targets given in the call (or None).
+
+    The value is the app's return value (0 for a bash app that succeeded; for a join app the value
+    of the future it returned, or the list of values of the list of futures it returned). A failed
+    task's future raises, from ``result()``, the app's own exception (a Python app that raised) or
+    one of :mod:`sprig.errors` (see :func:`sprig.errors.exception_from_failure`).
+    """
+
+    def __init__(self, app_name: str = "", stdout: Any = None, stderr: Any = None) -> None:
+        super().__init__()
+        #: The task id, read by the engine to find dependencies; None until the call is submitted.
+        self._sprig_tid: int | None = None
+        self.app_name = app_name
+        self._outputs: list[DataFuture] = []
+        self._stdout = stdout
+        self._stderr = stderr
+
+    @property
+    def tid(self) -> int | None:
+        """The task id (Parsl's ``tid``)."""
+        return self._sprig_tid
+
+    @property
+    def task_id(self) -> int | None:
+        """The task id (same as :attr:`tid`)."""
+        return self._sprig_tid
+
+    @property
+    def outputs(self) -> list[DataFuture]:
+        """One :class:`DataFuture` per file given in the call's ``outputs``, in order."""
+        return self._outputs
+
+    @property
+    def stdout(self) -> Any:
+        """The ``stdout`` target given in the call, or None."""
+        return self._stdout
+
+    @property
+    def stderr(self) -> Any:
+        """The ``stderr`` target given in the call, or None."""
+        return self._stderr
+
+    def cancel(self) -> bool:
+        """Tasks cannot be cancelled: always returns False (the future is left as it is)."""
+        return False
+
+    def cancelled(self) -> bool:
+        return False
+
+    def task_status(self) -> str:
+        """``"pending"`` until the future is done, then ``"exec_done"``, ``"dep_fail"`` (a dependency
+        failed) or ``"failed"`` — a coarse version of Parsl's task states."""
+        if not self.done():
+            return "pending"
+        exc = self.exception()
+        if exc is None:
+            return "exec_done"
+        return "dep_fail" if isinstance(exc, errors.DependencyError) else "failed"
+
+    # The engine's entry points.
+
+    def _sprig_set_result(self, value: Any) -> None:
+        """Completes the future with the app's value; its DataFutures complete with their files."""
+        self.set_result(value)
+        for output in self._outputs:
+            output._parent_done(None)
+
+    def _sprig_set_failure(self, info: dict[str, Any]) -> None:
+        """Fails the future with the exception described by the engine's failure dict; its
+        DataFutures fail with the same exception."""
+        exc = errors.exception_from_failure(info)
+        if self._sprig_tid is None and isinstance(info, dict):
+            tid = info.get("task_id")
+            if isinstance(tid, int):
+                self._sprig_tid = tid
+        self.set_exception(exc)
+        for output in self._outputs:
+            output._parent_done(exc)
+
+    def __repr__(self) -> str:
+        return _describe(self, f"tid={self._sprig_tid} app={self.app_name}")
+
+
+class DataFuture(Future):
+    """A file that an app call writes (one per entry of its ``outputs``).
+
+    It completes with the :class:`sprig.File` when the app succeeds, and fails with the app's
+    exception when it fails. Passed to another app call, it makes that call wait for the app.
+    ``tid`` is the task id of the app that writes the file; ``file_obj`` the file, ``filepath``
+    its path (``filename`` is the path too, as in Parsl).
+    """
+
+    def __init__(self, parent: AppFuture, file_obj: File) -> None:
+        super().__init__()
+        self.parent = parent
+        self.file_obj = file_obj
+        #: The file, read by the engine.
+        self._sprig_file = file_obj
+
+    @property
+    def _sprig_tid(self) -> int | None:
+        """The task id of the app writing the file, read by the engine to find dependencies."""
+        return self.parent._sprig_tid
+
+    @property
+    def tid(self) -> int | None:
+        """The task id of the app that writes the file."""
+        return self.parent._sprig_tid
+
+    @property
+    def filepath(self) -> str:
+        return self.file_obj.filepath
+
+    @property
+    def filename(self) -> str:
+        """The file's path (Parsl's DataFuture.filename is the path as well)."""
+        return self.file_obj.filepath
+
+    def cancel(self) -> bool:
+        """Tasks cannot be cancelled: always returns False."""
+        return False
+
+    def cancelled(self) -> bool:
+        return False
+
+    def _parent_done(self, exc: BaseException | None) -> None:
+        if exc is None:
+            self.set_result(self.file_obj)
+        else:
+            self.set_exception(exc)
+
+    def __repr__(self) -> str:
+        return _describe(self, f"tid={self.parent._sprig_tid} file={self.file_obj.filepath!r}")
+
+
+def _describe(future: Future, what: str) -> str:
+    # Reads the state under the future's lock, like concurrent.futures.Future.__repr__.
+    with future._condition:  # type: ignore[attr-defined]
+        state = future._state  # type: ignore[attr-defined]
+        if state == "FINISHED":
+            if future._exception is not None:  # type: ignore[attr-defined]
+                tail = f"state=failed raised {type(future._exception).__name__}"  # type: ignore[attr-defined]
+            else:
+                tail = f"state=finished returned {type(future._result).__name__}"  # type: ignore[attr-defined]
+        else:
+            tail = "state=pending" if state == "PENDING" else f"state={state.lower()}"
+    return f"<{type(future).__name__} at {id(future):#x} {what} {tail}>"
+
+
+__all__ = ["AppFuture", "DataFuture"]

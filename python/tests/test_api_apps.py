@@ -1,0 +1,167 @@
+"""sprig.api without the engine: decorating works anywhere; calling apps and loading configs say
+that scripts run under ``sprig run``. (With the engine, the lead's Swift tests run real scripts.)"""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+import sprig
+from sprig import api
+from sprig.api import BashApp, JoinApp, PythonApp, bash_app, join_app, python_app
+from sprig.errors import EngineNotAvailableError, SprigWarning
+
+PYTHON_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def no_engine():
+    assert "_sprig_engine" not in sys.modules, "these tests run without the engine"
+    yield
+
+
+def multiply(a, b):
+    """Multiplies."""
+    return a * b
+
+
+def test_bare_decorator_keeps_name_doc_and_wrapped():
+    app = python_app(multiply)
+    assert isinstance(app, PythonApp) and app.kind == "python"
+    assert app.__name__ == "multiply"
+    assert app.__qualname__ == "multiply"
+    assert app.__doc__ == "Multiplies."
+    assert app.__module__ == __name__
+    assert app.__wrapped__ is multiply and app.func is multiply
+    assert app.app_name == f"{__name__}.multiply"
+    assert str(inspect.signature(app)) == "(a, b)"
+    assert app.executors is None
+    assert repr(app) == f"<PythonApp {__name__}.multiply>"
+
+
+def test_decorator_with_options():
+    @python_app(executors=["htex"], cache=False, data_flow_kernel=None, ignore_for_cache=["b"])
+    def add(a, b):
+        """Adds."""
+        return a + b
+
+    assert add.__name__ == "add" and add.__doc__ == "Adds."
+    assert add.executors == ["htex"]
+    assert add.app_name == f"{__name__}.test_decorator_with_options.<locals>.add"
+
+
+def test_empty_parentheses_work():
+    @bash_app()
+    def echo():
+        return "echo hi"
+
+    assert isinstance(echo, BashApp) and echo.kind == "bash" and echo.__name__ == "echo"
+
+
+def test_executor_labels():
+    assert python_app(multiply, executors="all").executors is None
+    assert python_app(multiply, executors="threads").executors == ["threads"]
+    assert python_app(multiply, executors=("a", "b")).executors == ["a", "b"]
+    with pytest.raises(TypeError, match="executor labels"):
+        python_app(multiply, executors=[1])
+
+
+def test_join_app_takes_no_executors():
+    @join_app
+    def fan_out():
+        return []
+
+    assert isinstance(fan_out, JoinApp) and fan_out.kind == "join" and fan_out.executors is None
+    with pytest.raises(TypeError):
+        join_app(multiply, executors=["x"])  # type: ignore[call-arg]
+
+
+def test_main_module_apps_are_named_by_qualname():
+    def f():
+        pass
+
+    f.__module__ = "__main__"
+    assert api.app_name(f) == "test_main_module_apps_are_named_by_qualname.<locals>.f"
+    assert api.app_name(print) == "print"
+
+
+def test_not_callable_is_refused():
+    with pytest.raises(TypeError, match="not callable"):
+        python_app(42)  # type: ignore[arg-type]
+
+
+def test_cache_false_is_silent_and_cache_true_warns_once_per_app():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        python_app(multiply, cache=False)
+        bash_app(multiply)
+    assert caught == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+
+        @python_app(cache=True)
+        def cached(x):
+            return x
+
+        cached_again = python_app(multiply, cache=True)
+    assert len(caught) == 2
+    assert all(w.category is SprigWarning for w in caught)
+    assert "app " in str(caught[0].message) and "cached" in str(caught[0].message)
+    assert "cache=True is ignored" in str(caught[0].message)
+    assert caught[0].filename == __file__  # at the decorated function
+    assert cached_again.cache is True
+
+
+@pytest.mark.parametrize("decorator", [python_app, bash_app, join_app])
+def test_calling_an_app_without_the_engine_says_to_use_sprig_run(decorator):
+    app = decorator(multiply)
+    with pytest.raises(RuntimeError, match=r"sprig run script\.py") as caught:
+        app(5, 9)
+    assert isinstance(caught.value, EngineNotAvailableError)
+
+
+def test_load_dfk_and_waiting_need_the_engine():
+    with pytest.raises(EngineNotAvailableError, match="sprig run"):
+        api.load()
+    with pytest.raises(EngineNotAvailableError):
+        api.load(api.Config())
+    with pytest.raises(EngineNotAvailableError):
+        api.dfk()
+    with pytest.raises(EngineNotAvailableError):
+        api.wait_for_current_tasks()
+    api.clear()  # nothing to clear: no error
+
+
+def test_load_checks_its_argument_type():
+    with pytest.raises(TypeError, match="config must be a sprig Config"):
+        api.load({"executors": []})  # type: ignore[arg-type]
+
+
+def test_sprig_exports_the_api_lazily():
+    code = ("import sys, sprig; "
+            "assert 'sprig.api' not in sys.modules and 'concurrent.futures' not in sys.modules; "
+            "sprig.python_app; assert 'sprig.api' in sys.modules; print(sprig.__version__)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=PYTHON_DIR, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == sprig.__version__
+
+
+def test_sprig_top_level_names():
+    assert sprig.python_app is python_app and sprig.bash_app is bash_app and sprig.join_app is join_app
+    assert sprig.load is api.load and sprig.clear is api.clear and sprig.dfk is api.dfk
+    assert sprig.wait_for_current_tasks is api.wait_for_current_tasks
+    from sprig.config import Config, HighThroughputExecutor, LocalChannel, LocalProvider, ThreadPoolExecutor
+    from sprig.futures import AppFuture, DataFuture
+
+    assert (sprig.Config, sprig.ThreadPoolExecutor, sprig.HighThroughputExecutor, sprig.LocalProvider,
+            sprig.LocalChannel) == (Config, ThreadPoolExecutor, HighThroughputExecutor, LocalProvider, LocalChannel)
+    assert (sprig.AppFuture, sprig.DataFuture) == (AppFuture, DataFuture)
+    for name in sprig.__all__:
+        assert getattr(sprig, name) is not None
+    with pytest.raises(AttributeError):
+        sprig.not_a_thing  # noqa: B018
