@@ -146,14 +146,36 @@ final class ScriptEngine: Sendable {
         return (config, internalThreads!)
     }
 
-    private static func provider(from object: PythonObject?) throws -> LocalProvider {
+    private static func provider(from object: PythonObject?) throws -> any ExecutionProvider {
         guard let object, !object.isNone else { return LocalProvider() }
         let fields = try [String: PythonObject](python: object)
         let kind = (try? String(python: fields["kind"] ?? .none)) ?? "local"
-        guard kind == "local" else { throw PythonException("ValueError", "provider kind \(kind.debugDescription) is not supported yet") }
         func int(_ key: String, _ fallback: Int) -> Int { fields[key].flatMap { try? Int(python: $0) } ?? fallback }
-        return LocalProvider(initBlocks: int("init_blocks", 1), minBlocks: int("min_blocks", 0), maxBlocks: int("max_blocks", 1),
-                             workerInit: fields["worker_init"].flatMap { try? String(python: $0) } ?? "")
+        let workerInit = fields["worker_init"].flatMap { try? String(python: $0) } ?? ""
+        switch kind {
+        case "local":
+            return LocalProvider(initBlocks: int("init_blocks", 1), minBlocks: int("min_blocks", 0), maxBlocks: int("max_blocks", 1),
+                                 workerInit: workerInit)
+        case "adhoc":
+            let channels = try [PythonObject](python: fields["channels"] ?? PythonObject.from([PythonObject]())).map(channel(from:))
+            return AdHocProvider(channels: channels, workerInit: workerInit,
+                                 coresPerHost: fields["cores_per_host"].flatMap { $0.isNone ? nil : try? Int(python: $0) })
+        default:
+            throw PythonException("ValueError", "provider kind \(kind.debugDescription) is not supported")
+        }
+    }
+
+    private static func channel(from object: PythonObject) throws -> any Channel {
+        let fields = try [String: PythonObject](python: object)
+        func text(_ key: String) -> String? { fields[key].flatMap { $0.isNone ? nil : try? String(python: $0) } }
+        guard text("kind") == "ssh", let hostname = text("hostname") else { return LocalChannel(scriptDir: text("script_dir")) }
+        return SSHChannel(hostname: hostname, username: text("username"),
+                          port: fields["port"].flatMap { $0.isNone ? nil : try? Int(python: $0) },
+                          scriptDir: text("script_dir"), keyFilename: text("key_filename"),
+                          hostKeysFilename: text("host_keys_filename"), configFile: text("config_file"),
+                          extraOptions: fields["ssh_options"].flatMap { try? [String](python: $0) } ?? [],
+                          python: text("python") ?? "python3",
+                          multiplex: fields["multiplex"].flatMap { try? Bool(python: $0) } ?? true)
     }
 
     // MARK: Submitting

@@ -26,6 +26,8 @@ _LAZY = {
     "HighThroughputExecutor": "sprig.config",
     "LocalProvider": "sprig.config",
     "LocalChannel": "sprig.config",
+    "AdHocProvider": "sprig.config",
+    "SSHChannel": "sprig.config",
     "AppFuture": "sprig.futures",
     "DataFuture": "sprig.futures",
 }

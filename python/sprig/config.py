@@ -115,6 +115,9 @@ _SUPPORTED: dict[str, tuple[str, ...]] = {
                                "worker_logdir_root"),
     "LocalProvider": ("channel", "init_blocks", "min_blocks", "max_blocks", "worker_init"),
     "LocalChannel": (),
+    "SSHChannel": ("hostname", "username", "port", "script_dir", "key_filename", "host_keys_filename",
+                   "config_file", "ssh_options", "python", "multiplex"),
+    "AdHocProvider": ("channels", "worker_init", "cores_per_host"),
 }
 
 
@@ -138,7 +141,51 @@ class LocalChannel(Channel):
                                                  "Sprig writes no scripts for local blocks")
 
 
-# Next: SSHChannel (remote hosts over ssh), used by AdHocProvider.
+class SSHChannel(Channel):
+    """A host reached with the system OpenSSH client (``ssh``), as Parsl's removed ``SSHChannel``.
+
+    ``~/.ssh/config``, agents, ``ProxyJump`` and known-hosts policy apply as for any ``ssh`` command;
+    ``config_file`` (``ssh -F``) and ``ssh_options`` (extra ``ssh`` arguments) add to them.
+    Authentication is by key or agent only (``ssh`` runs in batch mode): a ``password`` is refused.
+    ``python`` is the interpreter on the host (``python3``): it must be the Python minor version
+    Sprig embeds; Sprig's own code travels with the block, nothing needs installing there.
+    ``script_dir`` (default ``~/.sprig``) holds the shipped code and the block's logs.
+
+    Parsl options accepted and ignored: ``envs``, ``gssapi_auth`` (ssh's own config decides),
+    ``skip_auth``.
+    """
+
+    PARSL_OPTIONS: dict[str, Any] = {"envs": "silent", "gssapi_auth": "silent", "skip_auth": "silent"}
+    _repr_fields = ("hostname", "username", "port", "script_dir")
+
+    def __init__(self, hostname: str, username: str | None = None, password: str | None = None,
+                 script_dir: str | None = None, port: int | None = None, key_filename: str | None = None,
+                 host_keys_filename: str | None = None, config_file: str | None = None,
+                 ssh_options: list[str] | None = None, python: str = "python3", multiplex: bool = True,
+                 **parsl_options: Any) -> None:
+        if password is not None:
+            raise ConfigurationError(f"SSHChannel({hostname!r}): passwords are not supported; "
+                                     "use a key (key_filename=...) or an ssh agent")
+        self.hostname = _check_str("SSHChannel", "hostname", hostname)
+        if not self.hostname:
+            raise ConfigurationError("SSHChannel: hostname is empty")
+        self.username = username
+        self.port = None if port is None else _check_int("SSHChannel", "port", port, 1)
+        self.script_dir = script_dir
+        self.key_filename = key_filename
+        self.host_keys_filename = host_keys_filename
+        self.config_file = config_file
+        self.ssh_options = list(ssh_options or [])
+        self.python = _check_str("SSHChannel", "python", python)
+        self.multiplex = bool(multiplex)
+        self.parsl_options = _take_parsl_options("SSHChannel", parsl_options, self.PARSL_OPTIONS,
+                                                 "Sprig runs the system ssh client")
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"kind": "ssh", "hostname": self.hostname, "username": self.username, "port": self.port,
+                "script_dir": self.script_dir, "key_filename": self.key_filename,
+                "host_keys_filename": self.host_keys_filename, "config_file": self.config_file,
+                "ssh_options": list(self.ssh_options), "python": self.python, "multiplex": self.multiplex}
 
 
 # MARK: launchers
@@ -219,7 +266,37 @@ class LocalProvider(ExecutionProvider):
         return {"kind": "local", **self._block_spec()}
 
 
-# Next: AdHocProvider(channels=[SSHChannel(...), ...], worker_init=...) → {"kind": "adhoc", ...}.
+class AdHocProvider(ExecutionProvider):
+    """One block on each host of a fixed list (Parsl's removed ``AdHocProvider``), all feeding one
+    executor, so tasks balance across the hosts by free worker slots.
+
+    ``channels`` are :class:`SSHChannel` (or :class:`LocalChannel`) objects, one per host;
+    ``worker_init`` runs on each host before its manager (``source /etc/profile; source ~/.profile``).
+    A host that cannot be reached is reported by name and retried; the others carry on.
+    Parsl options accepted and ignored: ``cmd_timeout``, ``parallelism``, ``move_files``.
+    """
+
+    PARSL_OPTIONS: dict[str, Any] = {"cmd_timeout": "silent", "parallelism": "silent", "move_files": "silent"}
+    _repr_fields = ("channels", "worker_init")
+
+    def __init__(self, channels: list[Channel] | None = None, worker_init: str = "", cores_per_host: int | None = None,
+                 **parsl_options: Any) -> None:
+        channels = list(channels or [])
+        if not channels:
+            raise ConfigurationError("AdHocProvider: channels is empty; give one SSHChannel per host")
+        for channel in channels:
+            if not isinstance(channel, (SSHChannel, LocalChannel)):
+                raise TypeError(f"AdHocProvider: channels must be SSHChannel or LocalChannel objects, not {type(channel).__name__}")
+        count = len(channels)
+        super().__init__("AdHocProvider", count, count, count, worker_init)
+        self.channels = channels
+        self.cores_per_host = cores_per_host
+        self.parsl_options = _take_parsl_options("AdHocProvider", parsl_options, self.PARSL_OPTIONS,
+                                                 "one block per host, started over ssh")
+
+    def to_spec(self) -> dict[str, Any]:
+        specs = [c.to_spec() if isinstance(c, SSHChannel) else {"kind": "local"} for c in self.channels]
+        return {"kind": "adhoc", "channels": specs, "worker_init": self.worker_init, "cores_per_host": self.cores_per_host}
 
 
 # MARK: executors

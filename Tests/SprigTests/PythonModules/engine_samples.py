@@ -169,3 +169,10 @@ def generator_of(n):
 
 def worker_pid():
     return os.getpid()
+
+
+def host_after(seconds):
+    """Sleeps, then says which host (network namespace) ran it."""
+    import socket
+    time.sleep(seconds)
+    return socket.gethostname()

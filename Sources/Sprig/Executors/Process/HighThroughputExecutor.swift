@@ -342,7 +342,9 @@ public final class HighThroughputExecutor: Executor {
                 for block in blocks where block.phase == .ready { block.sendHeartbeat() }
             }
             for block in blocks where now - block.lastHeard > heartbeatThreshold {
-                block.kill(reason: "its manager was silent for more than \(heartbeatThreshold.seconds) s (the heartbeat threshold)")
+                block.kill(reason: block.phase == .starting
+                    ? "it did not answer within \(heartbeatThreshold.seconds) s of starting (host unreachable or too slow?)"
+                    : "its manager was silent for more than \(heartbeatThreshold.seconds) s (the heartbeat threshold)")
             }
             guard broken == nil else { continue }
             let loads = blocks.map { ScalingPlanner.BlockLoad(block: $0.number, outstanding: $0.outstanding, idleSince: $0.idleSince) }

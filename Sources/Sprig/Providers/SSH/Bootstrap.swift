@@ -19,7 +19,7 @@ enum Bootstrap {
         let loaded = try withGIL {
             let module = try Python.importModule("sprig.bootstrap")
             let source = try String(python: module.attribute("BOOTSTRAP_SOURCE"))
-            let bundle = try [UInt8](python: module.attribute("stream_bundle").call(PythonSide.packageRoot + "/sprig"))
+            let bundle = try [UInt8](python: module.attribute("make_bundle").call(PythonSide.packageRoot + "/sprig"))
             return (source, bundle)
         }
         cache.withLock { $0 = loaded }

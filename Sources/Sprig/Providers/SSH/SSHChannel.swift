@@ -15,7 +15,7 @@ public struct SSHChannel: Channel {
     public let keyFilename: String?
     /// A known-hosts file (`UserKnownHostsFile`).
     public let hostKeysFilename: String?
-    /// An ssh config file (`ssh -F`).
+    /// An ssh config file (`ssh -F`); when nil, `$SPRIG_SSH_CONFIG` if set, else ssh's own defaults.
     public let configFile: String?
     /// More `ssh` arguments, placed before the host (`["-o", "ConnectTimeout=3"]`).
     public let extraOptions: [String]
@@ -54,7 +54,9 @@ public struct SSHChannel: Channel {
     /// Every value is its own argument: nothing here goes through a local shell.
     public func arguments(remoteCommand: String) -> [String] {
         var argv = ["ssh", "-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
-        if let configFile { argv += ["-F", configFile] }
+        if let file = configFile ?? ProcessInfo.processInfo.environment["SPRIG_SSH_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            argv += ["-F", file]
+        }
         if let keyFilename { argv += ["-i", keyFilename, "-o", "IdentitiesOnly=yes"] }
         if let hostKeysFilename { argv += ["-o", "UserKnownHostsFile=\(hostKeysFilename)"] }
         if let port { argv += ["-p", String(port)] }

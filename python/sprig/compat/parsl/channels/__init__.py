@@ -1,10 +1,6 @@
-"""Parsl's channels, served by Sprig (see :mod:`sprig.config`).
+"""Parsl's channels, served by Sprig (see :mod:`sprig.config`): ``LocalChannel``, and
+``SSHChannel`` (the system OpenSSH client), which Parsl itself has removed."""
 
-Only ``LocalChannel`` for now; ``SSHChannel`` (for ``AdHocProvider``) comes next.
-"""
+from sprig.config import Channel, LocalChannel, SSHChannel
 
-from sprig.config import Channel, LocalChannel
-
-# Next: from sprig.config import SSHChannel
-
-__all__ = ["Channel", "LocalChannel"]
+__all__ = ["Channel", "LocalChannel", "SSHChannel"]

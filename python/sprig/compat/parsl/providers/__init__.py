@@ -1,10 +1,6 @@
-"""Parsl's providers, served by Sprig (see :mod:`sprig.config`).
+"""Parsl's providers, served by Sprig (see :mod:`sprig.config`): ``LocalProvider``, and
+``AdHocProvider`` (one block per host over ssh), which Parsl itself has removed."""
 
-Only ``LocalProvider`` for now; ``AdHocProvider`` (blocks on other hosts over ssh) comes next.
-"""
+from sprig.config import AdHocProvider, ExecutionProvider, LocalProvider
 
-from sprig.config import ExecutionProvider, LocalProvider
-
-# Next: from sprig.config import AdHocProvider
-
-__all__ = ["ExecutionProvider", "LocalProvider"]
+__all__ = ["AdHocProvider", "ExecutionProvider", "LocalProvider"]

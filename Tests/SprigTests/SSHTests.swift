@@ -1,0 +1,165 @@
+import Foundation
+@testable import Sprig
+import Testing
+
+/// The SSH test hosts that `scripts/testbed/ssh/up.sh` started (scripts/test starts them).
+struct TestHosts {
+    let values: [String: String]
+    var config: String { values["SPRIG_SSH_CONFIG"] ?? "" }
+    var names: [String] { (values["SPRIG_SSH_HOSTS"] ?? "").split(separator: " ").map(String.init) }
+    var node: String { values["SPRIG_SSH_NODE"] ?? "" }
+
+    static func load() throws -> TestHosts {
+        let folder = ProcessInfo.processInfo.environment["SPRIG_TESTBED_DIR"] ?? "/tmp/sprig-testbed"
+        guard let text = try? String(contentsOfFile: folder + "/env.sh", encoding: .utf8) else {
+            throw TestHostsMissing(folder: folder)
+        }
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("export ") {
+            let assignment = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
+            guard assignment.count == 2 else { continue }
+            var value = String(assignment[1].split(separator: "#", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces)
+            if value.hasPrefix("\"") && value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            values[String(assignment[0])] = value
+        }
+        return TestHosts(values: values)
+    }
+
+    /// Runs `node.sh ACTION HOST` (failure injection) and waits for it.
+    func node(_ action: String, _ host: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [node, action, host]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return output
+    }
+
+    func channel(_ host: String, scriptDir: String) -> SSHChannel {
+        SSHChannel(hostname: host, scriptDir: scriptDir, configFile: config)
+    }
+}
+
+struct TestHostsMissing: Error, CustomStringConvertible {
+    let folder: String
+    var description: String { "no SSH test hosts in \(folder): run scripts/test, or scripts/testbed/ssh/up.sh 3 first" }
+}
+
+/// A kernel with one process executor whose blocks are the SSH test hosts.
+final class SSHHarness: @unchecked Sendable {  // immutable after init
+    let hosts: TestHosts
+    let dfk: DataFlowKernel
+    let htex: HighThroughputExecutor
+    let folder: String
+    private let seen = LockedValue<Set<Int32>>([])
+
+    init(hosts names: [String]? = nil, workers: Int = 1, retries: Int = 0, heartbeatThreshold: Duration = .seconds(3),
+         channel: ((TestHosts, String, String) -> SSHChannel)? = nil) throws {
+        let testHosts = try TestHosts.load()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-ssh-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        hosts = testHosts
+        folder = scratch
+        let channels: [any Channel] = (names ?? testHosts.names).map { host in
+            channel?(testHosts, host, "\(scratch)/\(host)") ?? testHosts.channel(host, scriptDir: "\(scratch)/\(host)")
+        }
+        htex = HighThroughputExecutor(label: "ssh", maxWorkers: workers, provider: AdHocProvider(channels: channels),
+                                      heartbeatPeriod: .milliseconds(500), heartbeatThreshold: heartbeatThreshold)
+        dfk = try DataFlowKernel(config: Config(executors: [htex], retries: retries, runDirectory: folder + "/runinfo",
+                                                strategy: .none, python: PythonConfiguration(searchPaths: [samplesFolder])))
+    }
+
+    func python(_ function: String) throws -> PythonApp {
+        try dfk.pythonApp(module: "engine_samples", function: function)
+    }
+
+    func rememberProcesses() { seen.set(seen.get().union(htex.processIDs)) }
+
+    /// Shuts down; checks that no manager or worker survived, on any host.
+    func close() {
+        rememberProcesses()
+        dfk.shutdown()
+        let pids = seen.get()
+        #expect(eventually { pids.allSatisfy { !processExists($0) } }, "left behind: \(pids.filter(processExists))")
+        for host in hosts.names {
+            let left = (try? hosts.node("pids", host)) ?? ""
+            #expect(!left.contains("sprig"), "left on \(host): \(left)")
+        }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}
+
+@Suite("The SSH ad-hoc provider", .serialized, .timeLimit(.minutes(3)))
+struct SSHTests {
+    @Test func aWorkflowSpreadsOverAllThreeHosts() throws {
+        let h = try SSHHarness()
+        defer { h.close() }
+        #expect(eventually(timeout: .seconds(20)) { h.htex.readyBlocks == 3 })
+        h.rememberProcesses()
+        let hostOf = try h.python("host_after")
+        let hosts = try (0..<12).map { _ in hostOf(0.2) }.map { try $0.result(as: String.self) }
+        #expect(Set(hosts).count == 3, "tasks ran on \(Set(hosts))")
+        // Zero install: the code arrived through the stream and was unpacked in each host's script dir.
+        for host in h.hosts.names {
+            let unpacked = try FileManager.default.contentsOfDirectory(atPath: "\(h.folder)/\(host)").filter { $0.hasPrefix("sprig-") }
+            #expect(unpacked.count == 1 && FileManager.default.fileExists(atPath: "\(h.folder)/\(host)/\(unpacked[0])/sprig/manager.py"))
+        }
+    }
+
+    @Test func sprigIsNotInstalledOnTheHosts() throws {
+        let hosts = try TestHosts.load()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh")
+        process.arguments = ["-F", hosts.config, hosts.names[0], "python3 -c 'import sprig'"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+    }
+
+    @Test func aHostKilledMidRunLosesItsTasksToTheOthers() throws {
+        let h = try SSHHarness(retries: 1)
+        defer { h.close() }
+        defer { _ = try? h.hosts.node("start", "hostB") }
+        #expect(eventually(timeout: .seconds(20)) { h.htex.readyBlocks == 3 })
+        h.rememberProcesses()
+        let hostOf = try h.python("host_after")
+        let futures = (0..<9).map { _ in hostOf(1.0) }
+        #expect(eventually { h.htex.outstanding >= 3 })
+        _ = try h.hosts.node("kill", "hostB")
+        let ran = try futures.map { try $0.result(as: String.self) }
+        #expect(ran.count == 9)
+        #expect(!ran.contains("hostB") || ran.filter { $0 == "hostB" }.count < 3)
+    }
+
+    @Test func aHostUnreachableAtStartIsNamedAndTheOthersWork() throws {
+        _ = try TestHosts.load().node("down", "hostC")
+        defer { _ = try? TestHosts.load().node("up", "hostC") }
+        let h = try SSHHarness()
+        defer { h.close() }
+        let hostOf = try h.python("host_after")
+        let hosts = try (0..<6).map { _ in hostOf(0.05) }.map { try $0.result(as: String.self) }
+        #expect(!hosts.contains("hostC"))
+        #expect(eventually(timeout: .seconds(30)) { h.htex.startFailures.values.contains { $0.contains("hostC") } },
+                "failures: \(h.htex.startFailures)")
+    }
+
+    @Test func aHostWithAnotherPythonIsRefusedNamingBothVersions() throws {
+        let hosts = try TestHosts.load()
+        let other = try #require(hosts.values["SPRIG_SSH_OTHER_PYTHON"].flatMap { $0.isEmpty ? nil : $0 },
+                                 "this machine has no python3 of another minor version for the test")
+        let bin = try #require(hosts.values["SPRIG_SSH_HOST_BIN_hostC"])
+        try? FileManager.default.removeItem(atPath: bin + "/python3")
+        try FileManager.default.createSymbolicLink(atPath: bin + "/python3", withDestinationPath: other)
+        defer { try? FileManager.default.removeItem(atPath: bin + "/python3") }
+        let h = try SSHHarness(hosts: ["hostC"])
+        defer { h.dfk.shutdown(); try? FileManager.default.removeItem(atPath: h.folder) }
+        let error = try #require(throws: TaskError.self) { try h.python("add")(1, 2).result() }
+        let version = hosts.values["SPRIG_SSH_OTHER_PYTHON_VERSION"] ?? "?"
+        #expect(error.description.contains("hostC") && error.description.contains("Python \(version)") && error.description.contains("3.11"),
+                "\(error)")
+    }
+}

@@ -1,0 +1,503 @@
+"""Zero-install start of a manager on a host where sprig is not installed (e.g. over ssh).
+
+The interchange runs ``PYTHON -c BOOTSTRAP_SOURCE [--expect-python X.Y] [--script-dir DIR] --
+MANAGER_ARGS...`` on the remote host and writes, before any protocol frame, a *bundle* on its
+stdin: ``b"SPRIGBN1"``, a u32 (little-endian) length, then that many bytes of a zip archive of the
+``sprig`` files the manager and its workers need (:func:`make_bundle`). ``BOOTSTRAP_SOURCE``
+reads the bundle with exact ``os.read`` calls (the frames behind it stay unread), takes this
+file out of the archive and runs :func:`boot`, which
+
+* answers a Python of another major.minor than ``--expect-python`` with one HELLO frame
+  (``"python"``: its own version, ``"workers": 0``) and exit status 3, without starting anything;
+* unpacks the archive once per content into ``DIR/sprig-<digest>/sprig/`` (a temporary folder
+  renamed into place; a later start with the same bundle writes nothing);
+* puts ``DIR/sprig-<digest>`` first on ``sys.path`` and ``PYTHONPATH`` (workers import sprig
+  from there) and runs ``sprig.manager.main(MANAGER_ARGS)`` in this process.
+
+The wire layout and exit statuses are in PROTOCOL.md ("Zero-install bootstrap").
+
+This file is executed by the *remote* interpreter before anything knows whether it is the right
+version, so it must stay valid Python 3.6 syntax (no annotations, no f-strings, no walrus, no
+``from __future__ import annotations``) and import only the standard library, lazily where it
+can: a cached start imports no more than it needs.
+"""
+
+import os
+import struct
+import sys
+
+MAGIC = b"SPRIGBN1"
+BUNDLE_HEADER = struct.Struct("<8sI")  # magic, zip length
+FRAME_HEADER = struct.Struct("<IB")  # body length, frame type (as in sprig.protocol)
+PROTOCOL_VERSION = 1  # sprig.protocol.PROTOCOL_VERSION (a test keeps them equal)
+HELLO, HELLO_ACK = 1, 2
+
+EXIT_BUNDLE = 1  # the bundle is missing, truncated or cannot be unpacked
+EXIT_USAGE = 2  # bad bootstrap arguments
+EXIT_MISMATCH = 3  # the remote Python is not --expect-python: HELLO sent, manager not started
+
+DEFAULT_SCRIPT_DIR = "~/.sprig"
+DIGEST_LENGTH = 16  # hex digits of sha256 in the folder name
+
+# The modules every bundle holds; make_bundle adds whatever sprig modules they import (statically,
+# transitively). bootstrap is the loader itself; files gives workers sprig.File.
+BUNDLE_ROOTS = ("sprig", "sprig.manager", "sprig.worker", "sprig.bootstrap", "sprig.files")
+
+# Stage 0: what runs from the command line. Any Python 3 (and Python 2, to say it is too old).
+# It takes sprig/bootstrap.py, the zip's first member and stored uncompressed, straight from the
+# local file header (importing zipfile would cost ~12 ms on every start). Kept free of ' ! $ and
+# backquotes so that it can be single-quoted for any remote shell.
+_STAGE0 = """\
+import os, sys
+if sys.version_info < (3,):
+ sys.exit("sprig bootstrap: Python %s cannot run a sprig manager" % sys.version.split()[0])
+def rd(n, what):
+ b = b""
+ while len(b) < n:
+  c = os.read(0, n - len(b))
+  if not c:
+   sys.exit("sprig bootstrap: truncated bundle: end of input after %d of %d bytes of the %s" % (len(b), n, what))
+  b += c
+ return b
+h = rd(12, "bundle header")
+if not h.startswith(b"SPRIGBN1"):
+ sys.exit("sprig bootstrap: standard input does not start with a sprig bundle (SPRIGBN1): %r" % h[:12])
+import struct
+d = rd(struct.unpack("<I", h[8:])[0], "bundle")
+n, e = struct.unpack("<HH", d[26:30])
+if not (d[:4] + d[6:10] == b"PK\\3\\4\\0\\0\\0\\0" and d[30:30 + n] == b"sprig/bootstrap.py"):
+ sys.exit("sprig bootstrap: bad bundle: its first member is not sprig/bootstrap.py, stored")
+s = d[30 + n + e:30 + n + e + struct.unpack("<I", d[18:22])[0]]
+g = {"__name__": "sprig_bootstrap"}
+exec(compile(s, "<bundle>/sprig/bootstrap.py", "exec"), g)
+sys.exit(g["boot"](d, sys.argv[1:]))
+"""
+
+
+def _one_line(source):
+    """``exec("...")`` of ``source`` as one line of printable ASCII without single quotes."""
+    escaped = source.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return 'exec("%s")' % escaped
+
+
+BOOTSTRAP_SOURCE = _one_line(_STAGE0)
+
+USAGE = (
+    "usage: python -c BOOTSTRAP_SOURCE [--expect-python X.Y] [--script-dir DIR] -- MANAGER_ARGS...\n"
+    "(the bundle comes first on standard input)\n"
+)
+
+
+# -- the interchange side (runs in the embedded interpreter) -------------------------------------
+
+
+def bundle_modules(package_dir, extra=()):
+    """Names of the sprig modules a bundle holds: BUNDLE_ROOTS, ``extra`` and every sprig module
+    they import, transitively (``import sprig.x``, ``from sprig import x``, ``from . import x``,
+    at any depth in the file; names built at run time, such as ``sprig.__init__``'s lazy API, are
+    not followed)."""
+    import ast
+
+    def source_of(name):
+        parts = name.split(".")[1:]
+        base = os.path.join(package_dir, *parts)
+        if os.path.isfile(os.path.join(base, "__init__.py")):
+            return os.path.join(base, "__init__.py"), True
+        if parts and os.path.isfile(base + ".py"):
+            return base + ".py", False
+        return None, False
+
+    found = set()
+    todo = list(BUNDLE_ROOTS) + list(extra)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        path, is_package = source_of(name)
+        if path is None:
+            raise ValueError("make_bundle: no module %s in %s" % (name, package_dir))
+        found.add(name)
+        if "." in name:
+            todo.append(name.rsplit(".", 1)[0])  # the packages above it
+        with open(path, "rb") as handle:
+            tree = ast.parse(handle.read(), path)
+        package = name if is_package else name.rsplit(".", 1)[0]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                todo.extend(alias.name for alias in node.names if alias.name.split(".")[0] == "sprig")
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    anchor = package.split(".")
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                    module = ".".join(anchor + ([node.module] if node.module else []))
+                else:
+                    module = node.module or ""
+                if module.split(".")[0] != "sprig":
+                    continue
+                todo.append(module)
+                for alias in node.names:  # `from sprig import x`: x may be a module
+                    if source_of(module + "." + alias.name)[0] is not None:
+                        todo.append(module + "." + alias.name)
+    return sorted(found)
+
+
+def make_bundle(package_dir=None, extra=()):
+    """The bytes to write on the remote stdin before the protocol starts: ``b"SPRIGBN1"``, u32
+    length, zip of the files of :func:`bundle_modules` as ``sprig/...``: ``sprig/bootstrap.py``
+    first and stored (BOOTSTRAP_SOURCE takes it from there), the others deflated, in name order.
+    Deterministic: the same file contents give the same bytes (fixed order, timestamps and
+    attributes)."""
+    import io
+    import zipfile
+
+    if package_dir is None:
+        package_dir = os.path.dirname(os.path.abspath(__file__))
+    members = []
+    for name in bundle_modules(package_dir, extra):
+        parts = name.split(".")[1:]
+        base = os.path.join(package_dir, *parts)
+        if os.path.isfile(os.path.join(base, "__init__.py")):
+            path, arcname = os.path.join(base, "__init__.py"), "/".join(["sprig"] + parts + ["__init__.py"])
+        else:
+            path, arcname = base + ".py", "/".join(["sprig"] + parts) + ".py"
+        with open(path, "rb") as handle:
+            members.append((arcname, handle.read()))
+    # bootstrap.py first and stored: BOOTSTRAP_SOURCE reads it without zipfile
+    members.sort(key=lambda member: (member[0] != "sprig/bootstrap.py", member[0]))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for arcname, data in members:
+            info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
+            info.create_system = 3  # Unix, whatever this machine is
+            info.external_attr = 0o100644 << 16
+            if arcname == "sprig/bootstrap.py":
+                info.compress_type = zipfile.ZIP_STORED
+                archive.writestr(info, data)
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, data, compresslevel=9)
+    payload = buffer.getvalue()
+    return BUNDLE_HEADER.pack(MAGIC, len(payload)) + payload
+
+
+def bundle_digest(bundle):
+    """The bundle's name: the first 16 hex digits of the sha256 of its zip (``bundle`` may be what
+    :func:`make_bundle` returns, with its 12-byte header, or the zip alone). The remote side
+    unpacks into ``<script dir>/sprig-<digest>``."""
+    try:  # the built-in module: importing hashlib (OpenSSL) costs ~3 ms at each start
+        from _sha2 import sha256  # 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # up to 3.11
+        except ImportError:
+            from hashlib import sha256
+
+    bundle = bytes(bundle)
+    if bundle[:8] == MAGIC:
+        bundle = bundle[BUNDLE_HEADER.size :]
+    return sha256(bundle).hexdigest()[:DIGEST_LENGTH]
+
+
+def remote_argv(manager_args, python="python3", expect_python=None, script_dir=None):
+    """The remote command as an argument list: ``[python, "-c", BOOTSTRAP_SOURCE, ...]``.
+    ``expect_python`` defaults to this interpreter's major.minor."""
+    if expect_python is None:
+        expect_python = "%d.%d" % sys.version_info[:2]
+    argv = [python, "-c", BOOTSTRAP_SOURCE, "--expect-python", expect_python]
+    if script_dir is not None:
+        argv += ["--script-dir", script_dir]
+    return argv + ["--"] + [str(arg) for arg in manager_args]
+
+
+def remote_command(manager_args, python="python3", expect_python=None, script_dir=None):
+    """The remote command as one string for ``ssh HOST COMMAND`` (the remote login shell parses
+    it): ``exec`` + :func:`remote_argv`, every word single-quoted where needed."""
+    import shlex
+
+    return "exec " + " ".join(shlex.quote(word) for word in remote_argv(manager_args, python, expect_python, script_dir))
+
+
+# -- the remote side (runs on any Python 3.6+) ----------------------------------------------------
+
+
+class UsageError(Exception):
+    pass
+
+
+class Options(object):
+    def __init__(self):
+        self.expect_python = None
+        self.script_dir = DEFAULT_SCRIPT_DIR
+        self.manager_args = []
+
+
+def parse_args(argv):
+    """``[--expect-python X.Y] [--script-dir DIR] -- MANAGER_ARGS...`` (``--opt=value`` works too)."""
+    options = Options()
+    args = list(argv)
+    while True:
+        if not args:
+            raise UsageError("missing -- before the manager arguments")
+        arg = args.pop(0)
+        if arg == "--":
+            options.manager_args = args
+            break
+        name, has_value, value = arg.partition("=")
+        if name not in ("--expect-python", "--script-dir"):
+            raise UsageError("unknown argument %r" % arg)
+        if not has_value:
+            if not args:
+                raise UsageError("%s needs a value" % name)
+            value = args.pop(0)
+        if name == "--expect-python":
+            major, dot, minor = value.partition(".")
+            if not (major.isdigit() and dot and minor.isdigit()):
+                raise UsageError("--expect-python wants MAJOR.MINOR, not %r" % value)
+            options.expect_python = "%d.%d" % (int(major), int(minor))
+        else:
+            if not value:
+                raise UsageError("--script-dir is empty")
+            options.script_dir = value
+    return options
+
+
+def _manager_option(args, name, default):
+    """The value of ``--name V`` or ``--name=V`` among the manager's arguments."""
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(name + "="):
+            return arg[len(name) + 1 :]
+    return default
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def refuse_version(options, fd_in=0, fd_out=1):
+    """The version-mismatch answer: one HELLO frame, as the manager would send it but with this
+    interpreter's version and no workers, then wait for HELLO_ACK or end of input (at most the
+    heartbeat threshold); returns EXIT_MISMATCH."""
+    import json
+    import select
+    import time
+
+    here = "%d.%d" % sys.version_info[:2]
+    block = _manager_option(options.manager_args, "--block-id", "")
+    hello = {
+        "protocol": PROTOCOL_VERSION,
+        "python": here,
+        "python_full": sys.version.split()[0],
+        "serializer": "none",
+        "serializer_version": "",
+        "host": os.uname()[1],
+        "pid": os.getpid(),
+        "workers": 0,
+        "block": block,
+        "executable": sys.executable,
+    }
+    sys.stderr.write(
+        "sprig bootstrap: %s is Python %s, the interchange expects %s: not starting the manager\n"
+        % (sys.executable, here, options.expect_python)
+    )
+    sys.stderr.flush()
+    body = json.dumps(hello).encode("utf-8")
+    try:
+        _write_all(fd_out, FRAME_HEADER.pack(len(body), HELLO) + body)
+    except OSError:
+        return EXIT_MISMATCH
+    try:
+        threshold = float(_manager_option(options.manager_args, "--heartbeat-threshold", "10"))
+    except ValueError:
+        threshold = 10.0
+    deadline = time.time() + max(threshold, 1.0)
+    buffered = b""
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            break
+        try:
+            readable = select.select([fd_in], [], [], left)[0]
+            chunk = os.read(fd_in, 65536) if readable else b""
+        except (OSError, ValueError):
+            break
+        if readable and not chunk:
+            break  # end of input
+        buffered += chunk
+        while len(buffered) >= FRAME_HEADER.size:
+            length, kind = FRAME_HEADER.unpack(buffered[: FRAME_HEADER.size])
+            if len(buffered) < FRAME_HEADER.size + length:
+                break
+            buffered = buffered[FRAME_HEADER.size + length :]
+            if kind == HELLO_ACK:
+                return EXIT_MISMATCH
+    return EXIT_MISMATCH
+
+
+def zip_members(data):
+    """(name, size) of each file in a zip archive, from its central directory (zipfile is only
+    imported when something must be unpacked). ValueError if ``data`` is not a zip archive."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
+    if end < 0 or len(data) < end + 22:
+        raise ValueError("not a zip archive")
+    count, _, position = struct.unpack("<HII", data[end + 10 : end + 20])
+    members = []
+    for _ in range(count):
+        if data[position : position + 4] != b"PK\x01\x02":
+            raise ValueError("bad zip central directory")
+        size, name_length, extra_length, comment_length = struct.unpack("<IHHH", data[position + 24 : position + 34])
+        name = data[position + 46 : position + 46 + name_length].decode("utf-8", "replace")
+        if not name.endswith("/"):
+            members.append((name, size))
+        position += 46 + name_length + extra_length + comment_length
+    return members
+
+
+def _unpacked(root, sizes):
+    """Whether ``root`` holds every member with its size (stat only: reads nothing)."""
+    for name, size in sizes:
+        try:
+            if os.path.getsize(os.path.join(root, *name.split("/"))) != size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def install(bundle, script_dir=DEFAULT_SCRIPT_DIR):
+    """Unpacks the zip ``bundle`` into ``script_dir/sprig-<digest>`` unless it is there already,
+    and returns that folder. Written atomically: a temporary folder in ``script_dir`` renamed into
+    place, so a folder of that name is complete; concurrent starts each unpack, one rename wins
+    and the others use its folder. A damaged folder (a member missing or of the wrong size) is
+    replaced."""
+    script_dir = os.path.abspath(os.path.expanduser(script_dir))
+    root = os.path.join(script_dir, "sprig-" + bundle_digest(bundle))
+    sizes = zip_members(bundle)
+    for name, _ in sizes:
+        parts = name.split("/")
+        if parts[0] != "sprig" or ".." in parts or "" in parts or "\\" in name:
+            raise ValueError("bad member name in bundle: %r" % name)
+    if _unpacked(root, sizes):
+        return root
+
+    import io
+    import shutil
+    import tempfile
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(bundle))
+
+    if not os.path.isdir(script_dir):
+        os.makedirs(script_dir, 0o700)
+    temp = tempfile.mkdtemp(prefix=".sprig-%s-" % os.path.basename(root)[6:], dir=script_dir)
+    try:
+        for name, _ in sizes:
+            target = os.path.join(temp, *name.split("/"))
+            folder = os.path.dirname(target)
+            if not os.path.isdir(folder):
+                os.makedirs(folder)
+            with open(target, "wb") as handle:
+                handle.write(archive.read(name))
+        os.chmod(temp, 0o755)
+        try:
+            os.rename(temp, root)
+        except OSError:
+            if not _unpacked(root, sizes):
+                if not os.path.isdir(root):
+                    raise
+                aside = "%s.damaged-%d" % (root, os.getpid())
+                os.rename(root, aside)
+                os.rename(temp, root)
+                shutil.rmtree(aside, ignore_errors=True)
+    finally:
+        if os.path.isdir(temp):
+            shutil.rmtree(temp, ignore_errors=True)
+    return root
+
+
+def run_manager(root, manager_args):
+    """Imports sprig from ``root`` (and nothing else) and runs the manager in this process."""
+    import importlib
+
+    for name in list(sys.modules):
+        if name == "sprig" or name.startswith("sprig."):
+            del sys.modules[name]
+    sys.path.insert(0, root)
+    paths = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path and path != root]
+    os.environ["PYTHONPATH"] = os.pathsep.join([root] + paths)  # workers import sprig from root
+    importlib.invalidate_caches()
+    manager = importlib.import_module("sprig.manager")
+    where = os.path.dirname(os.path.dirname(os.path.abspath(manager.__file__)))
+    if where != root:
+        sys.stderr.write("sprig bootstrap: sprig.manager was imported from %s, not %s\n" % (where, root))
+        return EXIT_BUNDLE
+    sys.argv = ["sprig.manager"] + list(manager_args)
+    return manager.main(list(manager_args))
+
+
+def boot(bundle, argv):
+    """The loader (run by BOOTSTRAP_SOURCE with the zip read from stdin and ``sys.argv[1:]``):
+    check the version, unpack (once), run the manager; returns the exit status."""
+    try:
+        options = parse_args(argv)
+    except UsageError as error:
+        sys.stderr.write("sprig bootstrap: %s\n%s" % (error, USAGE))
+        return EXIT_USAGE
+    here = "%d.%d" % sys.version_info[:2]
+    if options.expect_python is not None and options.expect_python != here:
+        return refuse_version(options)
+    try:
+        root = install(bundle, options.script_dir)
+    except Exception as error:  # OSError, BadZipFile, ValueError: say what and where, no traceback
+        sys.stderr.write(
+            "sprig bootstrap: cannot unpack the bundle into %s: %s: %s\n"
+            % (options.script_dir, type(error).__name__, error)
+        )
+        return EXIT_BUNDLE
+    return run_manager(root, options.manager_args)
+
+
+def read_bundle(fd=0):
+    """What BOOTSTRAP_SOURCE does before :func:`boot`: the zip of the bundle at the head of ``fd``,
+    read with exact ``os.read`` calls (nothing behind it is consumed). ValueError when the input
+    is not a bundle or ends early."""
+
+    def read_exact(count, what):
+        data = b""
+        while len(data) < count:
+            chunk = os.read(fd, count - len(data))
+            if not chunk:
+                raise ValueError(
+                    "truncated bundle: end of input after %d of %d bytes of the %s" % (len(data), count, what)
+                )
+            data += chunk
+        return data
+
+    magic, length = BUNDLE_HEADER.unpack(read_exact(BUNDLE_HEADER.size, "bundle header"))
+    if magic != MAGIC:
+        raise ValueError("standard input does not start with a sprig bundle (SPRIGBN1): %r" % magic)
+    return read_exact(length, "bundle")
+
+
+def main(argv=None):
+    """``python -m sprig.bootstrap source`` prints BOOTSTRAP_SOURCE; ``bundle [PACKAGE_DIR]`` writes
+    a bundle to stdout; ``digest`` prints the digest of this package's bundle."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["source"]:
+        sys.stdout.write(BOOTSTRAP_SOURCE + "\n")
+    elif args[:1] == ["bundle"]:
+        sys.stdout.flush()
+        _write_all(1, make_bundle(args[1] if len(args) > 1 else None))
+    elif args[:1] == ["digest"]:
+        sys.stdout.write(bundle_digest(make_bundle(args[1] if len(args) > 1 else None)) + "\n")
+    else:
+        sys.stderr.write("usage: python -m sprig.bootstrap source | bundle [PACKAGE_DIR] | digest [PACKAGE_DIR]\n")
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
