@@ -38,3 +38,11 @@ def burn(n):
     for i in range(n):
         total += i * i
     return total
+
+
+def burn_on_host(n):
+    """burn(n), then the name of the host that ran it."""
+    import socket
+
+    burn(n)
+    return socket.gethostname()

@@ -127,6 +127,9 @@ for i in $(seq 0 $((N - 1))); do
   #  UsePAM no      keeps Debian's PAM session stack (pam_loginuid breaks in many containers)
   #                 out of every login.
   #  StrictModes no the keys live under /tmp, whose mode 1777 StrictModes refuses.
+  #  SetEnv         PYENV_VERSION=system: a worker_init that sources ~/.profile (and so root's
+  #                 ~/.bashrc, which puts pyenv's shims first on PATH) still finds Debian's python3,
+  #                 as a host without pyenv would.
   #  SetEnv         SHLVL=1: bash, run by sshd for `ssh host cmd`, then skips root's ~/.bashrc
   #                 (pyenv init: +100-250 ms on every remote command, and `python3` would be the
   #                 pyenv shim). PATH: this host's bin folder first (see env.sh). SetEnv is
@@ -148,7 +151,7 @@ UseDNS no
 PrintMotd no
 PrintLastLog no
 PermitUserEnvironment no
-SetEnv SHLVL=1 SPRIG_TESTBED_HOST=$h PATH=$d/bin:$SYSTEM_PATH
+SetEnv SHLVL=1 SPRIG_TESTBED_HOST=$h PATH=$d/bin:$SYSTEM_PATH PYENV_VERSION=system
 MaxStartups 100:30:200
 MaxSessions 100
 ClientAliveInterval 5

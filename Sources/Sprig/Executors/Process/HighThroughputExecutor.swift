@@ -301,12 +301,31 @@ public final class HighThroughputExecutor: Executor {
         while true {
             let assignments: [(ManagerBlock, [Attempt])] = state.withLock { state in
                 guard !state.queue.isEmpty else { return [] }
+                let ready = state.blocks.values.sorted { $0.number < $1.number }
+                    .map { block in (block, block.freeSlots(capacity: capacity(of: block)), block.freeSlots(capacity: block.workers)) }
+                    .filter { $0.1 > 0 }
+                guard !ready.isEmpty else { return [] }
+                // Idle workers first, on every block; then queue slots (prefetch) one block at a time,
+                // so that a short burst spreads over all hosts instead of filling the first one.
+                var counts = ready.map { min($0.2, $0.1) }
+                var left = state.queue.count - counts.reduce(0, +)
+                if left < 0 {
+                    counts = Array(repeating: 0, count: ready.count)
+                    left = state.queue.count
+                }
+                while left > 0 {
+                    var placed = false
+                    for index in ready.indices where left > 0 && counts[index] < ready[index].1 {
+                        counts[index] += 1
+                        left -= 1
+                        placed = true
+                    }
+                    if !placed { break }
+                }
                 var result: [(ManagerBlock, [Attempt])] = []
-                let ready = state.blocks.values.map { ($0, $0.freeSlots(capacity: capacity(of: $0))) }.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }
-                for (block, free) in ready where !state.queue.isEmpty {
-                    let count = min(free, state.queue.count)
-                    result.append((block, Array(state.queue.prefix(count))))
-                    state.queue.removeFirst(count)
+                for (index, entry) in ready.enumerated() where counts[index] > 0 {
+                    result.append((entry.0, Array(state.queue.prefix(counts[index]))))
+                    state.queue.removeFirst(counts[index])
                 }
                 return result
             }

@@ -70,8 +70,9 @@ public struct SSHChannel: Channel {
     }
 
     public func start(script: String, stderrPath: String, environment: [String: String]) throws -> BlockProcess {
-        // The remote side gets one command line: `sh -c SCRIPT`, quoted once, here.
-        let remote = "exec /bin/sh -c " + shellQuote(script)
+        // The remote side gets one command line: `bash -c SCRIPT` (worker_init lines are usually
+        // written for bash: `source`, `module load`), quoted once, here.
+        let remote = "exec /bin/bash -c " + shellQuote(script)
         return try startProcess(arguments(remoteCommand: remote).resolvingExecutable(), stderrPath: stderrPath,
                                 environment: environment, host: hostname)
     }
@@ -82,7 +83,10 @@ public struct SSHChannel: Channel {
         var argv = arguments(remoteCommand: "true")
         argv.removeLast(3)  // "--", host, command
         argv += ["-O", "exit", hostname]
-        guard let pid = try? Spawn.start(argv.resolvingExecutable(), descriptors: [:], newProcessGroup: true) else { return }
+        let quiet = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { if quiet >= 0 { Glibc.close(quiet) } }
+        let silence: [Int32: Int32] = quiet >= 0 ? [0: quiet, 1: quiet, 2: quiet] : [:]
+        guard let pid = try? Spawn.start(argv.resolvingExecutable(), descriptors: silence, newProcessGroup: true) else { return }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
