@@ -29,6 +29,8 @@ case "hold":
     // For tests: starts a process executor, keeps two long tasks running, prints the block's PIDs,
     // then waits to be interrupted — or, with --exit, exits at once without shutting down.
     try holdBlocks(exitAtOnce: arguments.contains("--exit"))
+case "ssh":
+    try runSSHBenchmark(runs: arguments.firstIndex(of: "--runs").flatMap { Int(arguments[arguments.index(after: $0)]) } ?? 3)
 case "script":
     try runScriptBenchmark(runs: arguments.firstIndex(of: "--runs").flatMap { Int(arguments[arguments.index(after: $0)]) } ?? 5)
 default:
