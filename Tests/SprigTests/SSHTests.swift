@@ -109,6 +109,24 @@ struct SSHTests {
         }
     }
 
+    @Test func hostileScriptDirsAndWorkerInitSurviveTheSSHBoundary() throws {
+        let hostile = "dir with 'quotes' $HOME; `x` and \"more\""
+        let marker = "init ran: $SPRIG_TESTBED_HOST 'q' ;"
+        let hosts = try TestHosts.load()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-hostile-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let channel = SSHChannel(hostname: hosts.names[0], scriptDir: "\(scratch)/\(hostile)", configFile: hosts.config)
+        let initLine = "echo \(shellQuote(marker)) > \(shellQuote(scratch + "/init.txt"))"
+        let htex = HighThroughputExecutor(label: "hostile", maxWorkers: 1,
+                                          provider: AdHocProvider(channels: [channel], workerInit: initLine))
+        let dfk = try DataFlowKernel(config: Config(executors: [htex], runDirectory: scratch + "/runinfo", strategy: .none,
+                                                    python: PythonConfiguration(searchPaths: [samplesFolder])))
+        defer { dfk.shutdown() }
+        #expect(try dfk.pythonApp(module: "engine_samples", function: "add")(2, 3).result(as: Int.self) == 5)
+        #expect(FileManager.default.fileExists(atPath: "\(scratch)/\(hostile)"))
+        #expect(try String(contentsOfFile: scratch + "/init.txt", encoding: .utf8) == marker + "\n")
+    }
+
     @Test func sprigIsNotInstalledOnTheHosts() throws {
         let hosts = try TestHosts.load()
         let process = Process()
