@@ -32,6 +32,32 @@ func runSprig(_ arguments: [String], in folder: String? = nil, timeout: Duration
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
 
+/// Starts a program and reads its standard output until `marker` appears (or the output ends).
+func startAndReadUntil(_ marker: String, _ program: String, _ arguments: [String], stderr: Pipe? = nil) throws -> (Process, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    let out = Pipe()
+    process.standardOutput = out
+    if let stderr { process.standardError = stderr }
+    try process.run()
+    var text = ""
+    while !text.contains(marker) {
+        let chunk = out.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        text += String(decoding: chunk, as: UTF8.self)
+    }
+    return (process, text)
+}
+
+/// Waits at most 20 s for the program to end; kills it (and fails) if it does not.
+func waitBounded(_ process: Process) throws {
+    let ended = eventually(timeout: .seconds(20)) { !process.isRunning }
+    if !ended { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    try #require(ended, "the program did not end")
+}
+
 /// An executable built beside the tests.
 func builtBinary(_ name: String) throws -> String {
     var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).standardizedFileURL.deletingLastPathComponent()
@@ -144,24 +170,11 @@ struct SprigCommandTests {
 
     @Test(arguments: [[], ["--config", "htex"]])
     func ctrlCStopsTheRunPrintsTheSummaryAndExits130(config: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try builtBinary("sprig"))
-        process.arguments = ["run", "--progress"] + config + ["\(scriptsFolder)/long_running.py"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        var text = ""
-        while !text.contains("started") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
+        let err = Pipe()
+        let (process, _) = try startAndReadUntil("started", try builtBinary("sprig"),
+                                                 ["run", "--progress"] + config + ["\(scriptsFolder)/long_running.py"], stderr: err)
         kill(process.processIdentifier, SIGINT)
-        let ended = eventually(timeout: .seconds(20)) { !process.isRunning }
-        if !ended { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        try #require(ended)
+        try waitBounded(process)
         #expect(process.terminationStatus == 130)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("(interrupted)"), "\(stderr)")
