@@ -47,7 +47,9 @@ final class TaskEncoder: Sendable {
         let object: PythonObject
     }
 
-    private let functions = Mutex<[ObjectIdentifier: CachedFunction]>([:])
+    /// Keyed by the Python object's identity (not the Swift wrapper's: callers may wrap the same
+    /// function anew for every call); the entry keeps the object alive, so the identity stays its own.
+    private let functions = Mutex<[Int: CachedFunction]>([:])
     private let nextKey = Atomic<UInt64>(1)
 
     /// Encodes a batch; an attempt that cannot be encoded gets its error instead.
@@ -97,15 +99,15 @@ final class TaskEncoder: Sendable {
     }
 
     private func function(_ callable: PythonObject) throws -> (UInt64, [UInt8]) {
-        let id = ObjectIdentifier(callable)
-        if let cached = functions.withLock({ $0[id] }) { return (cached.key, cached.bytes) }
+        let id = callable.identity
+        if let cached = functions.withLock({ $0[id] }), cached.object.isIdentical(to: callable) { return (cached.key, cached.bytes) }
         // With the embedded sys.path, so that a module imported from a folder added after the
         // workers started can still be found by them.
         let searchPath = try Python.importModule("sys").attribute("path")
         let bytes = try [UInt8](python: PythonSide.serializer("dumps_function").call([callable, searchPath]))
         let entry = CachedFunction(key: nextKey.wrappingAdd(1, ordering: .relaxed).oldValue, bytes: bytes, object: callable)
         let stored = functions.withLock { table in
-            if let existing = table[id] { return existing }
+            if let existing = table[id], existing.object.isIdentical(to: callable) { return existing }
             table[id] = entry
             return entry
         }

@@ -83,12 +83,16 @@ final class WorkQueue<Element: Sendable>: Sendable {
         return item
     }
 
+    /// Spins only while some thread spins waiting for a result (``TaskCore/wait(timeout:)``): then a
+    /// hot submit-and-wait loop never pays a wake-up. Otherwise (a Python script waiting on its own
+    /// futures, say) spinning consumers would only take the cores that thread needs.
     private func spinForWork() -> Bool {
+        guard TaskCore.waitersAreHot else { return false }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: TaskCore.spinTime)
         repeat {
             for _ in 0..<64 where available.load(ordering: .relaxed) > 0 { return true }
-        } while clock.now < deadline
+        } while clock.now < deadline && TaskCore.waitersAreHot
         return false
     }
 }

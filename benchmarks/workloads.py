@@ -1,0 +1,220 @@
+"""The benchmark workloads, written with Parsl's API only, so that the same file runs under real
+Parsl and under Sprig:
+
+    .bench-venv/parsl/bin/python benchmarks/workloads.py --executor htex
+    .build/release/sprig run   benchmarks/workloads.py --executor htex
+
+Options: ``--executor threads|htex`` (2 threads, or one local block of 2 workers), ``--no-log``
+(``Config(initialize_logging=False)``; the default keeps the system's own default), ``--quick``
+(counts divided by 10, the five ``generate`` apps sleep i/10 s instead of i s).
+
+The apps are defined here, as a user would write them. One process runs every workload once, in
+this order: first result (startup), 200 no-ops of warm-up (not measured), 5,000 no-ops submitted at
+once, 200 sequential round trips, a 1,000-link chain, 1,000 apps reduced by one, 500 bash ``true``,
+the article's five ``generate(10, i)``, 200 echoes of 1 MiB. The last line printed is one JSON
+object with every figure and the wall-clock (``time.time()``) window of each workload, which
+``scripts/bench-vs-parsl`` matches with the memory it samples from outside.
+"""
+
+import time
+
+IMPORT_STARTED = time.time()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+import parsl  # noqa: E402
+from parsl.app.app import bash_app, python_app  # noqa: E402
+from parsl.config import Config  # noqa: E402
+from parsl.executors import HighThroughputExecutor, ThreadPoolExecutor  # noqa: E402
+from parsl.providers import LocalProvider  # noqa: E402
+
+IMPORTED = time.time()
+
+
+@python_app
+def noop():
+    return None
+
+
+@python_app
+def inc(x):
+    return x + 1
+
+
+@python_app
+def total(inputs=()):
+    return sum(inputs)
+
+
+@python_app
+def echo(data):
+    return data
+
+
+@python_app
+def generate(limit, delay):
+    from random import randint
+    import time
+    time.sleep(delay)
+    return randint(1, limit)
+
+
+@bash_app
+def shell_true():
+    return "true"
+
+
+def make_config(executor: str, log: bool) -> Config:
+    if executor == "threads":
+        chosen = ThreadPoolExecutor(label="threads", max_threads=2)
+    else:
+        # Loopback only: the interchange binds to 127.0.0.1 and the workers connect there.
+        chosen = HighThroughputExecutor(
+            label="htex",
+            address="127.0.0.1",
+            max_workers_per_node=2,
+            cores_per_worker=1,
+            provider=LocalProvider(init_blocks=1, max_blocks=1),
+        )
+    return Config(executors=[chosen]) if log else Config(executors=[chosen], initialize_logging=False)
+
+
+def own_peak_rss_mb() -> float:
+    """VmHWM of this process (the submitting process: Python under Parsl, Sprig under sprig run)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def versions() -> dict:
+    found = {"system": "sprig" if parsl.__version__.endswith("+sprig") else "parsl",
+             "parsl": parsl.__version__, "python": sys.version.split()[0], "executable": sys.executable}
+    for name in ("cloudpickle", "dill", "zmq"):
+        try:
+            module = __import__(name)
+            found[name] = getattr(module, "__version__", "?")
+        except ImportError:
+            found[name] = None
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Parsl-API benchmark workloads (see the module docstring)")
+    parser.add_argument("--executor", choices=("threads", "htex"), default="threads")
+    parser.add_argument("--no-log", action="store_true", help="Config(initialize_logging=False)")
+    parser.add_argument("--quick", action="store_true", help="counts / 10, generate sleeps / 10")
+    options = parser.parse_args()
+    scale = 10 if options.quick else 1
+    figures: dict = {}
+    phases: dict = {}
+
+    def phase(name, started):
+        phases[name] = [started, time.time()]
+
+    load_started = time.time()
+    parsl.load(make_config(options.executor, log=not options.no_log))
+    loaded = time.time()
+    noop().result()
+    figures["first_result_epoch"] = time.time()
+    figures["import_s"] = IMPORTED - IMPORT_STARTED
+    figures["load_s"] = loaded - load_started
+    figures["load_to_first_result_s"] = figures["first_result_epoch"] - load_started
+
+    # Warm-up, not measured (the same 200 no-ops on both systems).
+    for future in [noop() for _ in range(200)]:
+        future.result()
+
+    count = 5000 // scale
+    started = time.time()
+    clock = time.perf_counter()
+    futures = [noop() for _ in range(count)]
+    submitted = time.perf_counter() - clock
+    for future in futures:
+        future.result()
+    ended = time.perf_counter() - clock
+    phase("noop", started)
+    figures["noop_count"] = count
+    figures["noop_submit_rate"] = count / submitted
+    figures["noop_end_to_end_rate"] = count / ended
+    del futures
+
+    rounds = 200 // scale
+    started = time.time()
+    latencies = []
+    for _ in range(rounds):
+        clock = time.perf_counter()
+        noop().result()
+        latencies.append(time.perf_counter() - clock)
+    phase("latency", started)
+    latencies.sort()
+    figures["latency_rounds"] = rounds
+    figures["latency_median_ms"] = latencies[len(latencies) // 2] * 1e3
+    figures["latency_p99_ms"] = latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] * 1e3
+
+    links = 1000 // scale
+    started = time.time()
+    clock = time.perf_counter()
+    link = inc(0)
+    for _ in range(links - 1):
+        link = inc(link)
+    assert link.result() == links, link.result()
+    figures["chain_links"] = links
+    figures["chain_s"] = time.perf_counter() - clock
+    phase("chain", started)
+
+    parts = 1000 // scale
+    started = time.time()
+    clock = time.perf_counter()
+    reduced = total(inputs=[inc(i) for i in range(parts)]).result()
+    figures["fan_s"] = time.perf_counter() - clock
+    phase("fan", started)
+    assert reduced == parts * (parts + 1) // 2, reduced
+    figures["fan_count"] = parts
+
+    shells = 500 // scale
+    started = time.time()
+    clock = time.perf_counter()
+    codes = [f.result() for f in [shell_true() for _ in range(shells)]]
+    figures["bash_rate"] = shells / (time.perf_counter() - clock)
+    phase("bash", started)
+    assert codes == [0] * shells, set(codes)
+    figures["bash_count"] = shells
+
+    started = time.time()
+    clock = time.perf_counter()
+    numbers = [f.result() for f in [generate(10, i / scale) for i in range(5)]]
+    figures["generate_s"] = time.perf_counter() - clock
+    phase("generate", started)
+    assert all(1 <= n <= 10 for n in numbers), numbers
+    figures["generate_bound_s"] = 6 / scale
+
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    echoes = 200 // scale
+    started = time.time()
+    clock = time.perf_counter()
+    futures = [echo(payload) for _ in range(echoes)]
+    for future in futures:
+        assert len(future.result()) == len(payload)
+    figures["payload_mib_s"] = echoes / (time.perf_counter() - clock)
+    phase("payload", started)
+    figures["payload_count"] = echoes
+    del futures
+
+    figures["own_peak_rss_mb"] = own_peak_rss_mb()
+    clock = time.perf_counter()
+    parsl.dfk().cleanup()
+    parsl.clear()
+    figures["cleanup_s"] = time.perf_counter() - clock
+
+    print(json.dumps({"executor": options.executor, "log": not options.no_log, "quick": options.quick,
+                      "pid": os.getpid(), "versions": versions(), "figures": figures, "phases": phases}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
