@@ -144,15 +144,20 @@ struct ProcessExecutorTests {
         #expect(try once.python("add")(1, 1).result(as: Int.self) == 2)  // a replacement worker runs the next task
     }
 
-    @Test func aKilledManagerFailsItsTasksAndTheBlockIsReplaced() throws {
-        let h = try ProcessHarness()
-        defer { h.close() }
+    /// Starts a task that sleeps in a worker and waits until it runs; returns it and the manager's PID.
+    private func startSleeper(_ h: ProcessHarness) throws -> (AppFuture<Value>, Int32) {
         let marker = h.path("pid")
         let future = try h.python("pid_then_sleep")(marker, 60.0)
         #expect(eventually { FileManager.default.fileExists(atPath: marker) })
         #expect(h.waitForWorkers(2))
         h.rememberProcesses()
-        let manager = try #require(h.htex.processIDs.first)
+        return (future, try #require(h.htex.processIDs.first))
+    }
+
+    @Test func aKilledManagerFailsItsTasksAndTheBlockIsReplaced() throws {
+        let h = try ProcessHarness()
+        defer { h.close() }
+        let (future, manager) = try startSleeper(h)
         kill(manager, SIGKILL)
         let error = try #require(throws: TaskError.self) { try future.result() }
         guard case .managerLost = error.reason else { Issue.record("expected managerLost, got \(error)"); return }
@@ -163,12 +168,7 @@ struct ProcessExecutorTests {
     @Test func aSilentManagerIsDeclaredLostAfterTheHeartbeatThreshold() throws {
         let h = try ProcessHarness(heartbeatPeriod: .milliseconds(200), heartbeatThreshold: .seconds(1))
         defer { h.close() }
-        let marker = h.path("pid")
-        let future = try h.python("pid_then_sleep")(marker, 60.0)
-        #expect(eventually { FileManager.default.fileExists(atPath: marker) })
-        #expect(h.waitForWorkers(2))
-        h.rememberProcesses()
-        let manager = try #require(h.htex.processIDs.first)
+        let (future, manager) = try startSleeper(h)
         kill(manager, SIGSTOP)  // alive, but silent
         let error = try #require(throws: TaskError.self) { try future.result() }
         guard case .managerLost(let detail) = error.reason else { Issue.record("expected managerLost, got \(error)"); return }
