@@ -10,9 +10,8 @@ struct ScriptRun {
     let progress: Bool
 
     func run() throws -> Int32 {
-        let info = try Python.start()
-        _ = info
-        let root = PythonPaths.packageRoot
+        try Python.start()
+        let root = PythonSide.packageRoot
         try Python.addSearchPath(root)
         // Parsl's names exist only here, under `sprig run`: a real Parsl elsewhere is never shadowed.
         try Python.addSearchPath(root + "/sprig/compat")
@@ -33,16 +32,6 @@ struct ScriptRun {
         EmergencyStop.unregister(engine)
         Python.flushStandardStreams()
         return status
-    }
-}
-
-/// Where the `sprig` Python package lives: `$SPRIG_PYTHON_PATH`, else the package's `python/` folder.
-enum PythonPaths {
-    static var packageRoot: String {
-        if let explicit = ProcessInfo.processInfo.environment["SPRIG_PYTHON_PATH"], !explicit.isEmpty { return explicit }
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }  // SprigCLI/ Sources/ → the package
-        return url.appendingPathComponent("python").path
     }
 }
 

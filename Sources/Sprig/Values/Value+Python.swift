@@ -63,12 +63,12 @@ extension Value {
 }
 
 /// The parts of `python/sprig` the Swift side uses.
-enum PythonSide {
+package enum PythonSide {
     private static let cache = Mutex<[String: PythonObject]>([:])
 
     /// The folder that holds the `sprig` Python package: `$SPRIG_PYTHON_PATH`, else the package's own
     /// `python/` folder next to these sources.
-    static var packageRoot: String {
+    package static var packageRoot: String {
         if let explicit = ProcessInfo.processInfo.environment["SPRIG_PYTHON_PATH"], !explicit.isEmpty { return explicit }
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<4 { url.deleteLastPathComponent() }  // Values/ Sprig/ Sources/ → the package
