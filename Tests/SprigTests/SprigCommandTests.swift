@@ -123,6 +123,12 @@ struct SprigCommandTests {
         #expect(run.stdout.split(separator: "\n").map(String.init) == expected, "\(run.stdout)\n\(run.stderr)")
     }
 
+    @Test func aConfigLoadsAsAContextManagerAndAgainAfterIt() throws {
+        let run = try runSprig(["run", "\(scriptsFolder)/context_manager.py"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "42\n10\ndone\n")
+    }
+
     @Test func scriptsGetTheirArgumentsAndExitStatus() throws {
         let run = try runSprig(["run", "\(scriptsFolder)/exits.py", "7", "--flag"])
         #expect(run.status == 7)
