@@ -274,11 +274,15 @@ class ManagerProcess:
 
     def send(self, kind: int, body: bytes, deadline: Optional[Deadline] = None) -> None:
         """Writes one frame, reading the manager's output meanwhile (so neither side can block)."""
-        deadline = deadline or Deadline(30)
-        assert self.wfd is not None, "stdin already closed"
-        data = memoryview(HEADER.pack(len(body), kind) + body)
         self.last_sent = time.monotonic()
-        while data:
+        self.send_raw(HEADER.pack(len(body), kind) + body, deadline or Deadline(30), f"a frame of type {kind}")
+
+    def send_raw(self, data: bytes, deadline: Optional[Deadline] = None, what: str = "") -> None:
+        """Writes bytes as they are (a frame, a bundle), reading the manager's output meanwhile."""
+        deadline = deadline or Deadline(10)
+        assert self.wfd is not None, "stdin already closed"
+        view = memoryview(data)
+        while view:
             readable, writable, _ = select.select([] if self.eof else [self.rfd], [self.wfd], [], deadline.left())
             if readable:
                 chunk = os.read(self.rfd, 1 << 20)
@@ -289,12 +293,11 @@ class ManagerProcess:
                     self.eof = True
             if writable:
                 try:
-                    written = os.write(self.wfd, data)
+                    view = view[os.write(self.wfd, view) :]
                 except BlockingIOError:
                     continue
-                data = data[written:]
             if not readable and not writable and deadline.passed():
-                raise AssertionError(f"could not write a frame of type {kind} in time{self.diagnostics()}")
+                raise AssertionError(f"could not write {what or f'{len(data)} bytes'} in time{self.diagnostics()}")
 
     def next_frame(self, kind: int, seconds: float = 10) -> bytes:
         """The next frame of this type (RESULTS/STATS/HEARTBEAT are collected separately)."""
@@ -453,3 +456,18 @@ class ManagerProcess:
                     stream.close()
                 except OSError:
                     pass
+
+
+def finish_managers(started: list[ManagerProcess]) -> None:
+    """Fixture teardown: shuts down managers still running, then proves that each manager and
+    every worker pid it ever reported are gone."""
+    try:
+        for manager in started:
+            if manager.proc.poll() is None and manager.wfd is not None and not manager.eof:
+                manager.shutdown()
+            manager.wait_exit(10)
+            if manager.worker_pids:
+                manager.assert_all_gone(5)
+    finally:
+        for manager in started:
+            manager.cleanup()

@@ -17,7 +17,7 @@ for path in (str(TESTS_DIR.parent), str(TESTS_DIR)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from client import ManagerProcess  # noqa: E402
+from client import ManagerProcess, finish_managers  # noqa: E402
 from sprig import serialize  # noqa: E402
 
 needs_cloudpickle = pytest.mark.skipif(not serialize.has_cloudpickle(), reason="cloudpickle is not importable")
@@ -41,16 +41,7 @@ def start_manager(tmp_path: Path) -> Iterator[Callable[..., ManagerProcess]]:
     yield start
     # Every test proves it leaves nothing behind: still-running managers are shut down, and the
     # manager and every worker pid it ever reported must be gone.
-    try:
-        for manager in started:
-            if manager.proc.poll() is None and manager.wfd is not None and not manager.eof:
-                manager.shutdown()
-            manager.wait_exit(10)
-            if manager.worker_pids:
-                manager.assert_all_gone(5)
-    finally:
-        for manager in started:
-            manager.cleanup()
+    finish_managers(started)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import glob
 import io
 import json
 import os
-import select
 import shlex
 import shutil
 import struct
@@ -21,7 +20,7 @@ from typing import Callable, Iterator, Optional
 import pytest
 
 import client
-from client import HEADER, HELLO, HEARTBEAT, PY, PYTHON_DIR, TASKS, Deadline, ManagerProcess
+from client import HEADER, HELLO, HEARTBEAT, PY, PYTHON_DIR, TASKS, ManagerProcess
 from sprig import bootstrap, protocol
 
 BOOT = bootstrap.BOOTSTRAP_SOURCE
@@ -85,28 +84,6 @@ class BootedManager(ManagerProcess):
         if send_bundle:
             self.send_raw(BUNDLE)
 
-    def send_raw(self, data: bytes, seconds: float = 10) -> None:
-        """Writes bytes as they are (the bundle, pre-built frames), reading output meanwhile."""
-        deadline = Deadline(seconds)
-        view = memoryview(data)
-        assert self.wfd is not None
-        while view:
-            readable, writable, _ = select.select([] if self.eof else [self.rfd], [self.wfd], [], deadline.left())
-            if readable:
-                chunk = os.read(self.rfd, 1 << 20)
-                if chunk:
-                    self.buffer += chunk
-                    self._parse()
-                else:
-                    self.eof = True
-            if writable:
-                try:
-                    view = view[os.write(self.wfd, view) :]
-                except BlockingIOError:
-                    continue
-            elif not readable and deadline.passed():
-                raise AssertionError(f"could not write {len(data)} bytes in time{self.diagnostics()}")
-
 
 @pytest.fixture
 def start_booted(tmp_path: Path) -> Iterator[Callable[..., BootedManager]]:
@@ -122,16 +99,7 @@ def start_booted(tmp_path: Path) -> Iterator[Callable[..., BootedManager]]:
         return manager
 
     yield start
-    try:
-        for manager in started:
-            if manager.proc.poll() is None and manager.wfd is not None and not manager.eof:
-                manager.shutdown()
-            manager.wait_exit(10)
-            if manager.worker_pids:
-                manager.assert_all_gone(5)
-    finally:
-        for manager in started:
-            manager.cleanup()
+    client.finish_managers(started)
 
 
 def run_boot(args: list[str], stdin: bytes, cwd: Path, python: str = PY) -> subprocess.CompletedProcess:
