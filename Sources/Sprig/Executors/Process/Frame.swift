@@ -51,19 +51,15 @@ struct ByteReader {
         return bytes[offset]
     }
 
-    mutating func u32() throws -> UInt32 {
-        guard offset + 4 <= bytes.count else { throw Truncated() }
-        var value: UInt32 = 0
-        for i in 0..<4 { value |= UInt32(bytes[offset + i]) << (8 * i) }
-        offset += 4
-        return value
-    }
+    mutating func u32() throws -> UInt32 { try integer() }
+    mutating func u64() throws -> UInt64 { try integer() }
 
-    mutating func u64() throws -> UInt64 {
-        guard offset + 8 <= bytes.count else { throw Truncated() }
-        var value: UInt64 = 0
-        for i in 0..<8 { value |= UInt64(bytes[offset + i]) << (8 * i) }
-        offset += 8
+    private mutating func integer<T: FixedWidthInteger & UnsignedInteger>() throws -> T {
+        let size = MemoryLayout<T>.size
+        guard offset + size <= bytes.count else { throw Truncated() }
+        var value: T = 0
+        for i in 0..<size { value |= T(bytes[offset + i]) << (8 * i) }
+        offset += size
         return value
     }
 
