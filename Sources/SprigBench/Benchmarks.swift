@@ -223,9 +223,3 @@ func machineDescription() -> String {
     return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), Python \(Python.info.map { "\($0.version.major).\($0.version.minor)" } ?? "?")"
 }
 
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-}

@@ -357,7 +357,7 @@ final class ScriptEngine: Sendable {
                 put("exception", PythonObject.none)
                 put("pickled_exception", python.pickledException.flatMap { try? PythonObject.from($0) } ?? PythonObject.none)
             case .bashExit(let code): put("kind", "bash_exit"); put("exit_code", Int(code))
-            case .timeout(let walltime): put("kind", "timeout"); put("walltime", walltime.secondsValue)
+            case .timeout(let walltime): put("kind", "timeout"); put("walltime", walltime.seconds)
             case .badStdStream(let path, _): put("kind", "bad_std_stream"); put("path", path)
             case .missingOutputs(let files): put("kind", "missing_outputs"); put("missing", files.map(\.path))
             case .badCommand: put("kind", "bad_command")
@@ -394,12 +394,5 @@ struct JoinFailure: Error, CustomStringConvertible {
     let failures: [any Error]
     var description: String {
         "task \(taskID) (join app \(app)): \(failures.count) inner task(s) failed: " + failures.map { "\($0)" }.joined(separator: "; ")
-    }
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

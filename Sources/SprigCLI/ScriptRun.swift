@@ -87,10 +87,7 @@ final class ProgressDisplay: Sendable {
                       counts.pending, counts.running, counts.done, counts.failed, elapsed())
     }
 
-    private func elapsed() -> Double {
-        let (seconds, attoseconds) = (ContinuousClock.now - engine.started).components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
+    private func elapsed() -> Double { (ContinuousClock.now - engine.started).seconds }
 
     /// Ends the display and prints the summary line (when the display was on).
     func stop(interrupted: Bool) {

@@ -147,7 +147,7 @@ public final class DataFlowKernel: Sendable {
     /// Records a call and returns its core at once; it runs when its dependencies have succeeded.
     func submit(_ options: ResolvedOptions, dependencies: [any TaskFuture], outputs: [File] = [],
                 prepare: @escaping @Sendable () throws -> Work) -> TaskCore {
-        let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: options.app, outputs: outputs)
+        let core = newCore(app: options.app, outputs: outputs)
         guard accept() else {
             _ = core.complete(.failure(TaskError(taskID: core.id, app: options.app, reason: .kernelShutDown)))
             counts.withLock { $0.failed += 1 }
@@ -174,11 +174,16 @@ public final class DataFlowKernel: Sendable {
     /// Records a call that failed before it could be submitted (an argument that cannot be converted,
     /// say): it gets a task id and a failed future, and the rest of the workflow carries on.
     package func failedCall(app: String, reason: TaskError.Reason) -> TaskCore {
-        let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app)
+        let core = newCore(app: app)
         _ = core.complete(.failure(TaskError(taskID: core.id, app: app, reason: reason)))
         counts.withLock { $0.failed += 1 }
         logger.debug("call rejected", metadata: ["sprig.task.id": "\(core.id)", "sprig.app": .string(app)])
         return core
+    }
+
+    /// A new task's core, with the next task id.
+    private func newCore(app: String, outputs: [File] = []) -> TaskCore {
+        TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app, outputs: outputs)
     }
 
     private func accept() -> Bool {
@@ -194,7 +199,7 @@ public final class DataFlowKernel: Sendable {
     /// A task that no executor runs: the caller completes it with ``completeExternal(_:_:)``
     /// (a join app's outer future, which ends when the futures its function returned end).
     package func makeExternalTask(app: String) -> TaskCore {
-        let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app)
+        let core = newCore(app: app)
         if accept() {
             counts.withLock { $0.pending -= 1; $0.running += 1 }
         } else {

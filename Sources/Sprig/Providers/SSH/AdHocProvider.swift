@@ -26,6 +26,14 @@ public struct AdHocProvider: ExecutionProvider {
 
     public func launch(slot: Int, block: Int, command: ManagerCommand) throws -> BlockProcess {
         let channel = channels[slot]
+        // Sprig's code for the host, made (once) before anything starts, so that a failure here
+        // is reported as itself rather than as a remote command with no loader.
+        let bundle: [UInt8]?
+        do {
+            bundle = channel.shipsCode ? try Bootstrap.bundle() : nil
+        } catch {
+            throw ProviderError(message: "block \(block) on \(channel.host): cannot prepare Sprig's code for the host: \(error)")
+        }
         let scriptDir = channel.scriptDir ?? "~/.sprig"
         // `~` must reach the remote shell unquoted to expand there.
         let folder = scriptDir.hasPrefix("~/") ? "\"$HOME\"/" + shellQuote(String(scriptDir.dropFirst(2))) : shellQuote(scriptDir)
@@ -39,9 +47,9 @@ public struct AdHocProvider: ExecutionProvider {
         } catch let error as ProviderError {
             throw ProviderError(message: "block \(block) on \(channel.host): \(error.message)")
         }
-        if channel.shipsCode {
+        if let bundle {
             do {
-                try writeAll(process.input, try Bootstrap.bundle())
+                try writeAll(process.input, bundle)
             } catch {
                 process.kill()
                 process.reap()
