@@ -53,7 +53,6 @@ final class ManagerBlock: Sendable {
     let stderrPath: String
     /// The block's workers.
     let workers: Int
-    let started = ContinuousClock.now
     private let state = Mutex(State())
     /// Serializes writes; true once our end of the manager's input is closed.
     private let writing = Mutex(false)
