@@ -123,6 +123,14 @@ public enum Python {
     }
 
     private static func initialize(executable: String, source: String) throws -> PythonRuntimeInfo {
+        // Text is UTF-8 (`print("café")`, `open()` without an encoding, the standard streams), as for a
+        // `python3` started on a C or UTF-8 locale: an isolated config would otherwise leave the C
+        // locale's ASCII in force. `PYTHONUTF8=0` opts out, as it does for `python3`.
+        var preconfig = PyPreConfig()
+        PyPreConfig_InitIsolatedConfig(&preconfig)
+        preconfig.utf8_mode = ProcessInfo.processInfo.environment["PYTHONUTF8"] == "0" ? 0 : 1
+        let preStatus = Py_PreInitialize(&preconfig)
+        if PyStatus_Exception(preStatus) != 0 { throw PythonError(initializationStatus: preStatus, executable: executable) }
         // Heap-allocated: taking `&config` and `&config.executable` together is an overlapping access.
         let config = UnsafeMutablePointer<PyConfig>.allocate(capacity: 1)
         defer { PyConfig_Clear(config); config.deallocate() }

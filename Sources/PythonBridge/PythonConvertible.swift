@@ -285,3 +285,14 @@ extension PythonObject {
         }
     }
 }
+
+extension PythonObject {
+    /// Whether this object is an instance of `type` (a class, or a tuple of classes), as `isinstance`.
+    public func isInstance(of type: PythonObject) -> Bool {
+        withGIL {
+            let answer = PyObject_IsInstance(pointer, type.pointer)
+            if answer < 0 { PyErr_Clear() }
+            return answer == 1
+        }
+    }
+}

@@ -19,6 +19,21 @@ final class ScriptEngine: Sendable {
         var internalThreads: String?
         /// The config's own executors: apps that name none run on these (never on an added internal one).
         var userLabels: [String] = []
+        /// Tasks no executor runs, ended by `settle` from Python: join apps' outer tasks (ended when
+        /// the futures their function returned end) and plain `concurrent.futures.Future`s passed
+        /// as arguments (ended when they end).
+        var external: [Int: (core: TaskCore, kind: ExternalKind)] = [:]
+        /// `concurrent.futures.Future`, the settle function and the watch helpers, once imported.
+        var helpers: Helpers?
+    }
+
+    enum ExternalKind { case join, plainFuture }
+
+    struct Helpers: @unchecked Sendable {  // Python objects, used only inside GIL scopes
+        let futureClass: PythonObject
+        let settle: PythonObject
+        let watchFutures: PythonObject
+        let watchFuture: PythonObject
     }
 
     private let state = Mutex(State())
@@ -47,9 +62,14 @@ final class ScriptEngine: Sendable {
                 withoutGIL { cleanup() }
                 return .none
             },
+            "settle": { [self] arguments, _ in
+                guard arguments.count == 3 else { throw PythonException("TypeError", "settle takes 3 arguments") }
+                try settle(id: Int(python: arguments[0]), ok: Bool(python: arguments[1]), payload: arguments[2])
+                return .none
+            },
             "task_counts": { [self] _, _ in
                 let counts = self.counts
-                return try ["pending": counts.pending, "running": counts.running, "done": counts.done, "failed": counts.failed].toPython()
+                return try ["pending": counts.pending, "queued": counts.queued, "running": counts.running, "done": counts.done, "failed": counts.failed].toPython()
             },
         ])
     }
@@ -61,7 +81,7 @@ final class ScriptEngine: Sendable {
     var totalCounts: TaskCounts {
         let current = counts
         let earlier = finishedCounts.withLock { $0 }
-        return TaskCounts(pending: current.pending, running: current.running,
+        return TaskCounts(pending: current.pending, queued: current.queued, running: current.running,
                           done: current.done + earlier.done, failed: current.failed + earlier.failed)
     }
 
@@ -123,9 +143,11 @@ final class ScriptEngine: Sendable {
                     coresPerWorker: try number(executor["cores_per_worker"], 1),
                     workerDebug: (try? Bool(python: executor["worker_debug"] ?? .none)) ?? false,
                     provider: try provider(from: executor["provider"]),
-                    heartbeatPeriod: .milliseconds(Int64(try number(executor["heartbeat_period"], 2) * 1000)),
-                    heartbeatThreshold: .milliseconds(Int64(try number(executor["heartbeat_threshold"], 30) * 1000)),
-                    prefetch: Int(try number(executor["prefetch"], 16)),
+                    heartbeatPeriod: .milliseconds(Int64(try number(executor["heartbeat_period"],
+                                                                    HighThroughputExecutor.defaultHeartbeatPeriod.seconds) * 1000)),
+                    heartbeatThreshold: .milliseconds(Int64(try number(executor["heartbeat_threshold"],
+                                                                       HighThroughputExecutor.defaultHeartbeatThreshold.seconds) * 1000)),
+                    prefetch: Int(try number(executor["prefetch"], Double(HighThroughputExecutor.defaultPrefetch))),
                     workerLogDirectory: executor["worker_logdir_root"].flatMap { $0.isNone ? nil : try? String(python: $0) }))
             default:
                 throw PythonException("ValueError", "unknown executor kind \(kind.debugDescription) in the config")
@@ -215,69 +237,73 @@ final class ScriptEngine: Sendable {
         return id
     }
 
-    /// Runs the join function on a thread executor; its future ends when the futures it returned end.
+    /// Runs the join function on a thread executor; its future ends when the futures it returned
+    /// end, however far along they already are (`sprig.apps.watch_futures` watches them).
     private func submitJoin(_ kernel: DataFlowKernel, function: PythonObject, options: DataFlowKernel.ResolvedOptions,
                             policy: KeywordPolicy, arguments: [any AppArgument], keywords: [(String, any AppArgument)], app: String) -> TaskCore {
         let inner = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: arguments, keywords: keywords, bash: false)
         let outer = kernel.makeExternalTask(app: app)
+        state.withLock { $0.external[outer.id.rawValue] = (outer, .join) }
         inner.onComplete { [self] outcome in
             switch outcome {
             case .failure(let error):
-                kernel.completeExternal(outer, .failure(error))
+                finishExternal(outer.id.rawValue, .failure(error))
             case .success(let result):
-                let returned: Value
                 do {
-                    guard case .python(let object) = result as? Value else { throw PythonException("TypeError", "unexpected result") }
-                    returned = try withGIL { try value(of: object) }
+                    guard case .python(let returned) = result as? Value else {
+                        throw PythonException("TypeError", "a join app must return a future or a list of futures")
+                    }
+                    try withGIL {
+                        let helpers = try self.helpers()
+                        _ = try helpers.watchFutures.call([returned, helpers.settle, try outer.id.rawValue.toPython()])
+                    }
                 } catch {
-                    kernel.completeExternal(outer, .failure(TaskError(taskID: outer.id, app: app, reason: .conversion("\(error)"))))
-                    return
+                    let reason: TaskError.Reason = (error as? PythonError).map(TaskError.Reason.python) ?? .conversion("\(error)")
+                    finishExternal(outer.id.rawValue, .failure(TaskError(taskID: outer.id, app: app, reason: reason)))
                 }
-                join(returned, outer: outer, kernel: kernel, app: app)
             }
         }
         return outer
     }
 
-    private func join(_ returned: Value, outer: TaskCore, kernel: DataFlowKernel, app: String) {
-        // A future that already succeeded may arrive as its value (it is no longer tracked).
-        let items: [Value]
-        let single: Bool
-        switch returned {
-        case .future: items = [returned]; single = true
-        case .list(let list): items = list; single = false
-        default:
-            kernel.completeExternal(outer, .failure(TaskError(taskID: outer.id, app: app, reason: .badCommand(
-                "a join app must return a future or a list of futures, not \(returned)"))))
+    /// Ends an external task from Python: a join app's futures ended (`payload`: the value, or the
+    /// `(exception, future)` pairs of those that failed), or a plain future did (its result or exception).
+    private func settle(id: Int, ok: Bool, payload: PythonObject) throws {
+        guard let (core, kind) = state.withLock({ $0.external[id] }) else { return }
+        if ok {
+            finishExternal(id, .success(Value.python(payload)))
             return
         }
-        let cores = items.compactMap { item -> TaskCore? in
-            if case .future(let future) = item { return (future as? any CoreBacked)?.core }
-            return nil
-        }
-        let remaining = Atomic(cores.count)
-        let finishJoin: @Sendable () -> Void = {
-            let failures = cores.compactMap { $0.outcome?.failureValue }
-            if !failures.isEmpty {
-                kernel.completeExternal(outer, .failure(JoinFailure(taskID: outer.id, app: app, failures: failures)))
-                return
+        switch kind {
+        case .plainFuture:
+            finishExternal(id, .failure(PythonObjectFailure(exception: payload, taskID: nil, app: core.appName)))
+        case .join:
+            let failures = try payload.items().map { pair -> any Error in
+                let future = try pair[1]
+                let tid = future.hasAttribute("_sprig_tid") ? try? Int(python: future.attribute("_sprig_tid")) : nil
+                return PythonObjectFailure(exception: try pair[0], taskID: tid, app: future.hasAttribute("app_name")
+                                           ? (try? String(python: future.attribute("app_name"))) ?? "?" : "?")
             }
-            do {
-                let values = try items.map { item -> Value in
-                    guard case .future(let future) = item, let backed = future as? any CoreBacked, let outcome = backed.core.outcome else { return item }
-                    return try Value(swiftValue: backed.dependencyValue(from: outcome.get()), from: future.taskID)
-                }
-                kernel.completeExternal(outer, .success(single ? values[0] : Value.list(values)))
-            } catch {
-                kernel.completeExternal(outer, .failure(TaskError(taskID: outer.id, app: app, reason: .conversion("\(error)"))))
-            }
+            finishExternal(id, .failure(JoinFailure(taskID: core.id, app: core.appName, failures: failures)))
         }
-        if cores.isEmpty { finishJoin(); return }
-        for core in cores {
-            core.onComplete { _ in
-                if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { finishJoin() }
-            }
-        }
+    }
+
+    private func finishExternal(_ id: Int, _ outcome: Outcome) {
+        guard let (core, _) = state.withLock({ $0.external.removeValue(forKey: id) }),
+              let kernel = state.withLock({ $0.kernel }) else { return }
+        kernel.completeExternal(core, outcome)
+    }
+
+    /// The Python objects the engine calls, imported once (inside a GIL scope).
+    private func helpers() throws -> Helpers {
+        if let helpers = state.withLock({ $0.helpers }) { return helpers }
+        let apps = try Python.importModule("sprig.apps")
+        let helpers = Helpers(futureClass: try Python.importModule("concurrent.futures").attribute("Future"),
+                              settle: try Python.importModule("_sprig_engine").attribute("settle"),
+                              watchFutures: try apps.attribute("watch_futures"),
+                              watchFuture: try apps.attribute("watch_future"))
+        state.withLock { $0.helpers = helpers }
+        return helpers
     }
 
     /// Which of Parsl's special keywords a function takes, worked out once per function.
@@ -299,8 +325,20 @@ final class ScriptEngine: Sendable {
             return .dict(try object.items().map { pair in (.python(try pair[0]), try value(of: pair[1])) })
         case nil:
             if object.typeName == "sprig.files.File" { return .file(File(try String(python: object.attribute("filepath")))) }
+            if object.isInstance(of: try helpers().futureClass) { return try plainFutureValue(object) }
             return .python(object)
         }
+    }
+
+    /// A `concurrent.futures.Future` that is not an app's: a dependency all the same, through a task
+    /// that ends when the future does.
+    private func plainFutureValue(_ object: PythonObject) throws -> Value {
+        guard let kernel = state.withLock({ $0.kernel }) else { return .python(object) }
+        let core = kernel.makeExternalTask(app: "concurrent.futures.Future")
+        state.withLock { $0.external[core.id.rawValue] = (core, .plainFuture) }
+        let helpers = try helpers()
+        _ = try helpers.watchFuture.call([object, helpers.settle, try core.id.rawValue.toPython()])
+        return .future(AppFuture<Value>.dynamic(core: core))
     }
 
     private func futureValue(_ object: PythonObject) throws -> Value {
@@ -359,6 +397,7 @@ final class ScriptEngine: Sendable {
             case .bashExit(let code): put("kind", "bash_exit"); put("exit_code", Int(code))
             case .timeout(let walltime): put("kind", "timeout"); put("walltime", walltime.seconds)
             case .badStdStream(let path, _): put("kind", "bad_std_stream"); put("path", path)
+            case .badStdStreamSpec: put("kind", "bad_std_spec")
             case .missingOutputs(let files): put("kind", "missing_outputs"); put("missing", files.map(\.path))
             case .badCommand: put("kind", "bad_command")
             case .conversion: put("kind", "conversion")
@@ -375,6 +414,12 @@ final class ScriptEngine: Sendable {
             put("app", error.app)
             put("failed", error.failedDependencies.map(\.rawValue))
             put("root", failure(error.rootCause))
+        case let error as PythonObjectFailure:
+            put("kind", "python")
+            if let taskID = error.taskID { put("task_id", taskID) }
+            put("app", error.app)
+            put("exception", error.exception)
+            put("type", error.exception.typeName)
         case let error as JoinFailure:
             put("kind", "join")
             put("task_id", error.taskID.rawValue)
@@ -384,6 +429,18 @@ final class ScriptEngine: Sendable {
             put("kind", "swift")
         }
         return (try? PythonObject.dict(fields.map { (try $0.0.toPython(), $0.1) })) ?? .none
+    }
+}
+
+/// A failure that Python code handed the engine as an exception object (a join app's future, a
+/// plain `concurrent.futures.Future`): scripts get that same object back.
+struct PythonObjectFailure: Error, CustomStringConvertible, @unchecked Sendable {  // the object is only touched holding the GIL
+    let exception: PythonObject
+    let taskID: Int?
+    let app: String
+    var description: String {
+        let text = withGIL { "\(exception.typeName): \(exception)" }
+        return taskID.map { "task \($0) (app \(app)) raised \(text)" } ?? "a future failed with \(text)"
     }
 }
 

@@ -83,8 +83,8 @@ final class ProgressDisplay: Sendable {
 
     private func status() -> String {
         let counts = engine.totalCounts
-        return String(format: "sprig: %d pending, %d running, %d done, %d failed, %.1f s",
-                      counts.pending, counts.running, counts.done, counts.failed, elapsed())
+        return String(format: "sprig: %d pending, %d queued, %d running, %d done, %d failed, %.1f s",
+                      counts.pending, counts.queued, counts.running, counts.done, counts.failed, elapsed())
     }
 
     private func elapsed() -> Double { (ContinuousClock.now - engine.started).seconds }
@@ -98,10 +98,11 @@ final class ProgressDisplay: Sendable {
         guard first, enabled else { return }
         wake.signal()
         let counts = engine.totalCounts
-        let total = counts.done + counts.failed + counts.pending + counts.running
+        let unfinished = counts.pending + counts.queued + counts.running
+        let total = counts.done + counts.failed + unfinished
         let summary = String(format: "sprig: %d task%@: %d done, %d failed%@ in %.2f s%@", total, total == 1 ? "" : "s",
                              counts.done, counts.failed,
-                             counts.pending + counts.running > 0 ? ", \(counts.pending + counts.running) unfinished" : "",
+                             unfinished > 0 ? ", \(unfinished) unfinished" : "",
                              elapsed(), interrupted ? " (interrupted)" : "")
         if let guarded = line.withLock({ $0 }) {
             withGIL { _ = try? guarded.callMethod("finish", summary) }

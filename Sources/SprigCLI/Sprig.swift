@@ -7,6 +7,7 @@ struct SprigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sprig",
         abstract: "Parallel workflows in Python, run on Sprig's Swift engine.",
+        version: SprigVersion.banner,
         subcommands: [Run.self])
 }
 

@@ -13,13 +13,13 @@ func runSprig(_ arguments: [String], in folder: String? = nil, timeout: Duration
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    let collected = LockedValue<(Data, Data)>((Data(), Data()))
+    // One box per stream: the two readers finish in any order and must not overwrite each other.
+    let collectedOut = LockedValue(Data()), collectedErr = LockedValue(Data())
     let readers = DispatchGroup()
-    for (pipe, isError) in [(out, false), (err, true)] {
+    for (pipe, box) in [(out, collectedOut), (err, collectedErr)] {
         readers.enter()
         Thread.detachNewThread {
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            collected.set(isError ? (collected.get().0, data) : (data, collected.get().1))
+            box.set(pipe.fileHandleForReading.readDataToEndOfFile())
             readers.leave()
         }
     }
@@ -28,7 +28,7 @@ func runSprig(_ arguments: [String], in folder: String? = nil, timeout: Duration
     process.waitUntilExit()
     _ = readers.wait(timeout: .now() + 10)
     try #require(ended, "sprig \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-    let (stdout, stderr) = collected.get()
+    let (stdout, stderr) = (collectedOut.get(), collectedErr.get())
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
 

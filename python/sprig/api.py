@@ -128,6 +128,8 @@ class App:
                 raise TypeError(f"app {self.app_name}: outputs must be a list of File objects or paths, "
                                 f"not {type(outputs).__name__}")
             future._outputs = [DataFuture(future, _as_file(self.app_name, o)) for o in outputs]
+        if args or kwargs:
+            future._sprig_dependencies = _futures_in(args, kwargs)
         tid = engine.submit(self.kind, self.func, args, kwargs, self.executors, future, self.app_name)
         future._sprig_tid = tid
         return future
@@ -154,6 +156,23 @@ class JoinApp(App):
     process as an app (``@join_app``); its value is that future's value (or the list of values)."""
 
     kind = "join"
+
+
+def _futures_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The futures among a call's arguments, anywhere in lists, tuples and dict values."""
+    from concurrent.futures import Future
+
+    found = []
+    stack: list[Any] = [*args, *kwargs.values()]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Future):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+    return found
 
 
 def _executor_labels(executors: Sequence[str] | str | None) -> list[str] | None:
@@ -296,10 +315,11 @@ class DataFlowKernel:
             _current = None
 
     def task_counts(self) -> dict[str, int]:
-        """``{"pending": n, "running": n, "done": n, "failed": n}`` for this config's tasks."""
+        """``{"pending": n, "queued": n, "running": n, "done": n, "failed": n}`` for this config's
+        tasks: waiting for dependencies, handed to an executor, on a thread or worker, ended."""
         if self._is_live():
             return dict(_engine_module.task_counts())
-        return {"pending": 0, "running": 0, "done": 0, "failed": 0}
+        return {"pending": 0, "queued": 0, "running": 0, "done": 0, "failed": 0}
 
     @property
     def task_count(self) -> int:

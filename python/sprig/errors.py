@@ -207,6 +207,41 @@ class BadStdStreamFile(TaskError):
         return f"Bad Stream File: {self._reason}"
 
 
+class StdStreamSpecError(TaskError, TypeError):
+    """A ``stdout``/``stderr`` spec of the wrong shape or types: a list instead of a tuple, a tuple
+    of 1 or 3 items, a path or mode that is not a string (Parsl rejects these with a type check,
+    typeguard's ``TypeCheckError``; when typeguard is importable the exception is one of those too)."""
+
+    kind = "bad_std_spec"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_typeguard_spec_error: type[StdStreamSpecError] | None = None
+
+
+def _std_stream_spec_error(message: str, task_id: int | None, app: str) -> StdStreamSpecError:
+    """A :class:`StdStreamSpecError`, also a ``typeguard.TypeCheckError`` when typeguard ≥ 3 is
+    importable (Parsl's own tests catch that type)."""
+    global _typeguard_spec_error
+    cls: type[StdStreamSpecError] = StdStreamSpecError
+    try:
+        from typeguard import TypeCheckError  # type: ignore[import-not-found, attr-defined]
+    except Exception:
+        pass
+    else:
+        if _typeguard_spec_error is None:
+            _typeguard_spec_error = type("StdStreamSpecError", (StdStreamSpecError, TypeCheckError),
+                                         {"__module__": __name__})
+        cls = _typeguard_spec_error
+    exc = cls(message, task_id=task_id, app_name=app)
+    if not hasattr(exc, "_path"):
+        from collections import deque
+        exc._path = deque()  # TypeCheckError's own field, which its __init__ (not run here) sets
+    return exc
+
+
 class DataFlowException(TaskError):
     """Base of failures that come from other tasks (Parsl's ``DataFlowException``)."""
 
@@ -341,7 +376,7 @@ _SIMPLE_KINDS: dict[str, type[TaskError]] = {
 # MARK: building exceptions from failure dicts
 
 
-def exception_from_failure(info: dict[str, Any]) -> BaseException:
+def exception_from_failure(info: dict[str, Any], dependencies: Sequence[Any] = ()) -> BaseException:
     """The exception a future fails with, built from the engine's failure dict.
 
     ``kind`` picks the class; ``task_id``, ``app`` and ``message`` are common to every kind. A
@@ -349,16 +384,20 @@ def exception_from_failure(info: dict[str, Any]) -> BaseException:
     else the unpickled ``pickled_exception``, else a :class:`RemoteException`; its traceback is
     attached as a note (see :func:`attach_remote_traceback`). Never raises: a dict it cannot read
     gives a :class:`TaskError` that says so.
+
+    ``dependencies`` are the futures the failed call was given: a ``dependency`` failure then holds
+    the very exceptions those futures hold (its immediate failed dependencies, as in Parsl), and its
+    ``__cause__`` is the root failure's own exception object.
     """
     try:
-        return _build(info)
+        return _build(info, dependencies)
     except Exception as exc:  # a malformed dict must still fail the future, with a reason
         message = info.get("message") if isinstance(info, dict) else None
         return TaskError(f"{message or 'task failed'} (and its failure could not be read: {exc!r})",
                          task_id=_int_or_none(info.get("task_id")) if isinstance(info, dict) else None)
 
 
-def _build(info: dict[str, Any]) -> BaseException:
+def _build(info: dict[str, Any], dependencies: Sequence[Any] = ()) -> BaseException:
     kind = info.get("kind")
     task_id = _int_or_none(info.get("task_id"))
     app = info.get("app") or "?"
@@ -371,6 +410,8 @@ def _build(info: dict[str, Any]) -> BaseException:
         walltime = info.get("walltime")
         return AppTimeout(message, walltime=float(walltime) if walltime is not None else None,
                           task_id=task_id, app_name=app)
+    if kind == "bad_std_spec":
+        return _std_stream_spec_error(message, task_id, app)
     if kind == "bad_std_stream":
         return BadStdStreamFile(message, path=info.get("path"), task_id=task_id, app_name=app)
     if kind == "missing_outputs":
@@ -384,6 +425,11 @@ def _build(info: dict[str, Any]) -> BaseException:
         root_tid = _int_or_none(root_info.get("task_id")) if isinstance(root_info, dict) else None
         failed = [int(t) for t in info.get("failed") or []]
         pairs = [(root, f"task {t}") for t in failed] if root is not None else []
+        immediate = _failed_dependencies(dependencies)
+        if immediate:
+            pairs = [(exc, f"task {tid}") for exc, tid in immediate]
+            first = pairs[0][0]
+            root = first.__cause__ if isinstance(first, DependencyError) and first.__cause__ is not None else first
         return DependencyError(pairs, task_id, app_name=app, message=message, failed_tids=failed,
                                root_cause=root, root_task_id=root_tid)
     if kind == "join":
@@ -394,6 +440,23 @@ def _build(info: dict[str, Any]) -> BaseException:
         return JoinError(pairs, task_id, app_name=app, message=message)
     cls = _SIMPLE_KINDS.get(kind, TaskError)  # type: ignore[arg-type]
     return cls(message, task_id=task_id, app_name=app)
+
+
+def _failed_dependencies(dependencies: Sequence[Any]) -> list[tuple[BaseException, Any]]:
+    """(exception, task id) for each future among ``dependencies`` that has failed, once each."""
+    seen: set[int] = set()
+    failed = []
+    for future in dependencies:
+        try:
+            if not future.done() or id(future) in seen:
+                continue
+            exc = future.exception(timeout=0)
+        except Exception:
+            continue
+        seen.add(id(future))
+        if exc is not None:
+            failed.append((exc, getattr(future, "tid", None)))
+    return failed
 
 
 def _python_exception(info: dict[str, Any], task_id: int | None, app: str) -> BaseException:
@@ -467,7 +530,7 @@ __all__ = [
     "SprigError", "ParslError", "SprigWarning", "ConfigurationError", "ConfigAlreadyLoadedError",
     "NoConfigLoadedError", "NoDataFlowKernelError", "EngineNotAvailableError", "RemoteException",
     "TaskError", "AppException", "BashExitFailure", "AppTimeout", "BashAppNoReturn", "MissingOutputs",
-    "BadStdStreamFile", "DataFlowException", "PropagatedException", "DependencyError", "JoinError",
+    "BadStdStreamFile", "StdStreamSpecError", "DataFlowException", "PropagatedException", "DependencyError", "JoinError",
     "WorkerLost", "ManagerLost", "SerializationError", "ExecutorError", "TaskConversionError",
     "KernelShutdownError", "SwiftAppError", "exception_from_failure", "attach_remote_traceback",
 ]

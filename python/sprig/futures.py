@@ -43,6 +43,8 @@ class AppFuture(Future):
         self._outputs: list[DataFuture] = []
         self._stdout = stdout
         self._stderr = stderr
+        #: The futures the call was given (anywhere in its arguments): a dependency failure names them.
+        self._sprig_dependencies: list[Future] = []
 
     @property
     def tid(self) -> int | None:
@@ -97,7 +99,7 @@ class AppFuture(Future):
     def _sprig_set_failure(self, info: dict[str, Any]) -> None:
         """Fails the future with the exception described by the engine's failure dict; its
         DataFutures fail with the same exception."""
-        exc = errors.exception_from_failure(info)
+        exc = errors.exception_from_failure(info, self._sprig_dependencies)
         if self._sprig_tid is None and isinstance(info, dict):
             tid = info.get("task_id")
             if isinstance(tid, int):

@@ -65,7 +65,7 @@ class Options:
         self.logdir: str | None = None
         self.heartbeat_period = 1.0
         self.heartbeat_threshold = 10.0
-        self.prefetch = 4
+        self.prefetch = 3
         self.worker_debug = False
 
 
@@ -79,11 +79,11 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--logdir")
     parser.add_argument("--heartbeat-period", type=float, default=1.0)
     parser.add_argument("--heartbeat-threshold", type=float, default=10.0)
-    parser.add_argument("--prefetch", type=int, default=4)
+    parser.add_argument("--prefetch", type=int, default=3)
     parser.add_argument("--worker-debug", action="store_true")
     parsed = parser.parse_args(argv)
-    if parsed.workers < 1 or parsed.prefetch < 1:
-        parser.error("--workers and --prefetch must be at least 1")
+    if parsed.workers < 1 or parsed.prefetch < 0:
+        parser.error("--workers must be at least 1 and --prefetch at least 0")
     if parsed.heartbeat_period <= 0 or parsed.heartbeat_threshold <= 0:
         parser.error("heartbeat period and threshold must be positive")
     options = Options()
@@ -288,6 +288,8 @@ class Manager:
 
     def _worker_env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if sys.flags.utf8_mode:
+            env["PYTHONUTF8"] = "1"  # workers decode and print text as this manager does
         here = getattr(P, "__file__", None)
         if here:
             root = os.path.dirname(os.path.dirname(os.path.abspath(here)))
@@ -539,7 +541,8 @@ class Manager:
         """Moves queued tasks to the least loaded workers with room, one TASKS frame per worker."""
         if not self.queue:
             return
-        prefetch = self.options.prefetch
+        # --prefetch counts the tasks a worker holds beside the one it runs (the engine's meaning).
+        prefetch = self.options.prefetch + 1
         open_slots = [slot for slot in self.slots if slot is not None and slot.accepting and len(slot.inflight) < prefetch]
         batches: dict[WorkerSlot, list[P.TaskRecord]] = {}
         while self.queue and open_slots:

@@ -67,7 +67,16 @@ def exception_info(kind: str, exc: BaseException, skip_frames: int = 0) -> dict[
             import base64
             import pickle
 
-            info["pickled_exception"] = base64.b64encode(pickle.dumps(exc)).decode("ascii")
+            try:
+                data = pickle.dumps(exc)
+            except Exception:
+                # A class defined in the script (__main__) travels by value, as the function did:
+                # cloudpickle gives the engine back its own class, so `except Boom` still matches.
+                cloudpickle = serialize.cloudpickle_module()
+                if cloudpickle is None:
+                    raise
+                data = cloudpickle.dumps(exc)
+            info["pickled_exception"] = base64.b64encode(data).decode("ascii")
         except Exception:
             pass
     return info

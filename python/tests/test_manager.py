@@ -210,7 +210,7 @@ def test_kill_task_prefetched_behind_a_running_one(start_manager, tmp_path: Path
 
 
 def test_kill_task_still_queued(start_manager, tmp_path: Path) -> None:
-    manager = start_manager(workers=1, args=("--prefetch", "1", "--heartbeat-period", "0.05"))
+    manager = start_manager(workers=1, args=("--prefetch", "0", "--heartbeat-period", "0.05"))
     fifo, gate, fifo_fd = make_fifos(tmp_path)
     try:
         blocker, victim = manager.submit(

@@ -20,6 +20,12 @@ enum SpecialKeyword: String, CaseIterable {
     case inputs, outputs, stdout, stderr, walltime
 }
 
+/// A call refused before it runs, for a reason of its own (a bad `stdout` spec, say), rather than
+/// an argument that could not be converted.
+struct CallRejection: Error {
+    let reason: TaskError.Reason
+}
+
 /// An app call's arguments in dynamic form, with Parsl's special keywords taken out.
 struct DynamicCall {
     var arguments: [Value]
@@ -49,8 +55,8 @@ struct DynamicCall {
             switch SpecialKeyword(rawValue: name) {
             case .inputs?: inputs = value
             case .outputs?: outputs = try Self.files(value)
-            case .stdout?: stdout = try Redirect(value: value, stream: "stdout")
-            case .stderr?: stderr = try Redirect(value: value, stream: "stderr")
+            case .stdout?: stdout = try Redirect.parse(value, stream: "stdout")
+            case .stderr?: stderr = try Redirect.parse(value, stream: "stderr")
             case .walltime?: walltime = try Self.duration(value)
             case nil: self.keywords.append((name, value))
             }
@@ -61,12 +67,23 @@ struct DynamicCall {
     }
 
     private static func files(_ value: Value) throws -> [File] {
-        guard case .list(let items) = value else { throw ConversionError(message: "outputs must be a list of files, not \(value)") }
+        let items: [Value]
+        switch value {
+        case .list(let list), .tuple(let list): items = list
+        case .none: items = []
+        case .python(let object) where object.containerKind == .list || object.containerKind == .tuple:
+            items = try object.items().map(Value.python)
+        default: throw ConversionError(message: "outputs must be a list of files, not \(value)")
+        }
         return try items.map { item in
             switch item {
             case .file(let file): return file
             case .string(let path): return File(path)
             case .future(let future as DataFuture): return future.file
+            case .python(let object):
+                if let path = try? String(python: object) { return File(path) }
+                if object.hasAttribute("__fspath__"), let path = try? String(python: object.callMethod("__fspath__")) { return File(path) }
+                fallthrough
             default: throw ConversionError(message: "outputs holds \(item), which is not a File or a path")
             }
         }
@@ -76,6 +93,12 @@ struct DynamicCall {
         switch value {
         case .int(let seconds) where seconds > 0: return .seconds(seconds)
         case .double(let seconds) where seconds > 0: return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        case .python(let object) where !object.isNone && object.typeName != "bool":
+            // A number from a script: an int, a float, or anything with __float__.
+            if let seconds = try? Double(python: object), seconds > 0, seconds.isFinite {
+                return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+            }
+            fallthrough
         default: throw ConversionError(message: "walltime must be a positive number of seconds, not \(value)")
         }
     }

@@ -77,6 +77,8 @@ extension DataFlowKernel {
         let call: DynamicCall
         do {
             call = try DynamicCall(arguments: arguments, keywords: keywords)
+        } catch let rejection as CallRejection {
+            return failedCall(app: options.app, reason: rejection.reason)
         } catch {
             return failedCall(app: options.app, reason: .conversion("\(error)"))
         }

@@ -17,6 +17,8 @@ public final class Attempt: Sendable {
     private let ended = Atomic<Bool>(false)
     private let cancellation = Mutex<Cancellation>(Cancellation())
     private let onEnd: @Sendable (Outcome) -> Void
+    private let onStart: (@Sendable () -> Void)?
+    private let started = Atomic<Bool>(false)
 
     private struct Cancellation {
         var cancel: (@Sendable () -> Void)?
@@ -24,7 +26,8 @@ public final class Attempt: Sendable {
     }
 
     package init(taskID: TaskID, app: String, number: Int, work: Work, walltime: Duration?,
-                 onEnd: @escaping @Sendable (Outcome) -> Void) {
+                 onStart: (@Sendable () -> Void)? = nil, onEnd: @escaping @Sendable (Outcome) -> Void) {
+        self.onStart = onStart
         self.taskID = taskID
         self.app = app
         self.number = number
@@ -44,8 +47,14 @@ public final class Attempt: Sendable {
         return true
     }
 
+    /// Whether the executor has started the attempt (``markStarted()``).
+    public var hasStarted: Bool { started.load(ordering: .acquiring) }
+
     /// Called by the executor when the attempt starts running: the walltime counts from here.
+    /// Only the first call counts.
     public func markStarted() {
+        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        onStart?()
         guard let walltime else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + walltime.dispatchInterval) { [self] in
             guard finish(.failure(TaskError(taskID: taskID, app: app, reason: .timeout(walltime: walltime)))) else { return }

@@ -209,7 +209,7 @@ public final class DataFlowKernel: Sendable {
     }
 
     package func completeExternal(_ core: TaskCore, _ outcome: Outcome) {
-        finish(core, outcome, launched: true)
+        finish(core, outcome, stage: .running)
     }
 
     // MARK: Running
@@ -219,7 +219,7 @@ public final class DataFlowKernel: Sendable {
         case .launch(_, let pending):
             launch(pending, attempt: 1)
         case .failDependencies(_, let pending, let failed):
-            finish(pending.core, .failure(dependencyError(pending, failed: failed)), launched: false)
+            finish(pending.core, .failure(dependencyError(pending, failed: failed)), stage: .pending)
         }
     }
 
@@ -238,37 +238,55 @@ public final class DataFlowKernel: Sendable {
         } catch {
             let reason: TaskError.Reason = (error as? PythonError).map { $0.kind == .exception ? .python($0) : .conversion($0.message) }
                 ?? .conversion("\(error)")
-            finish(pending.core, .failure(TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)), launched: number > 1)
+            finish(pending.core, .failure(TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)), stage: .pending)
             return
         }
-        if number == 1 { counts.withLock { $0.pending -= 1; $0.running += 1 } }
+        counts.withLock { $0.pending -= 1; $0.queued += 1 }
         let executor = pending.options.executors.min { $0.outstanding < $1.outstanding }!
+        let started = Atomic<Bool>(false)
         let attempt = Attempt(taskID: pending.core.id, app: pending.options.app, number: number, work: work,
-                              walltime: pending.options.walltime) { [self] outcome in
-            attemptEnded(pending, number: number, outcome: outcome)
-        }
+                              walltime: pending.options.walltime,
+                              onStart: { [self] in
+                                  started.store(true, ordering: .releasing)
+                                  counts.withLock { $0.queued -= 1; $0.running += 1 }
+                              },
+                              onEnd: { [self] outcome in
+                                  attemptEnded(pending, number: number, outcome: outcome,
+                                               stage: started.load(ordering: .acquiring) ? .running : .queued)
+                              })
         executor.submit(attempt)
     }
 
-    private func attemptEnded(_ pending: PendingTask, number: Int, outcome: Outcome) {
+    /// Where a task is counted in ``TaskCounts`` while it has not ended.
+    private enum Stage { case pending, queued, running }
+
+    private func attemptEnded(_ pending: PendingTask, number: Int, outcome: Outcome, stage: Stage) {
         if case .failure(let error) = outcome, number <= pending.options.retries {
+            counts.withLock { counts in
+                if stage == .running { counts.running -= 1 } else { counts.queued -= 1 }
+                counts.pending += 1  // launch() counts it again
+            }
             logger.info("retrying task", metadata: ["sprig.task.id": "\(pending.core.id)", "sprig.app": .string(pending.options.app),
                                                     "sprig.attempt": "\(number + 1)", "error": "\(error)"])
             launch(pending, attempt: number + 1)
             return
         }
-        finish(pending.core, outcome, launched: true)
+        finish(pending.core, outcome, stage: stage)
     }
 
     /// Completes a task, releases its dependents and runs its callbacks; dependency failures that
     /// follow are handled in this loop, not by recursion, so long chains cannot exhaust the stack.
-    private func finish(_ core: TaskCore, _ outcome: Outcome, launched: Bool) {
-        var work: [(TaskCore, Outcome, Bool)] = [(core, outcome, launched)]
-        while let (core, outcome, launched) = work.popLast() {
+    private func finish(_ core: TaskCore, _ outcome: Outcome, stage: Stage) {
+        var work: [(TaskCore, Outcome, Stage)] = [(core, outcome, stage)]
+        while let (core, outcome, stage) = work.popLast() {
             guard let (dependents, callbacks) = core.complete(outcome) else { continue }
             let failed = outcome.failureValue != nil
             counts.withLock { counts in
-                if launched { counts.running -= 1 } else { counts.pending -= 1 }
+                switch stage {
+                case .pending: counts.pending -= 1
+                case .queued: counts.queued -= 1
+                case .running: counts.running -= 1
+                }
                 if failed { counts.failed += 1 } else { counts.done += 1 }
             }
             let actions = graph.withLock { graph in
@@ -280,7 +298,7 @@ public final class DataFlowKernel: Sendable {
                 case .launch(_, let pending):
                     launch(pending, attempt: 1)
                 case .failDependencies(_, let pending, let failedIDs):
-                    work.append((pending.core, .failure(dependencyError(pending, failed: failedIDs)), false))
+                    work.append((pending.core, .failure(dependencyError(pending, failed: failedIDs)), .pending))
                 }
             }
             taskEnded()
@@ -302,13 +320,16 @@ public final class DataFlowKernel: Sendable {
 public struct TaskCounts: Sendable, Equatable {
     /// Submitted, waiting for dependencies or for their first run.
     public var pending = 0
-    /// Handed to an executor (or retrying), not ended.
+    /// Handed to an executor, waiting there for a thread or a worker.
+    public var queued = 0
+    /// Running on an executor's thread or worker (a join app: waiting for the futures it returned).
     public var running = 0
     public var done = 0
     public var failed = 0
 
-    public init(pending: Int = 0, running: Int = 0, done: Int = 0, failed: Int = 0) {
+    public init(pending: Int = 0, queued: Int = 0, running: Int = 0, done: Int = 0, failed: Int = 0) {
         self.pending = pending
+        self.queued = queued
         self.running = running
         self.done = done
         self.failed = failed

@@ -12,6 +12,9 @@ public struct TaskError: Error, CustomStringConvertible {
         case timeout(walltime: Duration)
         /// A `stdout`/`stderr` target could not be opened.
         case badStdStream(path: String, detail: String)
+        /// A `stdout`/`stderr` spec has the wrong shape or types (a list, a 1- or 3-tuple, a `None`
+        /// mode): Parsl's type check, `TypeError` in scripts.
+        case badStdStreamSpec(String)
         /// The bash app succeeded but did not write these declared outputs.
         case missingOutputs([File])
         /// The command of a bash app could not be made (its function raised or returned a non-string).
@@ -68,6 +71,7 @@ public struct TaskError: Error, CustomStringConvertible {
         case .bashExit(let code): return "\(head) failed with unix exit code \(code)"
         case .timeout(let walltime): return "\(head) exceeded its walltime of \(walltime)"
         case .badStdStream(let path, let detail): return "\(head) cannot redirect output to \(path): \(detail)"
+        case .badStdStreamSpec(let detail): return "\(head): \(detail)"
         case .missingOutputs(let files): return "\(head) did not write its outputs: " + files.map(\.path).joined(separator: ", ")
         case .badCommand(let detail): return "\(head) has no command to run: \(detail)"
         case .conversion(let detail): return "\(head): \(detail)"

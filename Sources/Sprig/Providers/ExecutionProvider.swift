@@ -41,13 +41,15 @@ public struct ManagerCommand: Sendable {
     /// The shell line that starts the manager with `python`, installed (`-m sprig.manager`) or,
     /// for a host that gets Sprig's code through the stream, through the bootstrap.
     func shellLine(python: String, shipped: Bool, scriptDir: String) -> String {
+        // Managers and their workers use UTF-8 for text, as the embedded interpreter does.
+        let utf8Flag = ["-X", "utf8"]
         let words: [String]
         if shipped {
             // Remote logs stay on the host, under the script dir.
-            words = [python, "-c", Bootstrap.source, "--expect-python", pythonVersion, "--script-dir", scriptDir, "--"]
+            words = [python] + utf8Flag + ["-c", Bootstrap.source, "--expect-python", pythonVersion, "--script-dir", scriptDir, "--"]
                 + arguments + ["--logdir", "logs/block-\(block)"]
         } else {
-            words = [python, "-m", "sprig.manager"] + arguments + ["--logdir", logFolder]
+            words = [python] + utf8Flag + ["-m", "sprig.manager"] + arguments + ["--logdir", logFolder]
         }
         return "exec " + words.map(shellQuote).joined(separator: " ")
     }

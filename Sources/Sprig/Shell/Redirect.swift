@@ -28,31 +28,56 @@ public struct Redirect: Sendable, Hashable, ExpressibleByStringLiteral, AppArgum
 
     public func appValue() throws -> Value { .tuple([.string(path), .string(mode.rawValue)]) }
 
-    /// Reads Parsl's forms: a path, a `File`, or a `(path, mode)` tuple or list whose mode is one of
-    /// `a`, `a+`, `w`, `w+`.
-    init(value: Value, stream: String) throws {
-        func path(_ value: Value) throws -> String {
+    /// Reads Parsl's forms: a path (a string, a ``File`` or any `os.PathLike`), or a `(path, mode)`
+    /// tuple whose mode is one of `a`, `a+`, `w`, `w+`; `None` means no redirection.
+    ///
+    /// - Throws: ``CallRejection`` with ``TaskError/Reason/badStdStreamSpec(_:)`` for a spec of the
+    ///   wrong shape or types (Parsl's type check: a list, a 1- or 3-tuple, a `None` mode), and
+    ///   ``TaskError/Reason/badStdStream(path:detail:)`` for an unknown mode (Parsl's `BadStdStreamFile`).
+    static func parse(_ value: Value, stream: String) throws(CallRejection) -> Redirect? {
+        func wrongShape(_ what: String) -> CallRejection {
+            CallRejection(reason: .badStdStreamSpec("\(stream) must be a path or a (path, mode) tuple, not \(what)"))
+        }
+        func text(_ value: Value) -> String? {
+            switch value {
+            case .string(let text): return text
+            case .python(let object): return try? String(python: object)
+            default: return nil
+            }
+        }
+        func path(_ value: Value) -> String? {
             switch value {
             case .string(let text): return text
             case .file(let file): return file.path
             case .python(let object):
                 if let text = try? String(python: object) { return text }
-                if let file = try? String(python: object.attribute("filepath")) { return file }
-            default: break
+                if object.hasAttribute("__fspath__"), let text = try? String(python: object.callMethod("__fspath__")) { return text }
+                return nil
+            default: return nil
             }
-            throw ConversionError(message: "\(stream) must be a path or a (path, mode) tuple, not \(value)")
         }
         switch value {
-        case .tuple(let items) where items.count == 2, .list(let items) where items.count == 2:
-            let modeText = try path(items[1])
-            guard let mode = Self.modes[modeText] else {
-                throw ConversionError(message: "\(stream) mode \(modeText.debugDescription) is not one of a, a+, w, w+")
+        case .none:
+            return nil
+        case .python(let object) where object.isNone:
+            return nil
+        case .tuple(let items):
+            guard items.count == 2 else { throw wrongShape("a tuple of \(items.count)") }
+            guard let file = path(items[0]) else { throw wrongShape("a tuple whose path is \(items[0])") }
+            guard let modeText = text(items[1]) else { throw wrongShape("a tuple whose mode is \(items[1])") }
+            guard let mode = modes[modeText] else {
+                throw CallRejection(reason: .badStdStream(path: file, detail: "mode \(modeText.debugDescription) is not one of a, a+, w, w+"))
             }
-            self.init(try path(items[0]), mode: mode)
-        case .python(let object) where object.containerKind == .tuple || object.containerKind == .list:
-            try self.init(value: .tuple(object.items().map(Value.python)), stream: stream)
+            return Redirect(file, mode: mode)
+        case .python(let object) where object.containerKind == .tuple:
+            return try parse(.tuple((try? object.items().map { $0.isNone ? Value.none : .python($0) }) ?? []), stream: stream)
+        case .list:
+            throw wrongShape("a list")
+        case .python(let object) where object.containerKind == .list:
+            throw wrongShape("a list")
         default:
-            self.init(try path(value))
+            guard let file = path(value) else { throw wrongShape("\(value)") }
+            return Redirect(file)
         }
     }
 

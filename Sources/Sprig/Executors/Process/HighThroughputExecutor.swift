@@ -60,10 +60,16 @@ public final class HighThroughputExecutor: Executor {
     /// A moving average of how long tasks spend in blocks; `nil` until one has come back.
     private let typicalTask = Mutex<Duration?>(nil)
 
+    /// The defaults, in one place: scripts that leave a setting unset get these too.
+    public static let defaultHeartbeatPeriod: Duration = .seconds(2)
+    public static let defaultHeartbeatThreshold: Duration = .seconds(30)
+    public static let defaultPrefetch = 16
+
     public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = 1,
                 workerDebug: Bool = false, provider: any ExecutionProvider = LocalProvider(),
-                heartbeatPeriod: Duration = .seconds(2),
-                heartbeatThreshold: Duration = .seconds(30), prefetch: Int = 16, workerLogDirectory: String? = nil) {
+                heartbeatPeriod: Duration = defaultHeartbeatPeriod,
+                heartbeatThreshold: Duration = defaultHeartbeatThreshold, prefetch: Int = defaultPrefetch,
+                workerLogDirectory: String? = nil) {
         self.label = label
         self.maxWorkers = maxWorkers
         self.coresPerWorker = coresPerWorker

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+/// Parsl scripts that broke before (issue 9): each script asserts Parsl's behaviour itself and
+/// prints what it checked; it runs on the thread executor and on the process executor.
+@Suite("Parsl compatibility", .serialized, .timeLimit(.minutes(3)))
+struct ParslCompatibilityTests {
+    static let executors: [[String]] = [["--config", "threads"], ["--config", "htex"]]
+
+    /// Runs `Scripts/compat/NAME.py FOLDER` with `sprig run`, in a scratch folder, and checks that
+    /// nothing it started (its managers, whose logs are under that folder) outlives it.
+    func run(_ name: String, _ config: [String] = [], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try runSprig(["run"] + config + ["\(scriptsFolder)/compat/\(name).py", folder], in: folder, environment: environment)
+        #expect(eventually { processesMentioning(folder).isEmpty }, "processes left: \(processesMentioning(folder))")
+        return result
+    }
+
+    @Test(arguments: [["LC_ALL": "C", "LANG": "C"], ["LANG": "C.UTF-8"], ["PYTHONUTF8": "1", "LC_ALL": "C"]])
+    func nonASCIITextWorksWhateverTheLocale(environment: [String: String]) throws {
+        for config in Self.executors {
+            let result = try run("text_encoding", config, environment: environment)
+            #expect(result.status == 0, "\(config) \(environment): \(result.stderr)")
+            #expect(result.stdout.contains("café — ünïcödé"))
+            #expect(result.stdout.contains("bonjour Zoë — ça va"))
+            #expect(result.stdout.contains("bash déjà"))
+        }
+    }
+
+    @Test(arguments: executors)
+    func walltimeFromPythonTakesSeconds(config: [String]) throws {
+        let result = try run("walltime", config)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "ok values\nok python timeout AppTimeout\nok bash timeout AppTimeout\nok bad values refused\n", "\(result.stderr)")
+    }
+
+    @Test(arguments: executors)
+    func joinAppsWhoseInnerFuturesFinishedFirstJoinThem(config: [String]) throws {
+        let result = try run("join_timing", config)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "ok joins\nok not a future: True\n", "\(result.stderr)")
+    }
+
+    @Test(arguments: executors)
+    func stdStreamTargetsAcceptPathsAndFilesAndRejectBadSpecsAsParslDoes(config: [String]) throws {
+        let result = try run("std_streams", config)
+        #expect(result.status == 0, "\(result.stderr)")
+        // (A command with no stdout target writes to this process's stdout: only the checks count.)
+        let checks = result.stdout.split(separator: "\n").filter { $0.hasPrefix("ok ") }.map { $0 + "\n" }.joined()
+        #expect(checks == "ok targets\nok bad specs are TypeErrors\nok bad files are BadStdStreamFile\nok None means no redirection\n",
+                "\(result.stderr)")
+    }
+
+    @Test(arguments: executors)
+    func outputsMayBeATuple(config: [String]) throws {
+        let result = try run("outputs_tuple", config)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "ok outputs\n")
+    }
+
+    @Test(arguments: executors)
+    func plainConcurrentFuturesAreDependencies(config: [String]) throws {
+        let result = try run("plain_futures", config)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "ok plain futures\n")
+    }
+
+    @Test(arguments: executors)
+    func dependencyErrorsNameTheImmediateFailuresAndTheRootObject(config: [String]) throws {
+        let result = try run("dependency_errors", config)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "ok first\nok middle\n")
+    }
+
+    @Test func prefetchCapacityZeroRunsTasks() throws {
+        let result = try run("prefetch_zero")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "squares \((0..<50).map { $0 * $0 }.reduce(0, +))\n")
+    }
+
+    @Test func aTaskWaitingForAThreadIsQueuedNotRunning() throws {
+        let result = try run("task_counts")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("counts 1 2 0\nresults [1, 1, 1]\n"), "\(result.stdout)")
+    }
+
+    @Test func versionIsPrinted() throws {
+        let result = try runSprig(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("sprig 0.") && result.stdout.contains("Python 3."), "\(result.stdout)")
+    }
+}
+
+/// PIDs of processes whose command line mentions `text`.
+func processesMentioning(_ text: String) -> [Int32] {
+    let mine = getpid()
+    return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in
+        guard let pid = Int32(entry), pid != mine,
+              let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        return String(decoding: data, as: UTF8.self).contains(text) ? pid : nil
+    }
+}
