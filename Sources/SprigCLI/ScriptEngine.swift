@@ -67,6 +67,21 @@ final class ScriptEngine: Sendable {
                 try settle(id: Int(python: arguments[0]), ok: Bool(python: arguments[1]), payload: arguments[2])
                 return .none
             },
+            "cancel": { [self] arguments, _ in
+                guard let first = arguments.first else { throw PythonException("TypeError", "cancel takes a task id") }
+                let id = try Int(python: first)
+                guard let (kernel, core) = state.withLock({ state in state.kernel.flatMap { k in state.tasks[id].map { (k, $0) } } }) else {
+                    return try false.toPython()
+                }
+                return try withoutGIL { kernel.cancel(core) }.toPython()
+            },
+            "auto_logname": { [self] arguments, _ in
+                guard arguments.count == 4 else { throw PythonException("TypeError", "auto_logname takes 4 arguments") }
+                let runDirectory = state.withLock { $0.kernel?.config.runDirectory } ?? "runinfo"
+                return try Redirect.automaticPath(task: TaskID(try Int(python: arguments[0])), app: String(python: arguments[1]),
+                                                  label: arguments[2].isNone ? nil : try String(python: arguments[2]),
+                                                  runDirectory: runDirectory, stream: String(python: arguments[3])).toPython()
+            },
             "task_counts": { [self] _, _ in
                 let counts = self.counts
                 return try ["pending": counts.pending, "queued": counts.queued, "running": counts.running, "done": counts.done, "failed": counts.failed].toPython()
@@ -164,8 +179,27 @@ final class ScriptEngine: Sendable {
         let config = Config(executors: executors,
                             retries: Int(try number(fields["retries"], 0)),
                             runDirectory: (try? String(python: fields["run_dir"] ?? .none)) ?? "runinfo",
-                            strategy: strategy)
+                            strategy: strategy,
+                            retryHandler: try retryHandler(from: fields["retry_handler"]))
         return (config, internalThreads!)
+    }
+
+    /// A script's `retry_handler(exception, task_record) -> float`, called with the exception the
+    /// script would see and a task record (`id`, `func_name`, `fail_count`, `fail_cost`, ...).
+    private static func retryHandler(from object: PythonObject?) throws -> (@Sendable (any Error, RetryContext) throws -> Double)? {
+        guard let handler = object, !handler.isNone else { return nil }
+        guard handler.isCallable else { throw PythonException("TypeError", "retry_handler must be a function") }
+        return { error, task in
+            try withGIL {
+                let exception = try Python.importModule("sprig.errors").attribute("exception_from_failure").call([failure(error)])
+                let fields: [(String, any PythonConvertible)] = [
+                    ("id", task.taskID.rawValue), ("func_name", task.app), ("app_name", task.app),
+                    ("fail_count", task.failCount), ("fail_cost", task.failCost), ("try_id", task.failCount - 1),
+                ]
+                let record = try PythonObject.dict(fields.map { (try $0.0.toPython(), try $0.1.toPython()) })
+                return try Double(python: handler.call([exception, record]))
+            }
+        }
     }
 
     private static func provider(from object: PythonObject?) throws -> any ExecutionProvider {
@@ -213,7 +247,7 @@ final class ScriptEngine: Sendable {
         let labels = named.isEmpty || named == ["all"] ? userLabels : named
         let options: DataFlowKernel.ResolvedOptions
         do {
-            options = try kernel.resolve(AppOptions(executors: kind == "join" ? [internalThreads] : labels), app: app)
+            options = try kernel.resolve(AppOptions(executors: kind == "join" || kind == "lift" ? [internalThreads] : labels), app: app)
         } catch {
             throw PythonException("ValueError", error.message)
         }
@@ -222,7 +256,7 @@ final class ScriptEngine: Sendable {
         let keywordArguments: [(String, any AppArgument)] = try [String: PythonObject](python: keywords).map { ($0.key, try value(of: $0.value)) }
         let core: TaskCore
         switch kind {
-        case "python", "bash":
+        case "python", "bash", "lift":  // lift: a lifted future's item or attribute, read on an internal thread
             core = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: positional,
                                        keywords: keywordArguments, bash: kind == "bash")
         case "join":
@@ -404,6 +438,7 @@ final class ScriptEngine: Sendable {
             case .swift: put("kind", "swift")
             case .executor: put("kind", "executor")
             case .kernelShutDown: put("kind", "shutdown")
+            case .cancelled: put("kind", "cancelled")
             case .workerLost: put("kind", "worker_lost")
             case .managerLost: put("kind", "manager_lost")
             case .serialization: put("kind", "serialization")

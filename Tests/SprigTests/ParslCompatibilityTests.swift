@@ -85,6 +85,13 @@ struct ParslCompatibilityTests {
         #expect(result.stdout.hasPrefix("counts 1 2 0\nresults [1, 1, 1]\n"), "\(result.stdout)")
     }
 
+    @Test func cancelLiftedFuturesRetryHandlerAutoLognameAndTaskRecordsWork() throws {
+        let result = try run("extras")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "ok cancel True\nok lifted\nok retry_handler BashExitFailure\nok auto logname hello goodbye\nok cleanup_called True\n",
+                "\(result.stderr)")
+    }
+
     @Test func versionIsPrinted() throws {
         let result = try runSprig(["--version"])
         #expect(result.status == 0)

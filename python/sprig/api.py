@@ -74,6 +74,13 @@ def app_name(func: Callable[..., Any]) -> str:
 
 _SPECIAL_KEYWORDS = ("inputs", "outputs", "stdout", "stderr", "walltime")
 
+#: ``stdout=AUTO_LOGNAME`` / ``stderr=AUTO_LOGNAME``: one file per task under the run directory,
+#: ``<run_dir>/task_logs/0000/task_0042_<function>[_<label>].stdout`` (Parsl's value, -1).
+AUTO_LOGNAME = -1
+
+#: Unfinished tasks of the loaded config by task id (``dfk().tasks``); a task leaves when it ends.
+_live: dict[int, AppFuture] = {}
+
 
 def _special_defaults(func: Callable[..., Any]) -> dict[str, Any]:
     """The defaults the function's signature gives Parsl's special keywords."""
@@ -121,7 +128,7 @@ class App:
             # Parsl's special keywords take their values from the signature's defaults too
             # (`def echo(stdout='out.txt')` redirects even when the caller names no stdout).
             kwargs = {**self.defaults, **kwargs}
-        future = AppFuture(self.app_name, kwargs.get("stdout"), kwargs.get("stderr"))
+        future = AppFuture(self.app_name, kwargs.get("stdout"), kwargs.get("stderr"), kwargs.get("label"))
         outputs = kwargs.get("outputs")
         if outputs:
             if not isinstance(outputs, (list, tuple)):
@@ -132,6 +139,8 @@ class App:
             future._sprig_dependencies = _futures_in(args, kwargs)
         tid = engine.submit(self.kind, self.func, args, kwargs, self.executors, future, self.app_name)
         future._sprig_tid = tid
+        if not future.done():  # (completing it needs the GIL this thread holds: no race)
+            _live[tid] = future
         return future
 
     def __repr__(self) -> str:
@@ -173,6 +182,26 @@ def _futures_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         elif isinstance(value, dict):
             stack.extend(value.values())
     return found
+
+
+def _lift_getitem(value: Any, key: Any) -> Any:
+    return value[key]
+
+
+def _lift_getattr(value: Any, name: str) -> Any:
+    return getattr(value, name)
+
+
+def _lifted(how: str, future: AppFuture, key: Any) -> AppFuture:
+    """A future of ``future.result()[key]`` (``how`` = ``"getitem"``) or of its attribute ``key``
+    (``"getattr"``), run on an internal thread once ``future`` has succeeded."""
+    engine = _loaded_engine()
+    name = f"{future.app_name}[{key!r}]" if how == "getitem" else f"{future.app_name}.{key}"
+    lifted = AppFuture(name)
+    lifted._sprig_dependencies = [future]
+    function = _lift_getitem if how == "getitem" else _lift_getattr
+    lifted._sprig_tid = engine.submit("lift", function, (future, key), {}, None, lifted, name)
+    return lifted
 
 
 def _executor_labels(executors: Sequence[str] | str | None) -> list[str] | None:
@@ -284,6 +313,9 @@ class DataFlowKernel:
         spec = config.to_spec()
         engine.load(spec)
         self.config: Config | None = config
+        #: Whether :meth:`cleanup` has run (Parsl's ``cleanup_called``).
+        self.cleanup_called = False
+        _live.clear()
         _current = self
 
     @classmethod
@@ -291,6 +323,7 @@ class DataFlowKernel:
         """A handle on a config the engine has loaded without :func:`load` (``sprig run --config``)."""
         kernel = cls.__new__(cls)
         kernel.config = None
+        kernel.cleanup_called = False
         return kernel
 
     def _is_live(self) -> bool:
@@ -311,8 +344,11 @@ class DataFlowKernel:
                 _engine_module.cleanup()
             finally:
                 _current = None
+                self.cleanup_called = True
+                _live.clear()
         elif _current is self:
             _current = None
+            self.cleanup_called = True
 
     def task_counts(self) -> dict[str, int]:
         """``{"pending": n, "queued": n, "running": n, "done": n, "failed": n}`` for this config's
@@ -320,6 +356,13 @@ class DataFlowKernel:
         if self._is_live():
             return dict(_engine_module.task_counts())
         return {"pending": 0, "queued": 0, "running": 0, "done": 0, "failed": 0}
+
+    @property
+    def tasks(self) -> dict[int, dict[str, Any]]:
+        """The unfinished tasks by task id, each as its task record (Parsl's ``dfk().tasks``)."""
+        if not self._is_live():
+            return {}
+        return {tid: future.task_record for tid, future in list(_live.items())}
 
     @property
     def task_count(self) -> int:
@@ -398,6 +441,6 @@ def wait_for_current_tasks() -> None:
 
 
 __all__ = [
-    "python_app", "bash_app", "join_app", "App", "PythonApp", "BashApp", "JoinApp", "app_name",
+    "python_app", "bash_app", "join_app", "AUTO_LOGNAME", "App", "PythonApp", "BashApp", "JoinApp", "app_name",
     "load", "clear", "dfk", "wait_for_current_tasks", "DataFlowKernel",
 ]

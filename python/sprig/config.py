@@ -473,7 +473,11 @@ class Config(_Described):
     ``project_name``, ``initialize_logging``, ``garbage_collect``, ``internal_tasks_max_threads``,
     ``strategy_period``, ``lazy_errors``, ``data_management_max_threads``; and with a warning when
     set: ``checkpoint_mode``, ``checkpoint_files``, ``checkpoint_period``, ``monitoring``,
-    ``retry_handler``, ``std_autopath``, ``memoizer``, ``dependency_resolver``.
+    ``std_autopath``, ``memoizer``, ``dependency_resolver``.
+    - ``retry_handler``: ``handler(exception, task_record) -> float``, what a failure costs against
+      ``retries`` (default 1 each); a task is retried while its costs add up to at most ``retries``.
+      An exception raised by the handler fails the task with that exception. It may also be set
+      as an attribute after the config is made, as in Parsl.
     """
 
     _repr_fields = ("executors", "retries", "run_dir", "strategy", "max_idletime", "exit_mode")
@@ -491,7 +495,6 @@ class Config(_Described):
         "checkpoint_files": _is_empty,
         "checkpoint_period": _is_none,
         "monitoring": _is_none,
-        "retry_handler": _is_none,
         "std_autopath": _is_none,
         "memoizer": _is_none,
         "dependency_resolver": _is_none,
@@ -499,8 +502,12 @@ class Config(_Described):
 
     def __init__(self, executors: Iterable[Executor] | None = None, *, retries: int = 0,
                  run_dir: str = "runinfo", strategy: str | None = "simple", max_idletime: float = 120.0,
-                 exit_mode: str = "cleanup", **parsl_options: Any) -> None:
+                 exit_mode: str = "cleanup", retry_handler: Any = None, **parsl_options: Any) -> None:
         owner = "Config"
+        if retry_handler is not None and not callable(retry_handler):
+            raise TypeError(f"{owner}: retry_handler must be a function (exception, task_record) -> float, "
+                            f"not {type(retry_handler).__name__}")
+        self.retry_handler = retry_handler
         chosen = tuple(executors) if executors is not None else ()
         if not chosen:
             chosen = (ThreadPoolExecutor(),)
@@ -530,7 +537,7 @@ class Config(_Described):
             raise ConfigurationError(f"{owner}: exit_mode must be 'cleanup', 'skip' or 'wait', not {exit_mode!r}")
         self.exit_mode = exit_mode
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
-                                                 "Sprig has no monitoring, checkpointing, custom retry handling "
+                                                 "Sprig has no monitoring, checkpointing "
                                                  "or pluggable dependency resolution yet")
 
     def to_spec(self) -> dict[str, Any]:
@@ -541,6 +548,7 @@ class Config(_Described):
             "run_dir": self.run_dir,
             "strategy": _STRATEGIES[self.strategy],
             "max_idletime": self.max_idletime,
+            "retry_handler": self.retry_handler,
         }
 
 

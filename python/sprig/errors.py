@@ -410,6 +410,10 @@ def _build(info: dict[str, Any], dependencies: Sequence[Any] = ()) -> BaseExcept
         walltime = info.get("walltime")
         return AppTimeout(message, walltime=float(walltime) if walltime is not None else None,
                           task_id=task_id, app_name=app)
+    if kind == "cancelled":
+        from concurrent.futures import CancelledError
+
+        return CancelledError(message)
     if kind == "bad_std_spec":
         return _std_stream_spec_error(message, task_id, app)
     if kind == "bad_std_stream":
@@ -450,8 +454,13 @@ def _failed_dependencies(dependencies: Sequence[Any]) -> list[tuple[BaseExceptio
         try:
             if not future.done() or id(future) in seen:
                 continue
-            exc = future.exception(timeout=0)
-        except Exception:
+            if future.cancelled():
+                from concurrent.futures import CancelledError
+
+                exc: BaseException | None = CancelledError(f"task {getattr(future, 'tid', '?')} was cancelled")
+            else:
+                exc = future.exception(timeout=0)
+        except BaseException:
             continue
         seen.add(id(future))
         if exc is not None:

@@ -7,7 +7,12 @@ usual, and waiting releases the GIL. The engine completes an :class:`AppFuture` 
 thread, holding the GIL) by calling exactly one of ``_sprig_set_result(value)`` or
 ``_sprig_set_failure(info)``; the future's :class:`DataFuture` objects follow it.
 
-Tasks cannot be cancelled: ``cancel()`` returns False.
+``cancel()`` cancels a task that has not started (it waits for its dependencies, or for a free
+thread or worker): the future is then cancelled and its dependents fail with ``DependencyError``.
+It returns False for a task that runs or has ended.
+
+``future[key]`` and ``future.attribute`` are new futures of the value's item and attribute
+(Parsl's lifted futures): they wait for this one, and fail with ``DependencyError`` when it fails.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ class AppFuture(Future):
     one of :mod:`sprig.errors` (see :func:`sprig.errors.exception_from_failure`).
     """
 
-    def __init__(self, app_name: str = "", stdout: Any = None, stderr: Any = None) -> None:
+    def __init__(self, app_name: str = "", stdout: Any = None, stderr: Any = None, label: Any = None) -> None:
         super().__init__()
+        self._label = label if isinstance(label, str) else None
         #: The task id, read by the engine to find dependencies; None until the call is submitted.
         self._sprig_tid: int | None = None
         self.app_name = app_name
@@ -63,26 +69,72 @@ class AppFuture(Future):
 
     @property
     def stdout(self) -> Any:
-        """The ``stdout`` target given in the call, or None."""
-        return self._stdout
+        """The ``stdout`` target given in the call (for ``AUTO_LOGNAME``, the file chosen), or None."""
+        return self._std_target(self._stdout, "stdout")
 
     @property
     def stderr(self) -> Any:
-        """The ``stderr`` target given in the call, or None."""
-        return self._stderr
+        """The ``stderr`` target given in the call (for ``AUTO_LOGNAME``, the file chosen), or None."""
+        return self._std_target(self._stderr, "stderr")
+
+    def _std_target(self, target: Any, stream: str) -> Any:
+        if type(target) is int and target == -1 and self._sprig_tid is not None:  # AUTO_LOGNAME
+            import sys
+
+            engine = sys.modules.get("_sprig_engine")
+            if engine is not None:
+                return engine.auto_logname(self._sprig_tid, self.app_name, self._label, stream)
+        return target
 
     def cancel(self) -> bool:
-        """Tasks cannot be cancelled: always returns False (the future is left as it is)."""
-        return False
+        """Cancels the task if it has not started; returns whether it did (False once it runs or
+        has ended). A cancelled task's dependents fail with ``DependencyError``."""
+        if self.done() or self._sprig_tid is None:
+            return False
+        import sys
 
-    def cancelled(self) -> bool:
-        return False
+        engine = sys.modules.get("_sprig_engine")
+        if engine is None:
+            return False
+        return bool(engine.cancel(self._sprig_tid)) and self.cancelled()
+
+    def __getitem__(self, key: Any) -> AppFuture:
+        """A future of ``self.result()[key]``."""
+        from sprig.api import _lifted
+
+        return _lifted("getitem", self, key)
+
+    def __getattr__(self, name: str) -> AppFuture:
+        """A future of ``getattr(self.result(), name)``, for names the future itself does not have.
+        Names starting with ``_`` are never lifted."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        from sprig.api import _lifted
+
+        return _lifted("getattr", self, name)
+
+    @property
+    def task_record(self) -> dict[str, Any]:
+        """Parsl's task record for this call: ``id``, ``func_name``, ``status`` (a
+        :class:`~sprig.states.States`), ``app_fu``, ``depends``, ``fail_count`` and the rest the
+        engine knows."""
+        from sprig.states import States
+
+        record = self.__dict__.get("_sprig_record")
+        if record is None:
+            record = {"id": self._sprig_tid, "func_name": self.app_name, "app_fu": self,
+                      "depends": list(self._sprig_dependencies), "executor": None}
+            self._sprig_record = record
+        record["status"] = States[self.task_status()]
+        return record
 
     def task_status(self) -> str:
         """``"pending"`` until the future is done, then ``"exec_done"``, ``"dep_fail"`` (a dependency
         failed) or ``"failed"`` — a coarse version of Parsl's task states."""
         if not self.done():
             return "pending"
+        if self.cancelled():
+            return "failed"
         exc = self.exception()
         if exc is None:
             return "exec_done"
@@ -92,6 +144,7 @@ class AppFuture(Future):
 
     def _sprig_set_result(self, value: Any) -> None:
         """Completes the future with the app's value; its DataFutures complete with their files."""
+        _forget(self._sprig_tid)
         self.set_result(value)
         for output in self._outputs:
             output._parent_done(None)
@@ -99,11 +152,17 @@ class AppFuture(Future):
     def _sprig_set_failure(self, info: dict[str, Any]) -> None:
         """Fails the future with the exception described by the engine's failure dict; its
         DataFutures fail with the same exception."""
-        exc = errors.exception_from_failure(info, self._sprig_dependencies)
         if self._sprig_tid is None and isinstance(info, dict):
             tid = info.get("task_id")
             if isinstance(tid, int):
                 self._sprig_tid = tid
+        _forget(self._sprig_tid)
+        if isinstance(info, dict) and info.get("kind") == "cancelled":
+            Future.cancel(self)
+            for output in self._outputs:
+                Future.cancel(output)
+            return
+        exc = errors.exception_from_failure(info, self._sprig_dependencies)
         self.set_exception(exc)
         for output in self._outputs:
             output._parent_done(exc)
@@ -148,11 +207,8 @@ class DataFuture(Future):
         return self.file_obj.filepath
 
     def cancel(self) -> bool:
-        """Tasks cannot be cancelled: always returns False."""
-        return False
-
-    def cancelled(self) -> bool:
-        return False
+        """Cancels the app that writes the file, if it has not started (see :meth:`AppFuture.cancel`)."""
+        return self.parent.cancel()
 
     def _parent_done(self, exc: BaseException | None) -> None:
         if exc is None:
@@ -162,6 +218,15 @@ class DataFuture(Future):
 
     def __repr__(self) -> str:
         return _describe(self, f"tid={self.parent._sprig_tid} file={self.file_obj.filepath!r}")
+
+
+def _forget(tid: int | None) -> None:
+    """Takes an ended task out of ``dfk().tasks``."""
+    import sys
+
+    api = sys.modules.get("sprig.api")
+    if api is not None and tid is not None:
+        api._live.pop(tid, None)
 
 
 def _describe(future: Future, what: str) -> str:

@@ -95,6 +95,7 @@ def test_config_default_is_one_thread_pool():
         "run_dir": "runinfo",
         "strategy": "simple",
         "max_idletime": 120.0,
+        "retry_handler": None,
     }
     assert Config(executors=[]).to_spec()["executors"] == [{"kind": "threads", "label": "threads", "max_threads": 2}]
 
@@ -135,7 +136,7 @@ def test_specs_are_plain_data():
 def test_local_threads_is_parsls():
     assert local_threads().to_spec() == {
         "executors": [{"kind": "threads", "label": "threads", "max_threads": 2}],
-        "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0,
+        "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None,
     }
 
 
@@ -148,7 +149,7 @@ def test_htex_local_is_parsls():
             "worker_logdir_root": None,
             "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": ""},
         }],
-        "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0,
+        "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None,
     }
 
 
@@ -251,7 +252,6 @@ def test_config_as_parsl_writes_it(no_warnings):
 @pytest.mark.parametrize("make, option", [
     (lambda: Config(monitoring=object()), "monitoring"),
     (lambda: Config(checkpoint_mode="task_exit"), "checkpoint_mode"),
-    (lambda: Config(retry_handler=lambda e, t: 1), "retry_handler"),
     (lambda: ThreadPoolExecutor(working_dir="/tmp"), "working_dir"),
     (lambda: HighThroughputExecutor(mem_per_worker=2), "mem_per_worker"),
     (lambda: HighThroughputExecutor(enable_mpi_mode=True), "enable_mpi_mode"),
@@ -273,3 +273,15 @@ def test_ignored_options_are_kept_for_repr():
     assert executor.parsl_options == {"address": "10.0.0.1"}
     assert "address='10.0.0.1'" in repr(executor)
     assert repr(ThreadPoolExecutor(max_threads=4)) == "ThreadPoolExecutor(label='threads', max_threads=4)"
+
+
+def test_retry_handler_is_part_of_the_spec_and_may_be_set_later():
+    def handler(exc, task_record):
+        return 0.5
+
+    assert Config(retry_handler=handler).to_spec()["retry_handler"] is handler
+    config = Config()
+    config.retry_handler = handler
+    assert config.to_spec()["retry_handler"] is handler
+    with pytest.raises(TypeError, match="retry_handler"):
+        Config(retry_handler=3)

@@ -86,18 +86,29 @@ extension DataFlowKernel {
         if let walltime = call.walltime {
             options = ResolvedOptions(app: options.app, executors: options.executors, retries: options.retries, walltime: walltime)
         }
-        return submit(options, dependencies: call.dependencies, outputs: call.outputs) {
+        let runDirectory = config.runDirectory
+        let app = options.app
+        let label = call.keywords.first { $0.0 == "label" }.flatMap { keyword -> String? in
+            switch keyword.1 {
+            case .string(let text): text
+            case .python(let object): try? String(python: object)
+            default: nil
+            }
+        }
+        return submit(options, dependencies: call.dependencies, outputs: call.outputs) { id in
+            let stdout = call.stdout?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stdout")
+            let stderr = call.stderr?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stderr")
             var keywords = try call.keywords.map { ($0.0, try $0.1.substitutingFutures()) }
             if let inputs = call.inputs, keywordPolicy.accepts("inputs") { keywords.append(("inputs", try inputs.substitutingFutures())) }
             if !call.outputs.isEmpty, keywordPolicy.accepts("outputs") { keywords.append(("outputs", .list(call.outputs.map(Value.file)))) }
             if bash {
-                for (name, redirect) in [("stdout", call.stdout), ("stderr", call.stderr)] {
+                for (name, redirect) in [("stdout", stdout), ("stderr", stderr)] {
                     if let redirect, keywordPolicy.accepts(name) { keywords.append((name, .string(redirect.path))) }
                 }
             }
             let pythonCall = PythonCall(callable: function, arguments: try call.arguments.map { try $0.substitutingFutures() }, keywords: keywords)
             guard bash else { return .python(pythonCall) }
-            return .bash(BashCall(command: .python(pythonCall), stdout: call.stdout, stderr: call.stderr, outputs: call.outputs))
+            return .bash(BashCall(command: .python(pythonCall), stdout: stdout, stderr: stderr, outputs: call.outputs))
         }
     }
 }

@@ -17,7 +17,7 @@ public struct SwiftApp<each Input: Sendable, Output: Sendable>: Sendable {
         repeat (each arguments).collectFutures(into: &dependencies)
         let captured = (repeat each arguments)
         let body = self.body
-        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies) {
+        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies) { _ in
             let values = (repeat try (each captured).resolve())
             return .swift { try body(repeat each values) }
         }
@@ -49,9 +49,14 @@ public struct BashApp<each Input: Sendable>: Sendable {
         repeat (each arguments).collectFutures(into: &dependencies)
         let captured = (repeat each arguments)
         let command = self.command
-        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies, outputs: outputs) {
+        let runDirectory = kernel.config.runDirectory
+        let app = options.app
+        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies, outputs: outputs) { id in
             let values = (repeat try (each captured).resolve())
-            return .bash(BashCall(command: .swift { try command(repeat each values) }, stdout: stdout, stderr: stderr, outputs: outputs))
+            return .bash(BashCall(command: .swift { try command(repeat each values) },
+                                  stdout: stdout?.resolved(task: id, app: app, runDirectory: runDirectory, stream: "stdout"),
+                                  stderr: stderr?.resolved(task: id, app: app, runDirectory: runDirectory, stream: "stderr"),
+                                  outputs: outputs))
         }
         return AppFuture(core: core)
     }

@@ -13,12 +13,18 @@ public struct Config: Sendable {
     public var python: PythonConfiguration
     /// How executors with providers scale their blocks (Parsl's `strategy`; `.none` is Parsl's `None`).
     public var strategy: Strategy
+    /// What a failure costs against `retries` (Parsl's `retry_handler`): a task is retried while
+    /// the costs of its failures add up to no more than its retries. `nil`: each failure costs 1.
+    /// If the handler throws, the task fails with that error. Never called for dependency failures.
+    public var retryHandler: (@Sendable (_ error: any Error, _ task: RetryContext) throws -> Double)?
 
     public init(executors: [any Executor] = [ThreadPoolExecutor()],
                 retries: Int = 0,
                 runDirectory: String = "runinfo",
                 strategy: Strategy = .simple(),
-                python: PythonConfiguration = .init()) {
+                python: PythonConfiguration = .init(),
+                retryHandler: (@Sendable (_ error: any Error, _ task: RetryContext) throws -> Double)? = nil) {
+        self.retryHandler = retryHandler
         self.executors = executors
         self.retries = retries
         self.runDirectory = runDirectory
@@ -38,6 +44,18 @@ public struct Config: Sendable {
         }
         if retries < 0 { throw ConfigError(message: "retries is \(retries); it must be 0 or more") }
     }
+}
+
+/// What a retry handler learns of the task whose attempt failed.
+public struct RetryContext: Sendable {
+    public let taskID: TaskID
+    public let app: String
+    /// Failed attempts so far, this one included.
+    public let failCount: Int
+    /// The cost of the earlier failures, before this one.
+    public let failCost: Double
+    /// The task's retries: it is retried while the total cost stays at or below this.
+    public let retries: Int
 }
 
 /// A configuration, or an app's options, cannot work.

@@ -24,12 +24,17 @@ package final class TaskCore: Sendable {
     package let outputs: [File]
     private let state = Mutex<State>(.pending(dependents: [], callbacks: []))
     private let finished = Atomic<Bool>(false)
+    private let currentAttempt = Mutex<Attempt?>(nil)
 
     package init(id: TaskID, appName: String, outputs: [File] = []) {
         self.id = id
         self.appName = appName
         self.outputs = outputs
     }
+
+    /// The attempt an executor holds now, if any (so that a task not yet started can be cancelled).
+    package var attempt: Attempt? { currentAttempt.withLock { $0 } }
+    package func setAttempt(_ attempt: Attempt?) { currentAttempt.withLock { $0 = attempt } }
 
     /// Whether the outcome is known.
     package var isDone: Bool { finished.load(ordering: .acquiring) }

@@ -16,6 +16,8 @@ struct DependencyGraph<Payload> {
         var remaining: Int
         var failed: [TaskID]
         var payload: Payload
+        /// Cancelled: it stays only until its dependencies have reported, and then leaves silently.
+        var cancelled = false
     }
 
     private var waiting: [TaskID: Waiting] = [:]
@@ -23,7 +25,7 @@ struct DependencyGraph<Payload> {
     /// How many tasks wait.
     var count: Int { waiting.count }
 
-    func isWaiting(_ id: TaskID) -> Bool { waiting[id] != nil }
+    func isWaiting(_ id: TaskID) -> Bool { waiting[id].map { !$0.cancelled } ?? false }
 
     /// Adds a task whose `running` dependencies have not ended yet and whose `failed` ones already failed.
     /// Returns an action at once when nothing is left to wait for.
@@ -47,7 +49,16 @@ struct DependencyGraph<Payload> {
             return nil
         }
         waiting[dependent] = nil
-        return decide(dependent, entry)
+        return entry.cancelled ? nil : decide(dependent, entry)
+    }
+
+    /// Cancels a waiting task: returns its payload (the kernel fails it), or `nil` when it is not
+    /// waiting (launched, ended, or cancelled already). Its dependencies' later reports do nothing.
+    mutating func cancel(_ id: TaskID) -> Payload? {
+        guard var entry = waiting[id], !entry.cancelled else { return nil }
+        entry.cancelled = true
+        waiting[id] = entry
+        return entry.payload
     }
 
     private func decide(_ id: TaskID, _ entry: Waiting) -> Action {

@@ -113,8 +113,8 @@ public final class DataFlowKernel: Sendable {
         let options: ResolvedOptions
         /// The tasks it waits for; their errors explain a dependency failure.
         let dependencies: [TaskCore]
-        /// Builds the work once every dependency has succeeded (substituting their values).
-        let prepare: @Sendable () throws -> Work
+        /// Builds the work, given the task's id, once every dependency has succeeded (substituting their values).
+        let prepare: @Sendable (TaskID) throws -> Work
     }
 
     /// An app's options with its executors looked up.
@@ -146,7 +146,7 @@ public final class DataFlowKernel: Sendable {
 
     /// Records a call and returns its core at once; it runs when its dependencies have succeeded.
     func submit(_ options: ResolvedOptions, dependencies: [any TaskFuture], outputs: [File] = [],
-                prepare: @escaping @Sendable () throws -> Work) -> TaskCore {
+                prepare: @escaping @Sendable (TaskID) throws -> Work) -> TaskCore {
         let core = newCore(app: options.app, outputs: outputs)
         guard accept() else {
             _ = core.complete(.failure(TaskError(taskID: core.id, app: options.app, reason: .kernelShutDown)))
@@ -231,10 +231,10 @@ public final class DataFlowKernel: Sendable {
         return DependencyError(taskID: pending.core.id, app: pending.options.app, failedDependencies: failed, rootCause: root)
     }
 
-    private func launch(_ pending: PendingTask, attempt number: Int) {
+    private func launch(_ pending: PendingTask, attempt number: Int, failCost: Double = 0) {
         let work: Work
         do {
-            work = try pending.prepare()
+            work = try pending.prepare(pending.core.id)
         } catch {
             let reason: TaskError.Reason = (error as? PythonError).map { $0.kind == .exception ? .python($0) : .conversion($0.message) }
                 ?? .conversion("\(error)")
@@ -251,24 +251,68 @@ public final class DataFlowKernel: Sendable {
                                   counts.withLock { $0.queued -= 1; $0.running += 1 }
                               },
                               onEnd: { [self] outcome in
-                                  attemptEnded(pending, number: number, outcome: outcome,
+                                  attemptEnded(pending, number: number, failCost: failCost, outcome: outcome,
                                                stage: started.load(ordering: .acquiring) ? .running : .queued)
                               })
+        pending.core.setAttempt(attempt)
         executor.submit(attempt)
+    }
+
+    private static func isCancellation(_ error: any Error) -> Bool {
+        if let error = error as? TaskError, case .cancelled = error.reason { return true }
+        return false
+    }
+
+    /// Cancels a task that has not started: one waiting for its dependencies, or handed to an
+    /// executor that has not begun it. Its future fails with ``TaskError/Reason/cancelled`` and its
+    /// dependents with a ``DependencyError``. Returns `false` for a task that runs or has ended.
+    @discardableResult
+    public func cancel(_ future: any TaskFuture) -> Bool {
+        guard let core = (future as? any CoreBacked)?.core else { return false }
+        return cancel(core)
+    }
+
+    @discardableResult
+    package func cancel(_ core: TaskCore) -> Bool {
+        let cancelled = TaskError(taskID: core.id, app: core.appName, reason: .cancelled)
+        if let pending = graph.withLock({ $0.cancel(core.id) }) {
+            finish(pending.core, .failure(cancelled), stage: .pending)
+            return true
+        }
+        guard let attempt = core.attempt, !attempt.hasStarted else { return false }
+        return attempt.finish(.failure(cancelled))
     }
 
     /// Where a task is counted in ``TaskCounts`` while it has not ended.
     private enum Stage { case pending, queued, running }
 
-    private func attemptEnded(_ pending: PendingTask, number: Int, outcome: Outcome, stage: Stage) {
-        if case .failure(let error) = outcome, number <= pending.options.retries {
+    private func attemptEnded(_ pending: PendingTask, number: Int, failCost: Double, outcome: Outcome, stage: Stage) {
+        pending.core.setAttempt(nil)
+        guard case .failure(let error) = outcome, !Self.isCancellation(error) else {
+            finish(pending.core, outcome, stage: stage)
+            return
+        }
+        let cost: Double
+        if let handler = config.retryHandler {
+            do {
+                cost = try handler(error, RetryContext(taskID: pending.core.id, app: pending.options.app, failCount: number,
+                                                       failCost: failCost, retries: pending.options.retries))
+            } catch {
+                let reason: TaskError.Reason = (error as? PythonError).map { .python($0) } ?? .swift(error)
+                finish(pending.core, .failure(TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)), stage: stage)
+                return
+            }
+        } else {
+            cost = 1
+        }
+        if failCost + cost <= Double(pending.options.retries) {
             counts.withLock { counts in
                 if stage == .running { counts.running -= 1 } else { counts.queued -= 1 }
                 counts.pending += 1  // launch() counts it again
             }
             logger.info("retrying task", metadata: ["sprig.task.id": "\(pending.core.id)", "sprig.app": .string(pending.options.app),
                                                     "sprig.attempt": "\(number + 1)", "error": "\(error)"])
-            launch(pending, attempt: number + 1)
+            launch(pending, attempt: number + 1, failCost: failCost + cost)
             return
         }
         finish(pending.core, outcome, stage: stage)

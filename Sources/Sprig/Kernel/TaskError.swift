@@ -27,6 +27,8 @@ public struct TaskError: Error, CustomStringConvertible {
         case executor(String)
         /// The task was submitted after the kernel shut down.
         case kernelShutDown
+        /// ``DataFlowKernel/cancel(_:)`` cancelled the task before it started.
+        case cancelled
         /// The worker process running the task died (killed, out of memory, …); the manager replaced it.
         case workerLost(String)
         /// The block's manager died, fell silent past the heartbeat threshold, or its host was lost.
@@ -77,6 +79,7 @@ public struct TaskError: Error, CustomStringConvertible {
         case .conversion(let detail): return "\(head): \(detail)"
         case .swift(let error): return "\(head) threw \(error)"
         case .executor(let detail): return "\(head) cannot run: \(detail)"
+        case .cancelled: return "\(head) was cancelled before it started"
         case .kernelShutDown: return "\(head) was submitted after the kernel shut down; make a new DataFlowKernel"
         case .workerLost(let detail): return "\(head) lost its worker: \(detail)"
         case .managerLost(let detail): return "\(head) lost its manager: \(detail)"

@@ -1,3 +1,4 @@
+import Foundation
 import PythonBridge
 
 /// Where a bash app's `stdout` or `stderr` goes: a path, appended to by default (as Parsl does),
@@ -15,10 +16,39 @@ public struct Redirect: Sendable, Hashable, ExpressibleByStringLiteral, AppArgum
 
     public let path: String
     public let mode: Mode
+    /// Parsl's `AUTO_LOGNAME`: the path is chosen per task when it runs (``resolved(task:app:runDirectory:stream:)``).
+    public let isAutomatic: Bool
 
     public init(_ path: String, mode: Mode = .append) {
         self.path = path
         self.mode = mode
+        self.isAutomatic = false
+    }
+
+    private init(automaticWithMode mode: Mode) {
+        self.path = ""
+        self.mode = mode
+        self.isAutomatic = true
+    }
+
+    /// One file per task and stream under the run directory (Parsl's `AUTO_LOGNAME`):
+    /// `<run directory>/task_logs/0000/task_0042_<function>[_<label>].stdout`, where the function is
+    /// the last part of the app's name and the label the call's `label=` keyword, if any.
+    public static let automatic = Redirect(automaticWithMode: .append)
+
+    /// The redirect with an automatic path made concrete for one task.
+    package func resolved(task: TaskID, app: String, label: String? = nil, runDirectory: String, stream: String) -> Redirect {
+        guard isAutomatic else { return self }
+        return Redirect(Self.automaticPath(task: task, app: app, label: label, runDirectory: runDirectory, stream: stream), mode: mode)
+    }
+
+    /// Where ``automatic`` puts one task's stream.
+    package static func automaticPath(task: TaskID, app: String, label: String?, runDirectory: String, stream: String) -> String {
+        let id = task.rawValue
+        let function = app.split(separator: ".").last.map(String.init) ?? app
+        let suffix = label.map { "_\($0)" } ?? ""
+        let name = "task_\(String(format: "%04d", id))_\(function)\(suffix).\(stream)".replacingOccurrences(of: "/", with: "_")
+        return "\(runDirectory)/task_logs/\(String(format: "%04d", id / 10000))/\(name)"
     }
 
     public init(stringLiteral path: String) { self.init(path) }
@@ -61,6 +91,10 @@ public struct Redirect: Sendable, Hashable, ExpressibleByStringLiteral, AppArgum
             return nil
         case .python(let object) where object.isNone:
             return nil
+        case .int(-1):
+            return .automatic
+        case .python(let object) where object.typeName == "int" && (try? Int(python: object)) == -1:
+            return .automatic  // parsl.AUTO_LOGNAME
         case .tuple(let items):
             guard items.count == 2 else { throw wrongShape("a tuple of \(items.count)") }
             guard let file = path(items[0]) else { throw wrongShape("a tuple whose path is \(items[0])") }

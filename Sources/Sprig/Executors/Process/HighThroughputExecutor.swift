@@ -330,7 +330,8 @@ public final class HighThroughputExecutor: Executor {
                 }
                 var result: [(ManagerBlock, [Attempt])] = []
                 for (index, entry) in ready.enumerated() where counts[index] > 0 {
-                    result.append((entry.0, Array(state.queue.prefix(counts[index]))))
+                    // An attempt cancelled while it waited here has ended: it is not sent.
+                    result.append((entry.0, state.queue.prefix(counts[index]).filter { !$0.isEnded }))
                     state.queue.removeFirst(counts[index])
                 }
                 return result
