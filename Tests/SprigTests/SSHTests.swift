@@ -165,6 +165,29 @@ struct SSHTests {
                 "failures: \(h.htex.startFailures)")
     }
 
+    @Test func hostsWithAnotherCloudpickleOrNoneRunTheEnginesShippedCopy() throws {
+        // hostA's python3 finds a cloudpickle of another version first, hostB's finds none at all.
+        let fakes = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-fake-cloudpickle-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: fakes) }
+        for (name, module) in [("other", "__version__ = '0.0.1'\n"), ("none", "raise ImportError('no cloudpickle on this host')\n")] {
+            try FileManager.default.createDirectory(atPath: "\(fakes)/\(name)/cloudpickle", withIntermediateDirectories: true)
+            try module.write(toFile: "\(fakes)/\(name)/cloudpickle/__init__.py", atomically: true, encoding: .utf8)
+            let wrapper = "#!/bin/sh\nPYTHONPATH=\(fakes)/\(name)${PYTHONPATH:+:$PYTHONPATH} exec python3 \"$@\"\n"
+            try wrapper.write(toFile: "\(fakes)/python-\(name)", atomically: true, encoding: .utf8)
+            chmod("\(fakes)/python-\(name)", 0o755)
+        }
+        let wrappers = ["hostA": "\(fakes)/python-other", "hostB": "\(fakes)/python-none"]
+        let h = try SSHHarness(hosts: ["hostA", "hostB"], workers: 1) { hosts, host, scriptDir in
+            SSHChannel(hostname: host, scriptDir: scriptDir, configFile: hosts.config, python: wrappers[host]!)
+        }
+        defer { h.close() }
+        let triple = try h.dfk.pythonApp(Python.evaluate("lambda x: (x * 3, __import__('socket').gethostname())"))
+        let results = try (0..<8).map { triple($0) }.map { try $0.result() }
+        let hosts = Set(try results.map { try String(python: $0.toPython()[1]) })
+        #expect(try results.map { try Int(python: $0.toPython()[0]) } == (0..<8).map { $0 * 3 })
+        #expect(hosts == ["hostA", "hostB"], "ran on \(hosts)")
+    }
+
     @Test func aHostWithAnotherPythonIsRefusedNamingBothVersions() throws {
         let hosts = try TestHosts.load()
         let other = try #require(hosts.values["SPRIG_SSH_OTHER_PYTHON"].flatMap { $0.isEmpty ? nil : $0 },

@@ -39,6 +39,9 @@ EXIT_MISMATCH = 3  # the remote Python is not --expect-python: HELLO sent, manag
 DEFAULT_SCRIPT_DIR = "~/.sprig"
 DIGEST_LENGTH = 16  # hex digits of sha256 in the folder name
 
+# The top-level names a bundle may hold: Sprig's package and the serializer the engine ships.
+SHIPPABLE_ROOTS = ("sprig", "cloudpickle")
+
 # The modules every bundle holds; make_bundle adds whatever sprig modules they import (statically,
 # transitively). bootstrap is the loader itself; files gives workers sprig.File.
 BUNDLE_ROOTS = ("sprig", "sprig.manager", "sprig.worker", "sprig.bootstrap", "sprig.files")
@@ -141,12 +144,37 @@ def bundle_modules(package_dir, extra=()):
     return sorted(found)
 
 
-def make_bundle(package_dir=None, extra=()):
+def shipped_files(names):
+    """(arcname, path) of every ``.py`` file of the top-level packages or modules ``names`` as this
+    interpreter imports them (``cloudpickle``: the serializer the engine uses, so that a host's own
+    copy, of another version or none, never decides). Names that are not importable are skipped."""
+    import importlib.util
+
+    files = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            continue
+        if spec.submodule_search_locations:
+            root = os.path.dirname(spec.origin)
+            for folder, dirs, names_here in os.walk(root):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                for file in sorted(names_here):
+                    if file.endswith(".py"):
+                        path = os.path.join(folder, file)
+                        files.append((name + "/" + os.path.relpath(path, root).replace(os.sep, "/"), path))
+        else:
+            files.append((name + ".py", spec.origin))
+    return files
+
+
+def make_bundle(package_dir=None, extra=(), ship=()):
     """The bytes to write on the remote stdin before the protocol starts: ``b"SPRIGBN1"``, u32
     length, zip of the files of :func:`bundle_modules` as ``sprig/...``: ``sprig/bootstrap.py``
-    first and stored (BOOTSTRAP_SOURCE takes it from there), the others deflated, in name order.
-    Deterministic: the same file contents give the same bytes (fixed order, timestamps and
-    attributes)."""
+    first and stored (BOOTSTRAP_SOURCE takes it from there), the others deflated, in name order,
+    then the files of the packages named in ``ship`` (see :func:`shipped_files`), which the
+    unpacked folder puts ahead of the host's own. Deterministic: the same file contents give the
+    same bytes (fixed order, timestamps and attributes)."""
     import io
     import zipfile
 
@@ -160,6 +188,9 @@ def make_bundle(package_dir=None, extra=()):
             path, arcname = os.path.join(base, "__init__.py"), "/".join(["sprig"] + parts + ["__init__.py"])
         else:
             path, arcname = base + ".py", "/".join(["sprig"] + parts) + ".py"
+        with open(path, "rb") as handle:
+            members.append((arcname, handle.read()))
+    for arcname, path in shipped_files(ship):
         with open(path, "rb") as handle:
             members.append((arcname, handle.read()))
     # bootstrap.py first and stored: BOOTSTRAP_SOURCE reads it without zipfile
@@ -378,7 +409,8 @@ def install(bundle, script_dir=DEFAULT_SCRIPT_DIR):
     sizes = zip_members(bundle)
     for name, _ in sizes:
         parts = name.split("/")
-        if parts[0] != "sprig" or ".." in parts or "" in parts or "\\" in name:
+        # sprig/... and the shipped serializer (cloudpickle/...) only: nothing else may be planted.
+        if parts[0] not in SHIPPABLE_ROOTS or ".." in parts or "" in parts or "\\" in name:
             raise ValueError("bad member name in bundle: %r" % name)
     if _unpacked(root, sizes):
         return root

@@ -345,3 +345,24 @@ def test_bad_bootstrap_arguments_exit_2(tmp_path: Path, args: list[str]) -> None
     done = run_boot(args, BUNDLE, tmp_path)
     assert done.returncode == 2 and done.stdout == b""
     assert b"sprig bootstrap:" in done.stderr and b"usage:" in done.stderr
+
+
+def test_a_bundle_can_ship_the_engines_cloudpickle(tmp_path: Path) -> None:
+    cloudpickle = pytest.importorskip("cloudpickle")
+    bundle = bootstrap.make_bundle(str(PACKAGE_DIR), ship=("cloudpickle",))
+    assert bundle == bootstrap.make_bundle(str(PACKAGE_DIR), ship=("cloudpickle",)), "deterministic"
+    names = [name for name, _ in bootstrap.zip_members(bundle[bootstrap.BUNDLE_HEADER.size :])]
+    assert names[0] == "sprig/bootstrap.py"
+    assert "cloudpickle/__init__.py" in names
+    root = Path(bootstrap.install(bundle[bootstrap.BUNDLE_HEADER.size :], str(tmp_path / "s")))
+    shipped = root / "cloudpickle" / "__init__.py"
+    assert shipped.read_bytes() == Path(cloudpickle.__file__).read_bytes()
+    assert bootstrap.shipped_files(("no_such_module_here",)) == []
+
+
+def test_only_sprig_and_the_serializer_may_travel(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("sitecustomize.py", b"print('planted')")
+    with pytest.raises(ValueError, match="bad member name"):
+        bootstrap.install(buffer.getvalue(), str(tmp_path / "s"))

@@ -19,7 +19,9 @@ enum Bootstrap {
         let loaded = try withGIL {
             let module = try Python.importModule("sprig.bootstrap")
             let source = try String(python: module.attribute("BOOTSTRAP_SOURCE"))
-            let bundle = try [UInt8](python: module.attribute("make_bundle").call(PythonSide.packageRoot + "/sprig"))
+            // The serializer travels too: the host's own cloudpickle (another version, or none) never decides.
+            let bundle = try [UInt8](python: module.attribute("make_bundle").call(
+                PythonSide.packageRoot + "/sprig", keywords: ["ship": ["cloudpickle"]]))
             return (source, bundle)
         }
         cache.withLock { $0 = loaded }
