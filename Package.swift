@@ -38,8 +38,12 @@ let package = Package(
         .target(
             name: "Sprig",
             dependencies: ["PythonBridge", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict
+            swiftSettings: strict,
+            plugins: ["EmbedPython"]
         ),
+        // Builds python/sprig into the library, so that a built program needs no checkout.
+        .executableTarget(name: "sprig-embed", path: "Sources/SprigEmbed", swiftSettings: strict),
+        .plugin(name: "EmbedPython", capability: .buildTool(), dependencies: ["sprig-embed"]),
         .executableTarget(
             name: "SprigCLI",
             dependencies: ["Sprig", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -9,7 +9,7 @@ on first use, from :mod:`sprig.api`, :mod:`sprig.config`, :mod:`sprig.futures` a
 
 from sprig.files import File
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # name → module it comes from (imported on first access).
 _LAZY = {

@@ -66,14 +66,8 @@ extension Value {
 package enum PythonSide {
     private static let cache = Mutex<[String: PythonObject]>([:])
 
-    /// The folder that holds the `sprig` Python package: `$SPRIG_PYTHON_PATH`, else the package's own
-    /// `python/` folder next to these sources.
-    package static var packageRoot: String {
-        if let explicit = ProcessInfo.processInfo.environment["SPRIG_PYTHON_PATH"], !explicit.isEmpty { return explicit }
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }  // Values/ Sprig/ Sources/ → the package
-        return url.appendingPathComponent("python").path
-    }
+    /// The folder that holds the `sprig` Python package (see ``PythonPackage``).
+    package static var packageRoot: String { PythonPackage.root }
 
     /// `sprig.File`.
     static func fileClass() throws -> PythonObject { try attribute("File", of: "sprig.files") }
