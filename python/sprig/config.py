@@ -193,7 +193,8 @@ class SSHChannel(Channel):
 
 class Launcher(_Described):
     """How a block's command is started on its nodes (Parsl's launchers). Sprig starts one manager
-    per block directly; only :class:`SingleNodeLauncher` is accepted."""
+    per block directly; :class:`SingleNodeLauncher` and :class:`SimpleLauncher` mean exactly that
+    on one node and are accepted silently."""
 
 
 class SingleNodeLauncher(Launcher):
@@ -202,6 +203,13 @@ class SingleNodeLauncher(Launcher):
     def __init__(self, debug: bool = True, fail_on_any: bool = False) -> None:
         self.debug = debug
         self.fail_on_any = fail_on_any
+
+
+class SimpleLauncher(Launcher):
+    """The block's command as it is, once (Parsl's ``SimpleLauncher``): what Sprig does."""
+
+    def __init__(self, debug: bool = True) -> None:
+        self.debug = debug
 
 
 # MARK: providers
@@ -245,7 +253,7 @@ class LocalProvider(ExecutionProvider):
 
     PARSL_OPTIONS: dict[str, Any] = {
         "nodes_per_block": _equals(1),
-        "launcher": lambda v: v is None or isinstance(v, SingleNodeLauncher),
+        "launcher": lambda v: v is None or isinstance(v, (SingleNodeLauncher, SimpleLauncher)),
         "cmd_timeout": "silent",
         "parallelism": "silent",
         "move_files": "silent",
@@ -570,5 +578,5 @@ def htex_local() -> Config:
 
 __all__ = [
     "Config", "Executor", "ThreadPoolExecutor", "HighThroughputExecutor", "ExecutionProvider", "LocalProvider",
-    "Channel", "LocalChannel", "Launcher", "SingleNodeLauncher", "local_threads", "htex_local",
+    "Channel", "LocalChannel", "Launcher", "SingleNodeLauncher", "SimpleLauncher", "local_threads", "htex_local",
 ]

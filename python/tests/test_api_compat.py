@@ -75,8 +75,7 @@ def test_top_level_names_are_sprigs(parsl):
     assert parsl.HighThroughputExecutor is config.HighThroughputExecutor
     assert parsl.DataFlowKernel is api.DataFlowKernel
     assert callable(parsl.set_stream_logger) and callable(parsl.set_file_logger)
-    with pytest.raises(AttributeError, match="AUTO_LOGNAME is not supported"):
-        parsl.AUTO_LOGNAME  # noqa: B018
+    assert parsl.AUTO_LOGNAME == -1  # Parsl's value: stdout=/stderr= files per task
     # Submodules are attributes after `import parsl`, as in Parsl.
     assert parsl.app.app.python_app is api.python_app
     assert parsl.config.Config is config.Config

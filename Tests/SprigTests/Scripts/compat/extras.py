@@ -8,9 +8,8 @@ import parsl
 from parsl.app.app import bash_app, python_app
 from parsl.config import Config
 from parsl.dataflow.errors import DependencyError
-from sprig.states import States
+from parsl.dataflow.states import States
 from parsl.executors import ThreadPoolExecutor
-from sprig.api import AUTO_LOGNAME
 
 folder = sys.argv[1]
 os.chdir(folder)
@@ -46,7 +45,7 @@ def fails_until(path, succeed_on):
 
 
 @bash_app
-def hello(stdout=AUTO_LOGNAME, stderr=AUTO_LOGNAME, label=None):
+def hello(stdout=parsl.AUTO_LOGNAME, stderr=parsl.AUTO_LOGNAME, label=None):
     return "echo hello; echo goodbye >&2"
 
 

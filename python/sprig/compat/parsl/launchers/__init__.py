@@ -1,5 +1,24 @@
-"""Parsl's launchers, served by Sprig: only ``SingleNodeLauncher`` (one manager per block)."""
+"""Parsl's launchers, served by Sprig (see :mod:`parsl.launchers.launchers`).
 
-from sprig.config import SingleNodeLauncher
+``LocalProvider`` takes ``launcher=``: :class:`SingleNodeLauncher` there is what Sprig does with a
+local block; the batch-scheduler launchers are complete values whose ``__call__`` gives the
+script text they stand for, for schedulers Sprig does not drive yet.
+"""
 
-__all__ = ["SingleNodeLauncher"]
+from parsl.launchers.base import Launcher
+from parsl.launchers.launchers import (
+    AprunLauncher,
+    GnuParallelLauncher,
+    JsrunLauncher,
+    MpiExecLauncher,
+    MpiRunLauncher,
+    SimpleLauncher,
+    SingleNodeLauncher,
+    SrunLauncher,
+    SrunMPILauncher,
+    WrappedLauncher,
+)
+
+__all__ = ["Launcher", "SimpleLauncher", "WrappedLauncher", "SingleNodeLauncher", "SrunLauncher",
+           "SrunMPILauncher", "AprunLauncher", "JsrunLauncher", "GnuParallelLauncher", "MpiExecLauncher",
+           "MpiRunLauncher"]
