@@ -92,6 +92,13 @@ struct ParslCompatibilityTests {
                 "\(result.stderr)")
     }
 
+    @Test func anEngineWithoutCloudpickleRunsModuleFunctionsAndSaysOnceWhatCannotTravel() throws {
+        let result = try run("no_cloudpickle")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "module function 42\n", "\(result.stderr)")
+        #expect(result.stderr.components(separatedBy: "cloudpickle is not importable").count == 2, "\(result.stderr)")
+    }
+
     @Test func versionIsPrinted() throws {
         let result = try runSprig(["--version"])
         #expect(result.status == 0)

@@ -152,7 +152,10 @@ def shipped_files(names):
 
     files = []
     for name in names:
-        spec = importlib.util.find_spec(name)
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError, AttributeError):  # hidden: sys.modules[name] = None
+            continue
         if spec is None or not spec.origin or not spec.origin.endswith(".py"):
             continue
         if spec.submodule_search_locations:

@@ -81,6 +81,9 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--heartbeat-threshold", type=float, default=10.0)
     parser.add_argument("--prefetch", type=int, default=3)
     parser.add_argument("--worker-debug", action="store_true")
+    # The engine has no cloudpickle: this manager and its workers pickle without it too, whatever
+    # this host has, so that both sides match.
+    parser.add_argument("--pickle-only", action="store_true")
     parsed = parser.parse_args(argv)
     if parsed.workers < 1 or parsed.prefetch < 0:
         parser.error("--workers must be at least 1 and --prefetch at least 0")
@@ -94,6 +97,8 @@ def parse_args(argv: list[str]) -> Options:
     options.heartbeat_threshold = parsed.heartbeat_threshold
     options.prefetch = parsed.prefetch
     options.worker_debug = parsed.worker_debug
+    if parsed.pickle_only:
+        serialize.use_pickle_only()
     return options
 
 

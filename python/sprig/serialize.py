@@ -10,6 +10,7 @@ cloudpickle is imported only when first needed: checking for it does not import 
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 from collections.abc import Callable
@@ -53,8 +54,22 @@ class Pickled:
         return f"Pickled({len(self.data)} bytes)"
 
 
+PICKLE_ONLY_VARIABLE = "SPRIG_PICKLE_ONLY"
+
+
+def use_pickle_only() -> None:
+    """Serializes without cloudpickle from now on, here and in the worker processes started from
+    here (through ``$SPRIG_PICKLE_ONLY``): what a manager does when the engine has no cloudpickle."""
+    global _cloudpickle
+    os.environ[PICKLE_ONLY_VARIABLE] = "1"
+    _cloudpickle = None
+
+
 def _find_cloudpickle_spec() -> Any:
-    """The import spec of cloudpickle, or None; honours ``sys.modules['cloudpickle'] = None``."""
+    """The import spec of cloudpickle, or None; honours ``sys.modules['cloudpickle'] = None`` and
+    ``$SPRIG_PICKLE_ONLY``."""
+    if os.environ.get(PICKLE_ONLY_VARIABLE) == "1":
+        return None
     if "cloudpickle" in sys.modules:
         return sys.modules["cloudpickle"] is not None or None
     from importlib.machinery import PathFinder
@@ -65,6 +80,8 @@ def _find_cloudpickle_spec() -> Any:
 def cloudpickle_module() -> Any | None:
     """The cloudpickle module (imported on first call), or None when it is not importable."""
     global _cloudpickle
+    if _cloudpickle is _MISSING and os.environ.get(PICKLE_ONLY_VARIABLE) == "1":
+        _cloudpickle = None
     if _cloudpickle is _MISSING:
         try:
             import cloudpickle

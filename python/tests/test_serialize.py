@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +119,19 @@ def test_a_function_pickled_with_its_search_path_loads_where_the_path_is_missing
     out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, env=env, timeout=30)
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().strip() == "42"
+
+
+def test_pickle_only_holds_here_and_in_child_processes() -> None:
+    import subprocess
+
+    code = (
+        "from sprig import serialize\n"
+        "serialize.use_pickle_only()\n"
+        "import subprocess, sys\n"
+        "child = subprocess.run([sys.executable, '-c', 'from sprig import serialize; print(serialize.serializer_name())'],"
+        " capture_output=True, text=True, check=True).stdout.strip()\n"
+        "print(serialize.serializer_name(), child)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(serialize.__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=60)
+    assert out.stdout.split() == ["pickle", "pickle"]

@@ -123,6 +123,14 @@ public final class HighThroughputExecutor: Executor {
         }
         expected.withLock { $0 = ExpectedManager(pythonVersion: "\(info.version.major).\(info.version.minor)",
                                                  serializer: serializer.0, serializerVersion: serializer.1) }
+        if serializer.0 != "cloudpickle" {
+            // Said once, here, rather than by every task that cannot travel.
+            context.logger.info("""
+                cloudpickle is not importable by \(info.executable): functions defined in __main__, lambdas and closures \
+                cannot travel to workers (functions from importable modules can); install cloudpickle \
+                (Debian: python3-cloudpickle) to send them
+                """, metadata: ["sprig.executor": .string(label)])
+        }
         try local.start(context)
         state.withLock {
             $0.context = context
@@ -238,6 +246,7 @@ public final class HighThroughputExecutor: Executor {
                          "--heartbeat-period", "\(heartbeatPeriod.seconds)", "--heartbeat-threshold", "\(heartbeatThreshold.seconds)",
                          "--prefetch", "\(prefetch)"]
         if workerDebug { arguments.append("--worker-debug") }
+        if expected.withLock({ $0?.serializer }) == "pickle" { arguments.append("--pickle-only") }
         let info = Python.info!
         return ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
                               pythonVersion: "\(info.version.major).\(info.version.minor)")
