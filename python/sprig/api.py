@@ -135,6 +135,7 @@ class App:
                 raise TypeError(f"app {self.app_name}: outputs must be a list of File objects or paths, "
                                 f"not {type(outputs).__name__}")
             future._outputs = [DataFuture(future, _as_file(self.app_name, o)) for o in outputs]
+        future._sprig_func = self.func
         if args or kwargs:
             future._sprig_dependencies = _futures_in(args, kwargs)
         tid = engine.submit(self.kind, self.func, args, kwargs, self.executors, future, self.app_name)

@@ -122,7 +122,9 @@ class AppFuture(Future):
 
         record = self.__dict__.get("_sprig_record")
         if record is None:
-            record = {"id": self._sprig_tid, "func_name": self.app_name, "app_fu": self,
+            func = self.__dict__.get("_sprig_func")
+            record = {"id": self._sprig_tid, "func": func, "app_name": self.app_name,
+                      "func_name": getattr(func, "__name__", self.app_name), "app_fu": self,
                       "depends": list(self._sprig_dependencies), "executor": None}
             self._sprig_record = record
         record["status"] = States[self.task_status()]
