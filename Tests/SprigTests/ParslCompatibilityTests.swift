@@ -99,6 +99,12 @@ struct ParslCompatibilityTests {
         #expect(result.stderr.components(separatedBy: "cloudpickle is not importable").count == 2, "\(result.stderr)")
     }
 
+    @Test func processExecutorWalltimesCountFromTheStartOnAWorker() throws {
+        let result = try run("htex_walltime")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "running 1 queued 1\nbehind 0.1 first 1.0\n", "\(result.stderr)")
+    }
+
     @Test func versionIsPrinted() throws {
         let result = try runSprig(["--version"])
         #expect(result.status == 0)

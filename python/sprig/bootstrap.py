@@ -29,7 +29,7 @@ import sys
 MAGIC = b"SPRIGBN1"
 BUNDLE_HEADER = struct.Struct("<8sI")  # magic, zip length
 FRAME_HEADER = struct.Struct("<IB")  # body length, frame type (as in sprig.protocol)
-PROTOCOL_VERSION = 1  # sprig.protocol.PROTOCOL_VERSION (a test keeps them equal)
+PROTOCOL_VERSION = 2  # sprig.protocol.PROTOCOL_VERSION (a test keeps them equal)
 HELLO, HELLO_ACK = 1, 2
 
 EXIT_BUNDLE = 1  # the bundle is missing, truncated or cannot be unpacked

@@ -644,6 +644,11 @@ class Manager:
             if task_id in self.killed:
                 log.info("worker %d started task %d, which was killed; killing the worker", slot.index, task_id)
                 self.kill_worker(slot)
+            else:
+                # Forwarded: the interchange counts walltimes, and tells running from queued, from here.
+                self.results.append(result.raw)
+                self.result_count += 1
+                self.result_bytes += len(result.raw)
             return
         if slot.running == task_id:
             slot.running = None

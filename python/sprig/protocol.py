@@ -14,7 +14,7 @@ import struct
 from collections import deque
 from collections.abc import Iterable, Sequence
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Frame types.
 HELLO = 1
@@ -42,8 +42,8 @@ KIND_PYTHON = 0
 KIND_BASH_FROM_PYTHON = 1
 KIND_BASH = 2
 
-# Result statuses. SKIPPED and STARTED travel only from a worker to its manager (never to the
-# interchange).
+# Result statuses. SKIPPED travels only from a worker to its manager; STARTED (a task begins on a
+# worker) goes on to the interchange, which starts the task's walltime then. Neither ends a task.
 STATUS_OK = 0
 STATUS_FAILED = 1
 STATUS_WORKER_LOST = 2

@@ -25,7 +25,7 @@ PYTHON_DIR = TESTS_DIR.parent
 HIDE_CLOUDPICKLE_DIR = TESTS_DIR / "hide_cloudpickle"
 
 HELLO, HELLO_ACK, TASKS, RESULTS, HEARTBEAT, SHUTDOWN, KILL_TASK, STATS = range(1, 9)
-OK, FAILED, WORKER_LOST = 0, 1, 2
+OK, FAILED, WORKER_LOST, STARTED = 0, 1, 2, 4
 PYTHON, BASH_FROM_PYTHON, BASH = 0, 1, 2
 
 HEADER = struct.Struct("<IB")
@@ -211,6 +211,7 @@ class ManagerProcess:
         self.frames: list[tuple[int, bytes]] = []  # frames not consumed by the helpers below
         self.results: dict[int, Result] = {}
         self.result_order: list[int] = []
+        self.started: list[int] = []  # STARTED entries: tasks their workers began, in order
         self.stats: list[dict] = []
         self.worker_pids: dict[int, Optional[int]] = {}  # every worker pid seen -> start time
         self.heartbeats_received = 0
@@ -235,6 +236,10 @@ class ManagerProcess:
     def _on_frame(self, kind: int, body: bytes) -> None:
         if kind == RESULTS:
             for task_id, status, data in decode_results(body):
+                if status == STARTED:
+                    assert task_id not in self.results, f"task {task_id} started after its result"
+                    self.started.append(task_id)
+                    continue
                 assert task_id not in self.results, f"second result for task {task_id}"
                 self.results[task_id] = Result(task_id, status, data)
                 self.result_order.append(task_id)

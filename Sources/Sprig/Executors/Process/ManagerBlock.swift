@@ -110,13 +110,6 @@ final class ManagerBlock: Sendable {
             return true
         }
         guard accepted else { return tasks }
-        for task in tasks {
-            let id = UInt64(task.attempt.taskID.rawValue)
-            task.attempt.markStarted()
-            if task.attempt.walltime != nil {
-                task.attempt.setCanceller { [self] in killTask(id) }
-            }
-        }
         if !write(writer.frame(.tasks)) {
             // The reader sees the end of the stream and reports these as lost with the rest.
             logger.debug("sending tasks failed; the block is ending")
@@ -249,9 +242,19 @@ final class ManagerBlock: Sendable {
         var reader = ByteReader(body)
         guard let count = try? reader.u32() else { return [] }
         var finished: [(InFlight, UInt8, [UInt8])] = []
+        var started: [(UInt64, Attempt)] = []
         for _ in 0..<count {
             guard let id = try? reader.u64(), let status = try? reader.u8(), let bytes = try? reader.blob() else { break }
-            if let item = state.withLock({ $0.inFlight.removeValue(forKey: id) }) { finished.append((item, status, bytes)) }
+            if status == resultStatusStarted {
+                if let item = state.withLock({ $0.inFlight[id] }) { started.append((id, item.attempt)) }
+            } else if let item = state.withLock({ $0.inFlight.removeValue(forKey: id) }) {
+                finished.append((item, status, bytes))
+            }
+        }
+        // A task's walltime counts from when its worker starts it, not from when it was queued there.
+        for (id, attempt) in started {
+            attempt.markStarted()
+            if attempt.walltime != nil { attempt.setCanceller { [self] in killTask(id) } }
         }
         state.withLock { if $0.inFlight.isEmpty { $0.idleSince = .now } }
         let now = ContinuousClock.now
