@@ -181,7 +181,24 @@ final class ScriptEngine: Sendable {
                             runDirectory: (try? String(python: fields["run_dir"] ?? .none)) ?? "runinfo",
                             strategy: strategy,
                             retryHandler: try retryHandler(from: fields["retry_handler"]))
-        return (config, internalThreads!)
+        var withAutopath = config
+        if let flag = fields["std_autopath"], (try? Bool(python: flag)) == true {
+            withAutopath.stdAutopath = { task, app, stream in
+                try withGIL {
+                    let target = try Python.importModule("sprig.api").attribute("_autopath")
+                        .call([try task.rawValue.toPython(), try app.toPython(), try stream.toPython()])
+                    do {
+                        guard let redirect = try Redirect.parse(target.isNone ? .none : .python(target), stream: stream) else {
+                            throw PythonException("TypeError", "std_autopath returned None for \(stream)")
+                        }
+                        return redirect
+                    } catch let rejection as CallRejection {
+                        throw PythonException("TypeError", "std_autopath gave a bad \(stream) target: \(rejection.reason)")
+                    }
+                }
+            }
+        }
+        return (withAutopath, internalThreads!)
     }
 
     /// A script's `retry_handler(exception, task_record) -> float`, called with the exception the

@@ -105,6 +105,12 @@ struct ParslCompatibilityTests {
         #expect(result.stdout == "running 1 queued 1\nbehind 0.1 first 1.0\n", "\(result.stderr)")
     }
 
+    @Test func stdAutopathChoosesAutoLognameTargetsOnceAndFileTargetsAreDataFutures() throws {
+        let result = try run("std_autopath")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "autopath hello 1\nraised at the call: no stderr for you\nfile target file.out hello\n", "\(result.stderr)")
+    }
+
     @Test func versionIsPrinted() throws {
         let result = try runSprig(["--version"])
         #expect(result.status == 0)

@@ -81,6 +81,39 @@ AUTO_LOGNAME = -1
 #: Unfinished tasks of the loaded config by task id (``dfk().tasks``); a task leaves when it ends.
 _live: dict[int, AppFuture] = {}
 
+#: What ``std_autopath`` gave, by (task id, stream): asked once, so every reader gets the same object.
+_autopaths: dict[tuple[int, str], Any] = {}
+
+
+def _autopath(tid: int, app: str, stream: str, label: str | None = None, future: AppFuture | None = None) -> Any:
+    """The target of ``stream=AUTO_LOGNAME`` for task ``tid``: the loaded config's
+    ``std_autopath(task_record, stream)`` (asked once per task and stream), else Sprig's file
+    under the run directory. The engine calls this when the task starts; the future when read."""
+    key = (tid, stream)
+    # Kept on the future once there is one; until then (the engine may ask first, while the call
+    # is being submitted) in _autopaths, which the call then empties.
+    cache = future.__dict__.setdefault("_sprig_autopaths", {}) if future is not None else None
+    if cache is not None and stream in cache:
+        return cache[stream]
+    if key in _autopaths:
+        target = _autopaths.pop(key) if cache is not None else _autopaths[key]
+        if cache is not None:
+            cache[stream] = target
+        return target
+    config = _current.config if _current is not None else None
+    chooser = getattr(config, "std_autopath", None)
+    if chooser is None:
+        return _engine().auto_logname(tid, app, label, stream)
+    future = future if future is not None else _live.get(tid)
+    record = future.task_record if future is not None else {"id": tid, "func_name": app.rsplit(".", 1)[-1]}
+    record.setdefault("try_id", 0)
+    target = chooser(record, stream)
+    if cache is not None:
+        cache[stream] = target
+    else:
+        _autopaths[key] = target
+    return target
+
 
 def _special_defaults(func: Callable[..., Any]) -> dict[str, Any]:
     """The defaults the function's signature gives Parsl's special keywords."""
@@ -142,6 +175,9 @@ class App:
         future._sprig_tid = tid
         if not future.done():  # (completing it needs the GIL this thread holds: no race)
             _live[tid] = future
+        for stream in ("stdout", "stderr"):
+            if type(kwargs.get(stream)) is int and kwargs[stream] == AUTO_LOGNAME:
+                _autopath(tid, self.app_name, stream, future._label, future)  # raises here, to the caller, as in Parsl
         return future
 
     def __repr__(self) -> str:
@@ -317,6 +353,7 @@ class DataFlowKernel:
         #: Whether :meth:`cleanup` has run (Parsl's ``cleanup_called``).
         self.cleanup_called = False
         _live.clear()
+        _autopaths.clear()
         _current = self
 
     @classmethod

@@ -481,7 +481,10 @@ class Config(_Described):
     ``project_name``, ``initialize_logging``, ``garbage_collect``, ``internal_tasks_max_threads``,
     ``strategy_period``, ``lazy_errors``, ``data_management_max_threads``; and with a warning when
     set: ``checkpoint_mode``, ``checkpoint_files``, ``checkpoint_period``, ``monitoring``,
-    ``std_autopath``, ``memoizer``, ``dependency_resolver``.
+    ``memoizer``, ``dependency_resolver``.
+    - ``std_autopath``: ``std_autopath(task_record, "stdout" | "stderr")`` gives the target of a
+      ``stdout=AUTO_LOGNAME`` / ``stderr=AUTO_LOGNAME`` (a path, a ``(path, mode)`` tuple or a
+      ``File``); called once per task and stream, when the app is called.
     - ``retry_handler``: ``handler(exception, task_record) -> float``, what a failure costs against
       ``retries`` (default 1 each); a task is retried while its costs add up to at most ``retries``.
       An exception raised by the handler fails the task with that exception. It may also be set
@@ -503,19 +506,23 @@ class Config(_Described):
         "checkpoint_files": _is_empty,
         "checkpoint_period": _is_none,
         "monitoring": _is_none,
-        "std_autopath": _is_none,
         "memoizer": _is_none,
         "dependency_resolver": _is_none,
     }
 
     def __init__(self, executors: Iterable[Executor] | None = None, *, retries: int = 0,
                  run_dir: str = "runinfo", strategy: str | None = "simple", max_idletime: float = 120.0,
-                 exit_mode: str = "cleanup", retry_handler: Any = None, **parsl_options: Any) -> None:
+                 exit_mode: str = "cleanup", retry_handler: Any = None, std_autopath: Any = None,
+                 **parsl_options: Any) -> None:
         owner = "Config"
         if retry_handler is not None and not callable(retry_handler):
             raise TypeError(f"{owner}: retry_handler must be a function (exception, task_record) -> float, "
                             f"not {type(retry_handler).__name__}")
         self.retry_handler = retry_handler
+        if std_autopath is not None and not callable(std_autopath):
+            raise TypeError(f"{owner}: std_autopath must be a function (task_record, stream) -> path, "
+                            f"not {type(std_autopath).__name__}")
+        self.std_autopath = std_autopath
         chosen = tuple(executors) if executors is not None else ()
         if not chosen:
             chosen = (ThreadPoolExecutor(),)
@@ -557,6 +564,7 @@ class Config(_Described):
             "strategy": _STRATEGIES[self.strategy],
             "max_idletime": self.max_idletime,
             "retry_handler": self.retry_handler,
+            "std_autopath": self.std_autopath is not None,
         }
 
 

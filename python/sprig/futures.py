@@ -79,11 +79,17 @@ class AppFuture(Future):
 
     def _std_target(self, target: Any, stream: str) -> Any:
         if type(target) is int and target == -1 and self._sprig_tid is not None:  # AUTO_LOGNAME
-            import sys
+            from sprig import api
 
-            engine = sys.modules.get("_sprig_engine")
-            if engine is not None:
-                return engine.auto_logname(self._sprig_tid, self.app_name, self._label, stream)
+            target = api._autopath(self._sprig_tid, self.app_name, stream, self._label, self)
+        if isinstance(target, File):
+            # A File target is a DataFuture of that file, done when the app is (as in Parsl).
+            futures = self.__dict__.setdefault("_sprig_std_futures", {})
+            if stream not in futures:
+                futures[stream] = DataFuture(self, target)
+                if self.done():
+                    futures[stream]._parent_done(self._exception)  # type: ignore[attr-defined]
+            return futures[stream]
         return target
 
     def cancel(self) -> bool:
@@ -148,7 +154,7 @@ class AppFuture(Future):
         """Completes the future with the app's value; its DataFutures complete with their files."""
         _forget(self._sprig_tid)
         self.set_result(value)
-        for output in self._outputs:
+        for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
             output._parent_done(None)
 
     def _sprig_set_failure(self, info: dict[str, Any]) -> None:
@@ -166,7 +172,7 @@ class AppFuture(Future):
             return
         exc = errors.exception_from_failure(info, self._sprig_dependencies)
         self.set_exception(exc)
-        for output in self._outputs:
+        for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
             output._parent_done(exc)
 
     def __repr__(self) -> str:

@@ -22,8 +22,8 @@ enum SpecialKeyword: String, CaseIterable {
 
 /// A call refused before it runs, for a reason of its own (a bad `stdout` spec, say), rather than
 /// an argument that could not be converted.
-struct CallRejection: Error {
-    let reason: TaskError.Reason
+package struct CallRejection: Error {
+    package let reason: TaskError.Reason
 }
 
 /// An app call's arguments in dynamic form, with Parsl's special keywords taken out.

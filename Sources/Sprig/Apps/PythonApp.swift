@@ -87,6 +87,7 @@ extension DataFlowKernel {
             options = ResolvedOptions(app: options.app, executors: options.executors, retries: options.retries, walltime: walltime)
         }
         let runDirectory = config.runDirectory
+        let chooser = config.stdAutopath
         let app = options.app
         let label = call.keywords.first { $0.0 == "label" }.flatMap { keyword -> String? in
             switch keyword.1 {
@@ -96,8 +97,8 @@ extension DataFlowKernel {
             }
         }
         return submit(options, dependencies: call.dependencies, outputs: call.outputs) { id in
-            let stdout = call.stdout?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stdout")
-            let stderr = call.stderr?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stderr")
+            let stdout = try call.stdout?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stdout", chooser: chooser)
+            let stderr = try call.stderr?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stderr", chooser: chooser)
             var keywords = try call.keywords.map { ($0.0, try $0.1.substitutingFutures()) }
             if let inputs = call.inputs, keywordPolicy.accepts("inputs") { keywords.append(("inputs", try inputs.substitutingFutures())) }
             if !call.outputs.isEmpty, keywordPolicy.accepts("outputs") { keywords.append(("outputs", .list(call.outputs.map(Value.file)))) }

@@ -50,12 +50,13 @@ public struct BashApp<each Input: Sendable>: Sendable {
         let captured = (repeat each arguments)
         let command = self.command
         let runDirectory = kernel.config.runDirectory
+        let chooser = kernel.config.stdAutopath
         let app = options.app
         let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies, outputs: outputs) { id in
             let values = (repeat try (each captured).resolve())
             return .bash(BashCall(command: .swift { try command(repeat each values) },
-                                  stdout: stdout?.resolved(task: id, app: app, runDirectory: runDirectory, stream: "stdout"),
-                                  stderr: stderr?.resolved(task: id, app: app, runDirectory: runDirectory, stream: "stderr"),
+                                  stdout: try stdout?.resolved(task: id, app: app, runDirectory: runDirectory, stream: "stdout", chooser: chooser),
+                                  stderr: try stderr?.resolved(task: id, app: app, runDirectory: runDirectory, stream: "stderr", chooser: chooser),
                                   outputs: outputs))
         }
         return AppFuture(core: core)

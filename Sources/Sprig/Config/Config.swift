@@ -17,6 +17,10 @@ public struct Config: Sendable {
     /// the costs of its failures add up to no more than its retries. `nil`: each failure costs 1.
     /// If the handler throws, the task fails with that error. Never called for dependency failures.
     public var retryHandler: (@Sendable (_ error: any Error, _ task: RetryContext) throws -> Double)?
+    /// Where ``Redirect/automatic`` puts a task's stream (Parsl's `std_autopath`), given the task,
+    /// its app and `"stdout"` or `"stderr"`; `nil`: `<run directory>/task_logs/…`. If it throws,
+    /// the task fails with that error.
+    public var stdAutopath: (@Sendable (_ task: TaskID, _ app: String, _ stream: String) throws -> Redirect)?
 
     public init(executors: [any Executor] = [ThreadPoolExecutor()],
                 retries: Int = 0,

@@ -37,8 +37,10 @@ public struct Redirect: Sendable, Hashable, ExpressibleByStringLiteral, AppArgum
     public static let automatic = Redirect(automaticWithMode: .append)
 
     /// The redirect with an automatic path made concrete for one task.
-    package func resolved(task: TaskID, app: String, label: String? = nil, runDirectory: String, stream: String) -> Redirect {
+    package func resolved(task: TaskID, app: String, label: String? = nil, runDirectory: String, stream: String,
+                          chooser: (@Sendable (TaskID, String, String) throws -> Redirect)? = nil) throws -> Redirect {
         guard isAutomatic else { return self }
+        if let chooser { return try chooser(task, app, stream) }
         return Redirect(Self.automaticPath(task: task, app: app, label: label, runDirectory: runDirectory, stream: stream), mode: mode)
     }
 
@@ -64,7 +66,7 @@ public struct Redirect: Sendable, Hashable, ExpressibleByStringLiteral, AppArgum
     /// - Throws: ``CallRejection`` with ``TaskError/Reason/badStdStreamSpec(_:)`` for a spec of the
     ///   wrong shape or types (Parsl's type check: a list, a 1- or 3-tuple, a `None` mode), and
     ///   ``TaskError/Reason/badStdStream(path:detail:)`` for an unknown mode (Parsl's `BadStdStreamFile`).
-    static func parse(_ value: Value, stream: String) throws(CallRejection) -> Redirect? {
+    package static func parse(_ value: Value, stream: String) throws(CallRejection) -> Redirect? {
         func wrongShape(_ what: String) -> CallRejection {
             CallRejection(reason: .badStdStreamSpec("\(stream) must be a path or a (path, mode) tuple, not \(what)"))
         }
