@@ -95,7 +95,7 @@ def test_config_default_is_one_thread_pool():
         "run_dir": "runinfo",
         "strategy": "simple",
         "max_idletime": 120.0,
-        "retry_handler": None,
+        "retry_handler": None, "std_autopath": False,
     }
     assert Config(executors=[]).to_spec()["executors"] == [{"kind": "threads", "label": "threads", "max_threads": 2}]
 
@@ -136,7 +136,7 @@ def test_specs_are_plain_data():
 def test_local_threads_is_parsls():
     assert local_threads().to_spec() == {
         "executors": [{"kind": "threads", "label": "threads", "max_threads": 2}],
-        "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None,
+        "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
     }
 
 
@@ -149,7 +149,7 @@ def test_htex_local_is_parsls():
             "worker_logdir_root": None,
             "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": ""},
         }],
-        "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None,
+        "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
     }
 
 
