@@ -31,6 +31,8 @@ final class ScriptEngine: Sendable {
 
     struct Helpers: @unchecked Sendable {  // Python objects, used only inside GIL scopes
         let futureClass: PythonObject
+        /// `(set, frozenset)`.
+        let setClasses: PythonObject
         let settle: PythonObject
         let watchFutures: PythonObject
         let watchFuture: PythonObject
@@ -349,7 +351,9 @@ final class ScriptEngine: Sendable {
     private func helpers() throws -> Helpers {
         if let helpers = state.withLock({ $0.helpers }) { return helpers }
         let apps = try Python.importModule("sprig.apps")
+
         let helpers = Helpers(futureClass: try Python.importModule("concurrent.futures").attribute("Future"),
+                              setClasses: try Python.evaluate("(set, frozenset)"),
                               settle: try Python.importModule("_sprig_engine").attribute("settle"),
                               watchFutures: try apps.attribute("watch_futures"),
                               watchFuture: try apps.attribute("watch_future"))
@@ -373,9 +377,14 @@ final class ScriptEngine: Sendable {
         case .list?: return .list(try object.items().map(value(of:)))
         case .tuple?: return .tuple(try object.items().map(value(of:)))
         case .dict?:
-            return .dict(try object.items().map { pair in (.python(try pair[0]), try value(of: pair[1])) })
+            return .dict(try object.items().map { pair in (try value(of: pair[0]), try value(of: pair[1])) })
         case nil:
             if object.typeName == "sprig.files.File" { return .file(File(try String(python: object.attribute("filepath")))) }
+            if object.isInstance(of: try helpers().setClasses) {
+                // Kept a set (or frozenset: its items are hashable) unless a future is inside.
+                let items = try Python.importModule("builtins").attribute("list").call([object]).items().map(value(of:))
+                return items.contains(where: \.containsFuture) ? .set(items) : .python(object)
+            }
             if object.isInstance(of: try helpers().futureClass) { return try plainFutureValue(object) }
             return .python(object)
         }

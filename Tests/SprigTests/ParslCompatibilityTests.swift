@@ -111,6 +111,13 @@ struct ParslCompatibilityTests {
         #expect(result.stdout == "autopath hello 1\nraised at the call: no stderr for you\nfile target file.out hello\n", "\(result.stderr)")
     }
 
+    @Test(arguments: executors)
+    func futuresInDictKeysAndSetsAreDependencies(config: [String]) throws {
+        let result = try run("containers", config)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "{'a': [30, 'ten'], 'b': 20}\n['x', 'y']\n['plain']\n[(['deep'],)]\n", "\(result.stderr)")
+    }
+
     @Test func versionIsPrinted() throws {
         let result = try runSprig(["--version"])
         #expect(result.status == 0)

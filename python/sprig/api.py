@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 
 from sprig import errors
 from sprig.config import Config
@@ -205,7 +206,7 @@ class JoinApp(App):
 
 
 def _futures_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-    """The futures among a call's arguments, anywhere in lists, tuples and dict values."""
+    """The futures among a call's arguments, anywhere in lists, tuples, sets and dicts (keys too)."""
     from concurrent.futures import Future
 
     found = []
@@ -214,9 +215,10 @@ def _futures_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         value = stack.pop()
         if isinstance(value, Future):
             found.append(value)
-        elif isinstance(value, (list, tuple)):
+        elif isinstance(value, (list, tuple, set, frozenset)):
             stack.extend(value)
         elif isinstance(value, dict):
+            stack.extend(value.keys())
             stack.extend(value.values())
     return found
 
@@ -354,6 +356,8 @@ class DataFlowKernel:
         self.cleanup_called = False
         _live.clear()
         _autopaths.clear()
+        with _final_counts_lock:
+            _final_counts.clear()
         _current = self
 
     @classmethod
@@ -403,6 +407,26 @@ class DataFlowKernel:
         return {tid: future.task_record for tid, future in list(_live.items())}
 
     @property
+    def task_state_counts(self) -> dict[Any, int]:
+        """How many tasks are in each :class:`~sprig.states.States` (Parsl's ``task_state_counts``, a
+        ``defaultdict(int)``): ``exec_done``, ``failed`` (cancelled tasks too) and ``dep_fail`` count
+        the tasks of the config loaded last that have ended; ``pending``, ``launched`` (handed to an
+        executor) and ``running`` those of this config that have not."""
+        from collections import defaultdict
+
+        from sprig.states import States
+
+        counts: defaultdict[States, int] = defaultdict(int)
+        with _final_counts_lock:
+            for name, n in _final_counts.items():
+                counts[States[name]] = n
+        live = self.task_counts()
+        counts[States.pending] += live.get("pending", 0)
+        counts[States.launched] += live.get("queued", 0)
+        counts[States.running] += live.get("running", 0)
+        return counts
+
+    @property
     def task_count(self) -> int:
         """How many tasks have been submitted (Parsl's ``task_count``)."""
         return sum(self.task_counts().values())
@@ -433,6 +457,17 @@ class DataFlowKernel:
 
 
 _current: DataFlowKernel | None = None
+
+#: Ended tasks of the config loaded last, by final state name (``dfk().task_state_counts``).
+_final_counts: dict[str, int] = {}
+_final_counts_lock = threading.Lock()
+
+
+def _count_final_state(state: str) -> None:
+    """Counts one ended task under ``state`` (``exec_done``, ``failed``, ``dep_fail``); the future
+    calls this as the engine completes it."""
+    with _final_counts_lock:
+        _final_counts[state] = _final_counts.get(state, 0) + 1
 
 
 def load(config: Config | None = None) -> DataFlowKernel:

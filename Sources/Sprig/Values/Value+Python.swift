@@ -14,6 +14,7 @@ extension Value: PythonConvertible {
         case .bytes(let b): return try b.toPython()
         case .list(let items): return try items.toPython()
         case .tuple(let items): return try PythonTuple(elements: items).toPython()
+        case .set(let items): return try PythonSide.builtin("set").call([try items.toPython()])
         case .dict(let pairs):
             return try withGIL { try PythonObject.dict(pairs.map { (try $0.key.toPython(), try $0.value.toPython()) }) }
         case .file(let file): return try PythonSide.fileClass().call(file.path)
@@ -52,7 +53,7 @@ extension Value {
             if let value = b as? T { return value }
             if let value = Data(b) as? T { return value }
         case .file(let f): if let value = f as? T { return value }
-        case .list, .tuple, .dict, .future: break
+        case .list, .tuple, .dict, .set, .future: break
         }
         // Containers and mismatches go through Python, whose conversions name both types.
         guard Python.isStarted, let convertible = T.self as? any ConvertibleFromPython.Type else {
@@ -74,6 +75,9 @@ package enum PythonSide {
 
     /// `sprig.serialize.<name>`.
     static func serializer(_ name: String) throws -> PythonObject { try attribute(name, of: "sprig.serialize") }
+
+    /// `builtins.<name>`.
+    static func builtin(_ name: String) throws -> PythonObject { try attribute(name, of: "builtins") }
 
     /// `sprig.apps.<name>`.
     static func appsHelper(_ name: String) throws -> PythonObject { try attribute(name, of: "sprig.apps") }

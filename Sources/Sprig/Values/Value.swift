@@ -15,6 +15,8 @@ public indirect enum Value: Sendable {
     case list([Value])
     case tuple([Value])
     case dict([(key: Value, value: Value)])
+    /// A Python `set` (from scripts): futures inside are dependencies too, as in Parsl's deep resolver.
+    case set([Value])
     case file(File)
     case python(PythonObject)
     /// A pickled Python object, as a process executor's worker returned it: unpickled only when read
@@ -36,6 +38,7 @@ extension Value: CustomStringConvertible {
         case .list(let items): "[" + items.map(\.description).joined(separator: ", ") + "]"
         case .tuple(let items): "(" + items.map(\.description).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")
         case .dict(let pairs): "{" + pairs.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        case .set(let items): "{" + items.map(\.description).joined(separator: ", ") + "}"
         case .file(let f): "File(\(f.path.debugDescription))"
         case .python(let o): o.debugDescription
         case .pickled(let p): "<pickled, \(p.bytes.count) bytes>"
@@ -119,7 +122,7 @@ extension Value {
     func gatherFutures(into futures: inout [any TaskFuture]) {
         switch self {
         case .future(let f): futures.append(f)
-        case .list(let items), .tuple(let items): for item in items { item.gatherFutures(into: &futures) }
+        case .list(let items), .tuple(let items), .set(let items): for item in items { item.gatherFutures(into: &futures) }
         case .dict(let pairs):
             for pair in pairs {
                 pair.key.gatherFutures(into: &futures)
@@ -129,10 +132,10 @@ extension Value {
         }
     }
 
-    var containsFuture: Bool {
+    package var containsFuture: Bool {
         switch self {
         case .future: true
-        case .list(let items), .tuple(let items): items.contains { $0.containsFuture }
+        case .list(let items), .tuple(let items), .set(let items): items.contains { $0.containsFuture }
         case .dict(let pairs): pairs.contains { $0.key.containsFuture || $0.value.containsFuture }
         default: false
         }
@@ -149,6 +152,7 @@ extension Value {
             return try Value(swiftValue: backed.dependencyValue(from: outcome.get()), from: f.taskID)
         case .list(let items): return .list(try items.map { try $0.substitutingFutures() })
         case .tuple(let items): return .tuple(try items.map { try $0.substitutingFutures() })
+        case .set(let items): return .set(try items.map { try $0.substitutingFutures() })
         case .dict(let pairs): return .dict(try pairs.map { (try $0.key.substitutingFutures(), try $0.value.substitutingFutures()) })
         default: return self
         }
