@@ -22,7 +22,9 @@ final class ScriptEngine: Sendable {
         /// Tasks no executor runs, ended by `settle` from Python: join apps' outer tasks (ended when
         /// the futures their function returned end) and plain `concurrent.futures.Future`s passed
         /// as arguments (ended when they end).
-        var external: [Int: (core: TaskCore, kind: ExternalKind)] = [:]
+        /// Each keeps its kernel: a settlement may come while `cleanup()` waits for it, after
+        /// the kernel has left `kernel`.
+        var external: [Int: (core: TaskCore, kind: ExternalKind, kernel: DataFlowKernel)] = [:]
         /// `concurrent.futures.Future`, the settle function and the watch helpers, once imported.
         var helpers: Helpers?
     }
@@ -104,6 +106,9 @@ final class ScriptEngine: Sendable {
 
     /// Waits for every task and stops the kernel; a later `load()` starts a new one.
     func cleanup() {
+        // First wait with the config still loaded: running join apps may still call apps (and
+        // their settlements find their kernel), as in Parsl, whose cleanup waits the same way.
+        state.withLock { $0.kernel }?.waitForCurrentTasks()
         let kernel = state.withLock { state -> DataFlowKernel? in
             defer { state.kernel = nil; state.tasks = [:]; state.forcedConfig = nil }
             return state.kernel
@@ -296,7 +301,7 @@ final class ScriptEngine: Sendable {
                             policy: KeywordPolicy, arguments: [any AppArgument], keywords: [(String, any AppArgument)], app: String) -> TaskCore {
         let inner = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: arguments, keywords: keywords, bash: false)
         let outer = kernel.makeExternalTask(app: app)
-        state.withLock { $0.external[outer.id.rawValue] = (outer, .join) }
+        state.withLock { $0.external[outer.id.rawValue] = (outer, .join, kernel) }
         inner.onComplete { [self] outcome in
             switch outcome {
             case .failure(let error):
@@ -322,7 +327,7 @@ final class ScriptEngine: Sendable {
     /// Ends an external task from Python: a join app's futures ended (`payload`: the value, or the
     /// `(exception, future)` pairs of those that failed), or a plain future did (its result or exception).
     private func settle(id: Int, ok: Bool, payload: PythonObject) throws {
-        guard let (core, kind) = state.withLock({ $0.external[id] }) else { return }
+        guard let (core, kind, _) = state.withLock({ $0.external[id] }) else { return }
         if ok {
             finishExternal(id, .success(Value.python(payload)))
             return
@@ -342,8 +347,7 @@ final class ScriptEngine: Sendable {
     }
 
     private func finishExternal(_ id: Int, _ outcome: Outcome) {
-        guard let (core, _) = state.withLock({ $0.external.removeValue(forKey: id) }),
-              let kernel = state.withLock({ $0.kernel }) else { return }
+        guard let (core, _, kernel) = state.withLock({ $0.external.removeValue(forKey: id) }) else { return }
         kernel.completeExternal(core, outcome)
     }
 
@@ -395,7 +399,7 @@ final class ScriptEngine: Sendable {
     private func plainFutureValue(_ object: PythonObject) throws -> Value {
         guard let kernel = state.withLock({ $0.kernel }) else { return .python(object) }
         let core = kernel.makeExternalTask(app: "concurrent.futures.Future")
-        state.withLock { $0.external[core.id.rawValue] = (core, .plainFuture) }
+        state.withLock { $0.external[core.id.rawValue] = (core, .plainFuture, kernel) }
         let helpers = try helpers()
         _ = try helpers.watchFuture.call([object, helpers.settle, try core.id.rawValue.toPython()])
         return .future(AppFuture<Value>.dynamic(core: core))

@@ -118,6 +118,12 @@ struct ParslCompatibilityTests {
         #expect(result.stdout == "{'a': [30, 'ten'], 'b': 20}\n['x', 'y']\n['plain']\n[(['deep'],)]\n", "\(result.stderr)")
     }
 
+    @Test func cleanupWaitsForJoinAppsAndPlainFuturesThatEndMeanwhile() throws {
+        let result = try run("cleanup_waits")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "after cleanup 1 42\n", "\(result.stderr)")
+    }
+
     @Test func versionIsPrinted() throws {
         let result = try runSprig(["--version"])
         #expect(result.status == 0)

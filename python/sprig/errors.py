@@ -72,9 +72,9 @@ class NoConfigLoadedError(SprigError, RuntimeError):
 NoDataFlowKernelError = NoConfigLoadedError
 
 NO_CONFIG_MESSAGE = (
-    "no config is loaded — call parsl.load(config) / sprig.load(config) first, "
+    "Must first load config: no config is loaded — call parsl.load(config) / sprig.load(config) first, "
     "or run with `sprig run --config threads|htex script.py`"
-)
+)  # (it starts with Parsl's words for this error, NoDataFlowKernelError's 'Must first load config')
 
 
 class EngineNotAvailableError(SprigError, RuntimeError):
@@ -185,7 +185,8 @@ class MissingOutputs(TaskError):
         self.outputs = list(outputs)
 
     def __str__(self) -> str:
-        return f"Missing Outputs: {self.outputs}, Reason: {self.reason}"
+        files = ", ".join(f"File({f.url!r})" if isinstance(f, File) else repr(f) for f in self.outputs)
+        return f"Missing Outputs: [{files}], Reason: {self.reason}"
 
 
 class BadStdStreamFile(TaskError):
@@ -251,7 +252,8 @@ class DataFlowException(TaskError):
 class PropagatedException(DataFlowException):
     """A task failed because other tasks failed.
 
-    ``dependent_exceptions_tids`` is Parsl's list of ``(exception, "task N")`` pairs; ``__cause__``
+    ``dependent_exceptions_tids`` is Parsl's list of ``(exception, description)`` pairs (``"task N"``,
+    or the ``repr`` of a plain future: see :func:`describe_future`); ``__cause__``
     is the representative root cause (a failure of a task that ran), so an uncaught error prints
     the root cause, with its traceback, first.
     """
@@ -298,8 +300,8 @@ class DependencyError(PropagatedException):
             self.__cause__ = root_cause
 
     def __str__(self) -> str:
-        failed = ", ".join(f"task {tid}" for tid in self.failed_tids) or "unknown tasks"
-        text = f"{self._head()}: its dependencies failed ({failed})"
+        named = [label for _, label in self.dependent_exceptions_tids] or [f"task {tid}" for tid in self.failed_tids]
+        text = f"{self._head()}: its dependencies failed ({', '.join(named) or 'unknown tasks'})"
         if self.root_cause is not None:
             where = f"task {self.root_task_id}" if self.root_task_id is not None else "the root cause"
             text += f"; the root cause is {where}: {describe(self.root_cause)}"
@@ -431,7 +433,7 @@ def _build(info: dict[str, Any], dependencies: Sequence[Any] = ()) -> BaseExcept
         pairs = [(root, f"task {t}") for t in failed] if root is not None else []
         immediate = _failed_dependencies(dependencies)
         if immediate:
-            pairs = [(exc, f"task {tid}") for exc, tid in immediate]
+            pairs = immediate
             first = pairs[0][0]
             root = first.__cause__ if isinstance(first, DependencyError) and first.__cause__ is not None else first
         return DependencyError(pairs, task_id, app_name=app, message=message, failed_tids=failed,
@@ -446,8 +448,9 @@ def _build(info: dict[str, Any], dependencies: Sequence[Any] = ()) -> BaseExcept
     return cls(message, task_id=task_id, app_name=app)
 
 
-def _failed_dependencies(dependencies: Sequence[Any]) -> list[tuple[BaseException, Any]]:
-    """(exception, task id) for each future among ``dependencies`` that has failed, once each."""
+def _failed_dependencies(dependencies: Sequence[Any]) -> list[tuple[BaseException, str]]:
+    """(exception, description) for each future among ``dependencies`` that has failed, once each
+    (see :func:`describe_future`)."""
     seen: set[int] = set()
     failed = []
     for future in dependencies:
@@ -464,8 +467,20 @@ def _failed_dependencies(dependencies: Sequence[Any]) -> list[tuple[BaseExceptio
             continue
         seen.add(id(future))
         if exc is not None:
-            failed.append((exc, getattr(future, "tid", None)))
+            failed.append((exc, describe_future(future)))
     return failed
+
+
+def describe_future(future: Any) -> str:
+    """How a dependency failure names a failed dependency, as Parsl does: ``task N`` for an app's
+    future, ``DataFuture from task N`` for an output file's, the ``repr`` of any other future."""
+    from sprig.futures import AppFuture, DataFuture
+
+    if isinstance(future, AppFuture):
+        return f"task {future.tid}"
+    if isinstance(future, DataFuture):
+        return f"DataFuture from task {future.tid}"
+    return repr(future)
 
 
 def _python_exception(info: dict[str, Any], task_id: int | None, app: str) -> BaseException:
@@ -541,5 +556,5 @@ __all__ = [
     "TaskError", "AppException", "BashExitFailure", "AppTimeout", "BashAppNoReturn", "MissingOutputs",
     "BadStdStreamFile", "StdStreamSpecError", "DataFlowException", "PropagatedException", "DependencyError", "JoinError",
     "WorkerLost", "ManagerLost", "SerializationError", "ExecutorError", "TaskConversionError",
-    "KernelShutdownError", "SwiftAppError", "exception_from_failure", "attach_remote_traceback",
+    "KernelShutdownError", "SwiftAppError", "exception_from_failure", "attach_remote_traceback", "describe_future",
 ]

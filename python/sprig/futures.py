@@ -152,7 +152,7 @@ class AppFuture(Future):
 
     def _sprig_set_result(self, value: Any) -> None:
         """Completes the future with the app's value; its DataFutures complete with their files."""
-        _forget(self._sprig_tid)
+        _ended(self._sprig_tid, "exec_done")
         self.set_result(value)
         for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
             output._parent_done(None)
@@ -164,13 +164,14 @@ class AppFuture(Future):
             tid = info.get("task_id")
             if isinstance(tid, int):
                 self._sprig_tid = tid
-        _forget(self._sprig_tid)
         if isinstance(info, dict) and info.get("kind") == "cancelled":
+            _ended(self._sprig_tid, "failed")
             Future.cancel(self)
             for output in self._outputs:
                 Future.cancel(output)
             return
         exc = errors.exception_from_failure(info, self._sprig_dependencies)
+        _ended(self._sprig_tid, "dep_fail" if isinstance(exc, errors.DependencyError) else "failed")
         self.set_exception(exc)
         for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
             output._parent_done(exc)
@@ -225,16 +226,20 @@ class DataFuture(Future):
             self.set_exception(exc)
 
     def __repr__(self) -> str:
-        return _describe(self, f"tid={self.parent._sprig_tid} file={self.file_obj.filepath!r}")
+        return _describe(self, f"tid={self.parent._sprig_tid} file={self.file_obj.url!r}")
 
 
-def _forget(tid: int | None) -> None:
-    """Takes an ended task out of ``dfk().tasks``."""
+def _ended(tid: int | None, state: str) -> None:
+    """Takes an ended task out of ``dfk().tasks`` and counts its final state (``exec_done``,
+    ``failed`` or ``dep_fail``) in ``dfk().task_state_counts`` — before the future completes, so
+    whoever its completion wakes sees the count."""
     import sys
 
     api = sys.modules.get("sprig.api")
-    if api is not None and tid is not None:
-        api._live.pop(tid, None)
+    if api is not None:
+        if tid is not None:
+            api._live.pop(tid, None)
+        api._count_final_state(state)
 
 
 def _describe(future: Future, what: str) -> str:

@@ -38,6 +38,7 @@ import parsl.executors.errors
 import parsl.executors.high_throughput.errors
 import parsl.executors.high_throughput.executor
 import parsl.executors.threads
+import parsl.jobs.states
 import parsl.launchers
 import parsl.providers
 import parsl.serialize

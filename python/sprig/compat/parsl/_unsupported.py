@@ -57,7 +57,11 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
       "parsl.providers.AWSProvider", "parsl.providers.aws",
       "parsl.providers.GoogleCloudProvider", "parsl.providers.googlecloud",
       "parsl.providers.AzureProvider", "parsl.providers.azure")),
-    ("is not supported by Sprig (no data staging: File names local paths only, which apps use directly)",
+    ("is not provided by Sprig (its engine scales and supervises blocks itself: no pluggable strategy, "
+     "block error handler or status poller); parsl.jobs.states is provided",
+     ("parsl.jobs.strategy", "parsl.jobs.error_handlers", "parsl.jobs.job_status_poller", "parsl.jobs.errors")),
+    ("is not supported by Sprig (no data staging: apps use local paths directly; a File of another "
+     "scheme is a value only)",
      ("parsl.data_provider.http", "parsl.data_provider.ftp", "parsl.data_provider.globus",
       "parsl.data_provider.rsync", "parsl.data_provider.zip", "parsl.data_provider.file_noop",
       "parsl.data_provider.staging", "parsl.data_provider.data_manager")),

@@ -43,9 +43,12 @@ def get_any_address() -> str:
 
 
 def tcp_url(address: str, port: int | str | None = None) -> str:
-    """``tcp://address[:port]`` (IPv6 addresses in brackets), as Parsl builds it."""
+    """``tcp://address[:port]``, as Parsl builds it: an IPv6 address is put in brackets when a port
+    follows it, and an empty port (None, ``""``, 0) is left out."""
+    if not port:
+        return f"tcp://{address}"
     host = f"[{address}]" if ":" in address else address
-    return f"tcp://{host}" if port is None else f"tcp://{host}:{port}"
+    return f"tcp://{host}:{port}"
 
 
 __all__ = ["address_by_hostname", "address_by_route", "address_by_query", "address_by_interface",
