@@ -33,8 +33,9 @@ final class ScriptEngine: Sendable {
 
     struct Helpers: @unchecked Sendable {  // Python objects, used only inside GIL scopes
         let futureClass: PythonObject
-        /// `(set, frozenset)`.
+        /// `(set, frozenset)`, and `list` to read their items.
         let setClasses: PythonObject
+        let list: PythonObject
         let settle: PythonObject
         let watchFutures: PythonObject
         let watchFuture: PythonObject
@@ -358,6 +359,7 @@ final class ScriptEngine: Sendable {
 
         let helpers = Helpers(futureClass: try Python.importModule("concurrent.futures").attribute("Future"),
                               setClasses: try Python.evaluate("(set, frozenset)"),
+                              list: try Python.evaluate("list"),
                               settle: try Python.importModule("_sprig_engine").attribute("settle"),
                               watchFutures: try apps.attribute("watch_futures"),
                               watchFuture: try apps.attribute("watch_future"))
@@ -386,7 +388,7 @@ final class ScriptEngine: Sendable {
             if object.typeName == "sprig.files.File" { return .file(File(try String(python: object.attribute("filepath")))) }
             if object.isInstance(of: try helpers().setClasses) {
                 // Kept a set (or frozenset: its items are hashable) unless a future is inside.
-                let items = try Python.importModule("builtins").attribute("list").call([object]).items().map(value(of:))
+                let items = try helpers().list.call([object]).items().map(value(of:))
                 return items.contains(where: \.containsFuture) ? .set(items) : .python(object)
             }
             if object.isInstance(of: try helpers().futureClass) { return try plainFutureValue(object) }

@@ -17,6 +17,17 @@ struct ParslCompatibilityTests {
         return result
     }
 
+    /// Runs a compat script, expecting exit status 0 and exactly `expected` on stdout (stderr is
+    /// shown when either fails).
+    @discardableResult
+    func expectRun(_ name: String, _ config: [String] = [], environment: [String: String] = [:], prints expected: String,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws -> (status: Int32, stdout: String, stderr: String) {
+        let result = try run(name, config, environment: environment)
+        #expect(result.status == 0, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stdout == expected, "\(result.stderr)", sourceLocation: sourceLocation)
+        return result
+    }
+
     @Test(arguments: [["LC_ALL": "C", "LANG": "C"], ["LANG": "C.UTF-8"], ["PYTHONUTF8": "1", "LC_ALL": "C"]])
     func nonASCIITextWorksWhateverTheLocale(environment: [String: String]) throws {
         for config in Self.executors {
@@ -30,16 +41,12 @@ struct ParslCompatibilityTests {
 
     @Test(arguments: executors)
     func walltimeFromPythonTakesSeconds(config: [String]) throws {
-        let result = try run("walltime", config)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "ok values\nok python timeout AppTimeout\nok bash timeout AppTimeout\nok bad values refused\n", "\(result.stderr)")
+        try expectRun("walltime", config, prints: "ok values\nok python timeout AppTimeout\nok bash timeout AppTimeout\nok bad values refused\n")
     }
 
     @Test(arguments: executors)
     func joinAppsWhoseInnerFuturesFinishedFirstJoinThem(config: [String]) throws {
-        let result = try run("join_timing", config)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "ok joins\nok not a future: True\n", "\(result.stderr)")
+        try expectRun("join_timing", config, prints: "ok joins\nok not a future: True\n")
     }
 
     @Test(arguments: executors)
@@ -54,29 +61,21 @@ struct ParslCompatibilityTests {
 
     @Test(arguments: executors)
     func outputsMayBeATuple(config: [String]) throws {
-        let result = try run("outputs_tuple", config)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "ok outputs\n")
+        try expectRun("outputs_tuple", config, prints: "ok outputs\n")
     }
 
     @Test(arguments: executors)
     func plainConcurrentFuturesAreDependencies(config: [String]) throws {
-        let result = try run("plain_futures", config)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "ok plain futures\n")
+        try expectRun("plain_futures", config, prints: "ok plain futures\n")
     }
 
     @Test(arguments: executors)
     func dependencyErrorsNameTheImmediateFailuresAndTheRootObject(config: [String]) throws {
-        let result = try run("dependency_errors", config)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "ok first\nok middle\n")
+        try expectRun("dependency_errors", config, prints: "ok first\nok middle\n")
     }
 
     @Test func prefetchCapacityZeroRunsTasks() throws {
-        let result = try run("prefetch_zero")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "squares \((0..<50).map { $0 * $0 }.reduce(0, +))\n")
+        try expectRun("prefetch_zero", prints: "squares \((0..<50).map { $0 * $0 }.reduce(0, +))\n")
     }
 
     @Test func aTaskWaitingForAThreadIsQueuedNotRunning() throws {
@@ -86,42 +85,29 @@ struct ParslCompatibilityTests {
     }
 
     @Test func cancelLiftedFuturesRetryHandlerAutoLognameAndTaskRecordsWork() throws {
-        let result = try run("extras")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "ok cancel True\nok lifted\nok retry_handler BashExitFailure\nok auto logname hello goodbye\nok cleanup_called True\n",
-                "\(result.stderr)")
+        try expectRun("extras", prints: "ok cancel True\nok lifted\nok retry_handler BashExitFailure\nok auto logname hello goodbye\nok cleanup_called True\n")
     }
 
     @Test func anEngineWithoutCloudpickleRunsModuleFunctionsAndSaysOnceWhatCannotTravel() throws {
-        let result = try run("no_cloudpickle")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "module function 42\n", "\(result.stderr)")
+        let result = try expectRun("no_cloudpickle", prints: "module function 42\n")
         #expect(result.stderr.components(separatedBy: "cloudpickle is not importable").count == 2, "\(result.stderr)")
     }
 
     @Test func processExecutorWalltimesCountFromTheStartOnAWorker() throws {
-        let result = try run("htex_walltime")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "running 1 queued 1\nbehind 0.1 first 1.0\n", "\(result.stderr)")
+        try expectRun("htex_walltime", prints: "running 1 queued 1\nbehind 0.1 first 1.0\n")
     }
 
     @Test func stdAutopathChoosesAutoLognameTargetsOnceAndFileTargetsAreDataFutures() throws {
-        let result = try run("std_autopath")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "autopath hello 1\nraised at the call: no stderr for you\nfile target file.out hello\n", "\(result.stderr)")
+        try expectRun("std_autopath", prints: "autopath hello 1\nraised at the call: no stderr for you\nfile target file.out hello\n")
     }
 
     @Test(arguments: executors)
     func futuresInDictKeysAndSetsAreDependencies(config: [String]) throws {
-        let result = try run("containers", config)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "{'a': [30, 'ten'], 'b': 20}\n['x', 'y']\n['plain']\n[(['deep'],)]\n", "\(result.stderr)")
+        try expectRun("containers", config, prints: "{'a': [30, 'ten'], 'b': 20}\n['x', 'y']\n['plain']\n[(['deep'],)]\n")
     }
 
     @Test func cleanupWaitsForJoinAppsAndPlainFuturesThatEndMeanwhile() throws {
-        let result = try run("cleanup_waits")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "after cleanup 1 42\n", "\(result.stderr)")
+        try expectRun("cleanup_waits", prints: "after cleanup 1 42\n")
     }
 
     @Test func versionIsPrinted() throws {
