@@ -34,10 +34,12 @@ let package = Package(
             pkgConfig: "python3-embed",
             providers: [.apt(["libpython3-dev"])]
         ),
+        // Linux calls Swift's Glibc module leaves out (they need _GNU_SOURCE): pipe2, F_SETPIPE_SZ.
+        .systemLibrary(name: "CPOSIX", path: "Sources/CPOSIX"),
         .target(name: "PythonBridge", dependencies: ["CPython"], swiftSettings: strict),
         .target(
             name: "Sprig",
-            dependencies: ["PythonBridge", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PythonBridge", "CPOSIX", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict,
             plugins: ["EmbedPython"]
         ),

@@ -104,38 +104,16 @@ package final class TaskCore: Sendable {
     }
 
     private func spinUntilDone() -> Outcome? {
-        Self.spinningWaiters.add(1, ordering: .relaxed)
+        Spin.waiters.add(1, ordering: .relaxed)
         defer {
-            Self.spinningWaiters.subtract(1, ordering: .relaxed)
-            Self.lastSpinEnded.store(monotonicNanoseconds(), ordering: .relaxed)
+            Spin.waiters.subtract(1, ordering: .relaxed)
+            Spin.lastEnded.store(monotonicNanoseconds(), ordering: .relaxed)
         }
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: Self.spinTime)
+        let deadline = clock.now.advanced(by: Spin.time)
         repeat {
             for _ in 0..<64 where isDone { return outcome }
         } while clock.now < deadline
         return isDone ? outcome : nil
     }
-
-    /// Threads spinning in ``wait(timeout:)`` now, and when the last one stopped.
-    package static let spinningWaiters = Atomic<Int>(0)
-    package static let lastSpinEnded = Atomic<UInt64>(0)
-
-    /// Whether some thread waits for results in a hot loop (it spins now, or did within 200 µs):
-    /// executor threads then spin for work too. Otherwise they park at once, leaving the cores to
-    /// the threads that do the work (a Python script waiting on its own futures, say).
-    package static var waitersAreHot: Bool {
-        spinningWaiters.load(ordering: .relaxed) > 0
-            || monotonicNanoseconds() &- lastSpinEnded.load(ordering: .relaxed) < 200_000
-    }
-
-    /// How long a waiting thread spins before it parks.
-    package static let spinTime = Duration.microseconds(100)
-}
-
-/// CLOCK_MONOTONIC in nanoseconds.
-package func monotonicNanoseconds() -> UInt64 {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }

@@ -1,3 +1,4 @@
+import CPOSIX
 import Foundation
 import PythonBridge
 import Synchronization
@@ -18,8 +19,7 @@ package enum SignalWatcher {
         }
         guard first else { return }
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        guard sprig_pipe_cloexec(&fds) == 0 else { return }
         signalPipe.store(fds[1], ordering: .releasing)
         let readEnd = fds[0]
         Thread.detachNewThread {

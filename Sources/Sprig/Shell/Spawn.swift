@@ -1,3 +1,4 @@
+import CPOSIX
 import Foundation
 
 /// Starts a program with `posix_spawn`: the file descriptors it should get as 0, 1 and 2, its own
@@ -48,13 +49,14 @@ enum Spawn {
     }
 
     /// A pipe whose two ends are closed on `exec`; `dup2` into a child clears that for the child's copy.
+    /// Made close-on-exec atomically (`pipe2`): a child spawned by another thread between `pipe` and
+    /// `fcntl` would keep an end open, and the reader would never see the end of the stream.
     static func pipe() throws(Failure) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
-        guard Glibc.pipe(&fds) == 0 else { throw Failure(description: "pipe failed: \(String(cString: strerror(errno)))") }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        // F_SETPIPE_SZ (Linux; not exported to Swift): a 1 MiB buffer lets large payloads cross in
-        // a few writes instead of sixteen 64 KiB round trips. Best effort: the limit may be lower.
-        _ = fcntl(fds[1], 1031, Int32(1 << 20))
+        guard sprig_pipe_cloexec(&fds) == 0 else { throw Failure(description: "pipe failed: \(String(cString: strerror(errno)))") }
+        // A 1 MiB buffer lets large payloads cross in a few writes instead of sixteen 64 KiB round
+        // trips. Best effort: the system's limit may be lower.
+        _ = sprig_set_pipe_size(fds[1], 1 << 20)
         return (fds[0], fds[1])
     }
 

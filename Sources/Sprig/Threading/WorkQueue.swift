@@ -87,12 +87,12 @@ final class WorkQueue<Element: Sendable>: Sendable {
     /// hot submit-and-wait loop never pays a wake-up. Otherwise (a Python script waiting on its own
     /// futures, say) spinning consumers would only take the cores that thread needs.
     private func spinForWork() -> Bool {
-        guard TaskCore.waitersAreHot else { return false }
+        guard Spin.waitersAreHot else { return false }
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: TaskCore.spinTime)
+        let deadline = clock.now.advanced(by: Spin.time)
         repeat {
             for _ in 0..<64 where available.load(ordering: .relaxed) > 0 { return true }
-        } while clock.now < deadline && TaskCore.waitersAreHot
+        } while clock.now < deadline && Spin.waitersAreHot
         return false
     }
 }

@@ -1,43 +1,5 @@
-import Foundation
+import Dispatch
 import Synchronization
-
-/// An OS thread that runs one closure and can be joined: the executors' own threads, which must
-/// all be gone when an executor has shut down.
-final class JoinableThread: @unchecked Sendable {  // `thread` is written once in init, read in join
-    private var thread = pthread_t()
-    private var joined = false
-
-    /// Starts `body` on a new thread named `name` (at most 15 bytes are kept).
-    init(name: String, _ body: @escaping @Sendable () -> Void) throws {
-        let box = Unmanaged.passRetained(Box(name: name, body: body))
-        let status = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            Thread.current.name = String(box.name.utf8.prefix(15)) ?? "sprig"
-            box.body()
-            return nil
-        }, box.toOpaque())
-        guard status == 0 else {
-            box.release()
-            throw ExecutorError(label: name, message: "cannot start a thread: \(String(cString: strerror(status)))")
-        }
-    }
-
-    /// Waits for the thread to end; later calls return at once. Never call from the thread itself.
-    func join() {
-        guard !joined else { return }
-        joined = true
-        pthread_join(thread, nil)
-    }
-
-    private final class Box {
-        let name: String
-        let body: @Sendable () -> Void
-        init(name: String, body: @escaping @Sendable () -> Void) {
-            self.name = name
-            self.body = body
-        }
-    }
-}
 
 /// Wakes one waiting thread when there is something to do; kicks while it is busy merge into one.
 /// The waiter spins briefly before it parks, as ``WorkQueue`` consumers do. The flags use sequentially
@@ -56,7 +18,7 @@ final class Kicker: Sendable {
     @discardableResult
     func wait(timeout: Duration) -> Bool {
         let clock = ContinuousClock()
-        let spinUntil = clock.now.advanced(by: TaskCore.spinTime)
+        let spinUntil = clock.now.advanced(by: Spin.time)
         repeat {
             for _ in 0..<64 where pending.load(ordering: .relaxed) {
                 return pending.exchange(false, ordering: .sequentiallyConsistent)

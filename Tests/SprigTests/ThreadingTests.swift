@@ -1,0 +1,74 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Sprig
+
+@Suite("Threads and descriptors", .timeLimit(.minutes(1)))
+struct ThreadingTests {
+    /// Every caller of `join()` returns only once the thread's closure has returned — a second
+    /// joiner too (it used to return at once, on an unsynchronised flag, while the thread still ran).
+    @Test func everyJoinerWaitsForTheEnd() throws {
+        for _ in 0..<30 {
+            let release = DispatchSemaphore(value: 0)
+            let bodyDone = Atomic<Bool>(false)
+            let thread = try JoinableThread(name: "body") {
+                release.wait()
+                bodyDone.store(true, ordering: .sequentiallyConsistent)
+            }
+            let calling = Atomic<Int>(0)
+            let sawEnd = Mutex<[Bool]>([])
+            let joiners = DispatchGroup()
+            for _ in 0..<2 {
+                DispatchQueue.global().async(group: joiners) {
+                    calling.add(1, ordering: .sequentiallyConsistent)
+                    thread.join()
+                    sawEnd.withLock { $0.append(bodyDone.load(ordering: .sequentiallyConsistent)) }
+                }
+            }
+            while calling.load(ordering: .sequentiallyConsistent) < 2 { sched_yield() }
+            // Give a joiner that wrongly returns early the chance to record it before the body ends.
+            for _ in 0..<1_000 { sched_yield() }
+            release.signal()
+            #expect(joiners.wait(timeout: .now() + 10) == .success)
+            #expect(sawEnd.withLock { $0 } == [true, true])
+        }
+    }
+
+    /// A pipe made while another thread spawns children never leaks into them: the children see
+    /// the same descriptors every time. (`pipe` then `fcntl(FD_CLOEXEC)` left a window in which a
+    /// concurrent spawn inherited both ends; a manager's reader then never saw end of input.)
+    @Test func pipesDoNotLeakIntoConcurrentSpawns() throws {
+        let stop = Atomic<Bool>(false)
+        let maker = try JoinableThread(name: "pipes") {
+            while !stop.load(ordering: .relaxed) {
+                guard let pair = try? Spawn.pipe() else { continue }
+                close(pair.read)
+                close(pair.write)
+            }
+        }
+        defer {
+            stop.store(true, ordering: .relaxed)
+            maker.join()
+        }
+        var counts: [Int] = []
+        for _ in 0..<150 {
+            let out = try Spawn.pipe()
+            // The child counts its own open descriptors (bash's glob reads /proc itself).
+            let pid = try Spawn.start(["/bin/bash", "-c", "n=0; for f in /proc/$$/fd/*; do n=$((n+1)); done; echo $n"],
+                                      descriptors: [1: out.write], newProcessGroup: false)
+            close(out.write)
+            var data = [UInt8](repeating: 0, count: 64)
+            var text = ""
+            while true {
+                let got = read(out.read, &data, data.count)
+                if got <= 0 { break }
+                text += String(decoding: data[0..<got], as: UTF8.self)
+            }
+            close(out.read)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            counts.append(Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1)
+        }
+        #expect(Set(counts).count == 1, "descriptor counts seen by children: \(Set(counts).sorted())")
+    }
+}
