@@ -2,6 +2,7 @@ import Foundation
 import Sprig
 
 func holdBlocks(exitAtOnce: Bool) throws {
+    ProgramSignals.stopOnInterrupt()
     let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../python/examples").standardizedFileURL.path
     let htex = HighThroughputExecutor(label: "hold", maxWorkers: 2, provider: LocalProvider(initBlocks: 1, maxBlocks: 1))

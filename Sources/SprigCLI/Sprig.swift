@@ -33,7 +33,8 @@ struct Run: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        SignalWatcher.install()
+        ProgramSignals.stopOnInterrupt()
+        signal(SIGPIPE, SIG_IGN)  // as python3 does: a closed pipe is BrokenPipeError, not the end
         if let config, !ConfigNames.all.contains(config) {
             throw ValidationError("unknown config \(config.debugDescription); choose one of: \(ConfigNames.all.joined(separator: ", "))")
         }

@@ -16,8 +16,9 @@ package protocol CoreBacked: TaskFuture {
 /// The eventual result of one app call, returned at once by the call.
 ///
 /// Read it with `try await future.value`, or block with `try future.result()` in synchronous code.
-/// Pass it to other apps to make them wait for it. Threading: any thread may use it; callbacks run on
-/// the thread that completes the task (or at once, on the caller's thread, if it has ended).
+/// Pass it to other apps to make them wait for it. Threading: any thread may use it; callbacks run
+/// on the kernel's callback thread, in order (or at once, on the caller's thread, if the task has
+/// ended), never on an executor's thread: a callback may wait on another future.
 public struct AppFuture<T: Sendable>: CoreBacked {
     package let core: TaskCore
     private let transform: @Sendable (any Sendable) throws -> T
@@ -68,13 +69,12 @@ public struct AppFuture<T: Sendable>: CoreBacked {
     }
 
     /// The task's value, awaited without blocking a thread.
+    ///
+    /// Cancelling the awaiting Swift task stops the wait at once with `CancellationError`; the
+    /// app's task itself goes on (other futures may depend on it — see ``DataFlowKernel/cancel(_:)``).
     public var value: T {
         get async throws {
-            if let outcome = core.outcome { return try convert(outcome).get() }
-            let outcome: Outcome = await withCheckedContinuation { continuation in
-                core.onComplete { continuation.resume(returning: $0) }
-            }
-            return try convert(outcome).get()
+            try convert(try await core.awaitOutcome()).get()
         }
     }
 

@@ -19,6 +19,7 @@ public final class DataFlowKernel: Sendable {
     private let graph = Mutex(DependencyGraph<PendingTask>())
     private let lifecycle = Mutex(Lifecycle())
     private let counts = Mutex(TaskCounts())
+    private let callbacks: CallbackRunner
 
     private struct Lifecycle {
         enum Phase { case running, draining, shutDown }
@@ -34,8 +35,7 @@ public final class DataFlowKernel: Sendable {
         self.config = config
         self.logger = logger
         self.executors = config.executors
-        signal(SIGPIPE, SIG_IGN)  // a dead child's pipe must be EPIPE, not the end of this process
-        SignalWatcher.install()
+        self.callbacks = try CallbackRunner(name: "sprig-callbacks")
         let context = ExecutorContext(logger: logger, runDirectory: config.runDirectory, python: config.python, strategy: config.strategy)
         var started: [any Executor] = []
         do {
@@ -45,6 +45,7 @@ public final class DataFlowKernel: Sendable {
             }
         } catch {
             for executor in started { executor.shutdown() }
+            callbacks.stop(wait: true)
             throw error
         }
         logger.debug("kernel started", metadata: ["sprig.executors": .string(executors.map(\.label).joined(separator: ","))])
@@ -56,6 +57,7 @@ public final class DataFlowKernel: Sendable {
             return state.phase != .shutDown
         }
         if wasRunning { for executor in executors { executor.shutdown() } }
+        callbacks.stop(wait: false)  // the last reference may go on the callback thread itself
     }
 
     /// Waits for every task submitted so far (and those they wait for), then stops the executors'
@@ -70,6 +72,7 @@ public final class DataFlowKernel: Sendable {
         guard shouldStop else { return }
         waitForCurrentTasks()
         for executor in executors { executor.shutdown() }
+        callbacks.stop(wait: true)
         lifecycle.withLock { $0.phase = .shutDown }
         Python.flushStandardStreams()
         logger.debug("kernel shut down")
@@ -336,7 +339,18 @@ public final class DataFlowKernel: Sendable {
             let actions = graph.withLock { graph in
                 dependents.compactMap { graph.dependencyEnded(core.id, of: $0, failed: failed) }
             }
-            for callback in callbacks { callback(outcome) }
+            // Callbacks never run on the engine's threads (an executor's, a block reader's): they go
+            // to the callback thread. Ended from the program's own thread (cancel, a join app
+            // settled by a script), they run at once, so the program sees their effect on return.
+            if callbacks.isEmpty {
+                taskEnded()
+            } else if !JoinableThread.isCurrentEngineThread || !self.callbacks.enqueue({ [self] in
+                for callback in callbacks { callback(outcome) }
+                taskEnded()  // a task counts as in flight until its callbacks have run
+            }) {
+                for callback in callbacks { callback(outcome) }
+                taskEnded()
+            }
             for action in actions {
                 switch action {
                 case .launch(_, let pending):
@@ -345,7 +359,6 @@ public final class DataFlowKernel: Sendable {
                     work.append((pending.core, .failure(dependencyError(pending, failed: failedIDs)), .pending))
                 }
             }
-            taskEnded()
         }
     }
 

@@ -55,44 +55,6 @@ public struct ManagerCommand: Sendable {
     }
 }
 
-/// A started block: its process and the two ends of its stream.
-public final class BlockProcess: Sendable {
-    /// The local process carrying the block (the manager itself, or `ssh`); it leads its own process group.
-    public let pid: pid_t
-    /// Writes reach the manager's stdin.
-    let input: Int32
-    /// Reads come from the manager's stdout.
-    let output: Int32
-    /// Where this block ran, for messages (`localhost`, a host name).
-    public let host: String
-
-    init(pid: pid_t, input: Int32, output: Int32, host: String) {
-        self.pid = pid
-        self.input = input
-        self.output = output
-        self.host = host
-    }
-
-    /// Kills the block's whole process group at once.
-    func kill() { _ = Glibc.kill(-pid, SIGKILL) }
-
-    /// Reaps the process; returns its exit code (128 + N for signal N).
-    @discardableResult
-    func reap() -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return -1 }
-        }
-        return Spawn.exitCode(status)
-    }
-
-    /// Closes the stream ends; the manager sees end of input and stops.
-    func closeStream() {
-        close(input)
-        close(output)
-    }
-}
-
 /// A provider could not start a block.
 public struct ProviderError: Error, Sendable, CustomStringConvertible {
     public let message: String

@@ -5,6 +5,10 @@ import Synchronization
 /// An OS thread that runs one closure and can be joined: the executors' own threads, which must
 /// all be gone when an executor has shut down.
 ///
+/// The thread starts with SIGPIPE blocked: a write to a pipe whose reader died — by Sprig, or by
+/// a Python app on this thread — fails with `EPIPE` instead of ending the program, without
+/// touching the program's own signal dispositions.
+///
 /// Threading: ``join()`` may be called from any number of threads, at once or later; each call
 /// returns only once the closure has returned and the thread has been joined.
 final class JoinableThread: Sendable {
@@ -25,6 +29,8 @@ final class JoinableThread: Sendable {
         let status = pthread_create(&thread, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
             Thread.current.name = String(box.name.utf8.prefix(15)) ?? "sprig"
+            blockPipeSignal()
+            pthread_setspecific(engineThreadKey, UnsafeRawPointer(bitPattern: 1))
             box.body()
             return nil
         }, box.toOpaque())
@@ -54,4 +60,18 @@ final class JoinableThread: Sendable {
             self.body = body
         }
     }
+}
+
+/// Marks the threads ``JoinableThread`` starts — the engine's own — so that work which must not
+/// run on them (user callbacks) can tell.
+private let engineThreadKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
+
+extension JoinableThread {
+    /// Whether the calling thread is one of the engine's own (an executor's, a block's, the
+    /// callback thread).
+    static var isCurrentEngineThread: Bool { pthread_getspecific(engineThreadKey) != nil }
 }

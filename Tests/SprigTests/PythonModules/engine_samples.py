@@ -176,3 +176,7 @@ def host_after(seconds):
     import socket
     time.sleep(seconds)
     return socket.gethostname()
+
+
+def text_of_size(n):
+    return "x" * n

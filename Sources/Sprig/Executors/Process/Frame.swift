@@ -94,66 +94,51 @@ final class FrameReader {
         return Frame(type: type, body: body)
     }
 
+    /// Exactly `count` bytes, or `nil` at a clean end of stream (when `allowEOF`). Bytes already
+    /// buffered are copied first; a large remainder is read straight into the result, which is
+    /// allocated once (reading a body never costs more than its size).
     private func take(_ count: Int, allowEOF: Bool) throws -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(count)
-        while out.count < count {
-            if start == end {
-                // Large bodies are read straight into `out`; small reads go through the buffer.
-                let missing = count - out.count
-                if missing >= buffer.count {
-                    let got = try readDirect(into: &out, upTo: missing)
-                    if got == 0 { return try eof(out, allowEOF) }
-                    continue
+        var failure: FrameError? = nil
+        var atEOF = false
+        let out = [UInt8](unsafeUninitializedCapacity: count) { result, initialized in
+            var filled = 0
+            while filled < count {
+                if start == end {
+                    if count - filled >= buffer.count {
+                        // Large: straight into the result.
+                        let got = Glibc.read(fd, result.baseAddress! + filled, count - filled)
+                        if got < 0 && errno == EINTR { continue }
+                        if got < 0 { failure = FrameError(message: "read failed: \(String(cString: strerror(errno)))"); break }
+                        if got == 0 { atEOF = true; break }
+                        filled += got
+                        continue
+                    }
+                    let got = buffer.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
+                    if got < 0 && errno == EINTR { continue }
+                    if got < 0 { failure = FrameError(message: "read failed: \(String(cString: strerror(errno)))"); break }
+                    if got == 0 { atEOF = true; break }
+                    start = 0
+                    end = got
                 }
-                let got = buffer.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    throw FrameError(message: "read failed: \(String(cString: strerror(errno)))")
+                let n = min(count - filled, end - start)
+                buffer.withUnsafeBytes { raw in
+                    (result.baseAddress! + filled).update(from: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: n)
                 }
-                if got == 0 { return try eof(out, allowEOF) }
-                start = 0
-                end = got
+                start += n
+                filled += n
             }
-            let n = min(count - out.count, end - start)
-            out.append(contentsOf: buffer[start..<(start + n)])
-            start += n
+            initialized = filled
+        }
+        if let failure { throw failure }
+        if atEOF {
+            if out.isEmpty && allowEOF { return nil }
+            throw FrameError(message: "stream ended inside a frame")
         }
         return out
-    }
-
-    private func readDirect(into out: inout [UInt8], upTo missing: Int) throws -> Int {
-        let before = out.count
-        out.append(contentsOf: repeatElement(0, count: missing))
-        while true {
-            let got = out.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress! + before, missing) }
-            if got < 0 && errno == EINTR { continue }
-            if got < 0 { throw FrameError(message: "read failed: \(String(cString: strerror(errno)))") }
-            out.removeLast(missing - got)
-            return got
-        }
-    }
-
-    private func eof(_ partial: [UInt8], _ allowEOF: Bool) throws -> [UInt8]? {
-        if partial.isEmpty && allowEOF { return nil }
-        throw FrameError(message: "stream ended inside a frame")
     }
 }
 
 struct FrameError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
-}
-
-/// Writes all of `bytes` to `fd`, retrying partial writes; throws on EPIPE (the reader died) and other errors.
-func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
-    var offset = 0
-    while offset < bytes.count {
-        let wrote = bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset) }
-        if wrote < 0 {
-            if errno == EINTR { continue }
-            throw FrameError(message: "write failed: \(String(cString: strerror(errno)))")
-        }
-        offset += wrote
-    }
 }

@@ -41,20 +41,22 @@ public final class HighThroughputExecutor: Executor {
         var queue: [Attempt] = []
         var blocks: [Int: ManagerBlock] = [:]
         var nextBlock = 0
-        /// Slots whose last starts failed: how often in a row, and when to try again.
-        var slotFailures: [Int: (count: Int, retryAt: ContinuousClock.Instant, message: String)] = [:]
-        var broken: String? = nil
+        var slots: SlotSupervisor
         var context: ExecutorContext? = nil
         var stopping: DispatchSemaphore? = nil
 
         enum Phase { case created, running, stopping, stopped }
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    /// Attempts that ended in blocks, finished here rather than on the blocks' reader threads
+    /// (finishing runs kernel code: releasing dependents, which may take the GIL).
+    private let completions = WorkQueue<[(Attempt, Outcome)]>()
     private let encoder = TaskEncoder()
     private let dispatchKicker = Kicker()
     private let maintenanceKicker = Kicker()
     private let threads = Mutex<[JoinableThread]>([])
+    private let completerThread = Mutex<JoinableThread?>(nil)
     private let local: ThreadPoolExecutor
     private let expected = Mutex<ExpectedManager?>(nil)
     /// A moving average of how long tasks spend in blocks; `nil` until one has come back.
@@ -80,6 +82,7 @@ public final class HighThroughputExecutor: Executor {
         self.prefetch = prefetch
         self.workerLogDirectory = workerLogDirectory
         self.local = ThreadPoolExecutor(label: "\(label)-swift", maxThreads: 2)
+        self.state = Mutex(State(slots: SlotSupervisor(slots: provider.maxBlocks)))
     }
 
     /// Workers in one block.
@@ -103,7 +106,7 @@ public final class HighThroughputExecutor: Executor {
     public var liveBlocks: Int { state.withLock { $0.blocks.count } }
 
     /// Why blocks failed to start, by slot (for the ad-hoc provider, by host), while they keep failing.
-    public var startFailures: [Int: String] { state.withLock { $0.slotFailures.mapValues(\.message) } }
+    public var startFailures: [Int: String] { state.withLock { $0.slots.failureMessages } }
 
     /// The hosts of the ready blocks.
     public var readyHosts: [String] { state.withLock { $0.blocks.values.filter { $0.phase == .ready }.map(\.process.host) } }
@@ -139,7 +142,11 @@ public final class HighThroughputExecutor: Executor {
         for _ in 0..<provider.initBlocks { startBlock() }
         let dispatcher = try JoinableThread(name: "sprig-dispatch") { [self] in dispatchLoop() }
         let maintenance = try JoinableThread(name: "sprig-maintain") { [self] in maintenanceLoop() }
+        let completer = try JoinableThread(name: "sprig-complete") { [self] in
+            while let batch = completions.pop() { for (attempt, outcome) in batch { attempt.finish(outcome) } }
+        }
         threads.withLock { $0 = [dispatcher, maintenance] }
+        completerThread.withLock { $0 = completer }
         EmergencyStop.register(self) { [weak self] in self?.killAllBlocks() }
     }
 
@@ -149,7 +156,7 @@ public final class HighThroughputExecutor: Executor {
             return
         }
         let refusal: String? = state.withLock { state in
-            if let broken = state.broken, state.blocks.isEmpty { return broken }
+            if let broken = state.slots.broken, state.blocks.isEmpty { return broken }
             guard state.phase == .running else { return "executor \(label) is shut down" }
             state.queue.append(attempt)
             return nil
@@ -181,6 +188,9 @@ public final class HighThroughputExecutor: Executor {
             if block.phase != .dead { block.kill(reason: "it did not stop within 5 s of shutdown") }
             block.joinReader()
         }
+        // Every block's results are in the queue: finish them, then stop the completion thread.
+        completions.close()
+        completerThread.withLock { $0 }?.join()
         let leftover = state.withLock { state in
             state.phase = .stopped
             defer { state.queue = [] }
@@ -207,10 +217,7 @@ public final class HighThroughputExecutor: Executor {
         let now = ContinuousClock.now
         let picked: (Int, Int, ExecutorContext)? = state.withLock { state in
             guard let context = state.context else { return nil }
-            let used = Set(state.blocks.values.map(\.slot))
-            guard let slot = (0..<provider.maxBlocks).first(where: { slot in
-                !used.contains(slot) && (state.slotFailures[slot].map { $0.retryAt <= now } ?? true)
-            }) else { return nil }
+            guard let slot = state.slots.freeSlot(used: Set(state.blocks.values.map(\.slot)), now: now) else { return nil }
             defer { state.nextBlock += 1 }
             return (slot, state.nextBlock, context)
         }
@@ -220,13 +227,22 @@ public final class HighThroughputExecutor: Executor {
         do {
             let command = try managerCommand(block: number, slot: slot, context: context)
             let process = try provider.launch(slot: slot, block: number, command: command)
-            let block = ManagerBlock(number: number, slot: slot, process: process, workers: workers(slot: slot),
-                                     stderrPath: command.logFolder + "/block.stderr", logger: logger)
+            let block: ManagerBlock
+            do {
+                block = try ManagerBlock(number: number, slot: slot, process: process, workers: workers(slot: slot),
+                                         stderrPath: command.logFolder + "/block.stderr", logger: logger)
+            } catch {
+                process.kill()
+                process.reap()
+                process.closeStream()
+                throw error
+            }
             state.withLock { $0.blocks[number] = block }
             try block.startReading(expected: expected, events: BlockEvents(
                 capacityChanged: { [weak self] in self?.dispatchKicker.kick() },
-                ready: { [weak self] block in _ = self?.state.withLock { $0.slotFailures.removeValue(forKey: block.slot) } },
+                ready: { [weak self] block in self?.state.withLock { $0.slots.ready(block.slot) } },
                 taskReturned: { [weak self] duration in self?.noteTaskDuration(duration) },
+                finished: { [weak self] batch in if !batch.isEmpty { _ = self?.completions.push(batch) } },
                 ended: { [weak self] block, failure, permanent in self?.blockEnded(block, startFailure: failure, permanent: permanent) }))
             logger.debug("block started", metadata: ["sprig.block": "\(number)", "pid": "\(process.pid)", "sprig.host": .string(process.host)])
         } catch {
@@ -279,19 +295,15 @@ public final class HighThroughputExecutor: Executor {
     /// executor gives up (and fails what waits) on a permanent failure such as a version mismatch,
     /// or when no block is alive and every slot has failed three times in a row.
     private func blockStartFailed(slot: Int, _ message: String, permanent: Bool) {
-        let (stranded, firstReport): ([Attempt], Bool) = state.withLock { state in
-            let count = (state.slotFailures[slot]?.count ?? 0) + 1
-            let pause = Duration.milliseconds(min(30_000, 500 << min(count, 6)))
-            state.slotFailures[slot] = (count, .now + pause, message)
-            let allFailing = (0..<provider.maxBlocks).allSatisfy { (state.slotFailures[$0]?.count ?? 0) >= 3 }
-            if permanent || (state.blocks.isEmpty && allFailing) { state.broken = message }
+        let (stranded, report): ([Attempt], Bool) = state.withLock { state in
+            let verdict = state.slots.failed(slot, message: message, permanent: permanent, liveBlocks: state.blocks.count, now: .now)
             // No task waits forever: with no block left and none that can start, the queue fails.
-            guard state.broken != nil, state.blocks.isEmpty else { return ([], count == 1) }
+            guard verdict.failWaiting else { return ([], verdict.report) }
             defer { state.queue = [] }
-            return (state.queue, count == 1)
+            return (state.queue, verdict.report)
         }
         let logger = state.withLock { $0.context }?.logger
-        if firstReport || permanent {
+        if report {
             logger?.error("block failed", metadata: ["sprig.executor": .string(label), "error": .string(message)])
         } else {
             logger?.debug("block failed again", metadata: ["sprig.executor": .string(label), "error": .string(message)])
@@ -320,23 +332,8 @@ public final class HighThroughputExecutor: Executor {
                     .map { block in (block, block.freeSlots(capacity: capacity(of: block)), block.freeSlots(capacity: block.workers)) }
                     .filter { $0.1 > 0 }
                 guard !ready.isEmpty else { return [] }
-                // Idle workers first, on every block; then queue slots (prefetch) one block at a time,
-                // so that a short burst spreads over all hosts instead of filling the first one.
-                var counts = ready.map { min($0.2, $0.1) }
-                var left = state.queue.count - counts.reduce(0, +)
-                if left < 0 {
-                    counts = Array(repeating: 0, count: ready.count)
-                    left = state.queue.count
-                }
-                while left > 0 {
-                    var placed = false
-                    for index in ready.indices where left > 0 && counts[index] < ready[index].1 {
-                        counts[index] += 1
-                        left -= 1
-                        placed = true
-                    }
-                    if !placed { break }
-                }
+                let counts = DispatchPlan.share(waiting: state.queue.count,
+                                                rooms: ready.map { DispatchPlan.Room(free: $0.1, idle: min($0.2, $0.1)) })
                 var result: [(ManagerBlock, [Attempt])] = []
                 for (index, entry) in ready.enumerated() where counts[index] > 0 {
                     // An attempt cancelled while it waited here has ended: it is not sent.
@@ -369,7 +366,7 @@ public final class HighThroughputExecutor: Executor {
                                      maxBlocks: provider.maxBlocks, slotsPerBlock: workersPerBlock)
         while true {
             maintenanceKicker.wait(timeout: .milliseconds(100))
-            let (phase, blocks, waiting, broken) = state.withLock { ($0.phase, Array($0.blocks.values), $0.queue.count, $0.broken) }
+            let (phase, blocks, waiting, broken) = state.withLock { ($0.phase, Array($0.blocks.values), $0.queue.count, $0.slots.broken) }
             guard phase == .running else { return }
             let now = ContinuousClock.now
             if now - lastHeartbeat >= heartbeatPeriod {
@@ -391,24 +388,5 @@ public final class HighThroughputExecutor: Executor {
                 }
             }
         }
-    }
-}
-
-/// What to stop when the program is interrupted: every live process executor's blocks.
-package enum EmergencyStop {
-    private static let actions = Mutex<[ObjectIdentifier: @Sendable () -> Void]>([:])
-
-    /// Runs `action` (once) if the program is interrupted, before it exits.
-    package static func register(_ owner: AnyObject, _ action: @escaping @Sendable () -> Void) {
-        actions.withLock { $0[ObjectIdentifier(owner)] = action }
-        SignalWatcher.install()
-    }
-
-    package static func unregister(_ owner: AnyObject) {
-        _ = actions.withLock { $0.removeValue(forKey: ObjectIdentifier(owner)) }
-    }
-
-    static func runAll() {
-        for action in actions.withLock({ Array($0.values) }) { action() }
     }
 }

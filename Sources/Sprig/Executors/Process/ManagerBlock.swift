@@ -10,6 +10,8 @@ struct BlockEvents: Sendable {
     let ready: @Sendable (ManagerBlock) -> Void
     /// A task came back after this long in the block.
     let taskReturned: @Sendable (Duration) -> Void
+    /// Attempts that ended (results, or the tasks of a lost block), to be finished off the reader thread.
+    let finished: @Sendable ([(Attempt, Outcome)]) -> Void
     /// The block's stream ended; `startFailure` is set when it never became ready.
     let ended: @Sendable (ManagerBlock, _ startFailure: String?, _ permanent: Bool) -> Void
 }
@@ -23,26 +25,17 @@ struct ExpectedManager: Sendable {
 
 /// One block: a manager process and the stream to it, with the tasks it holds.
 ///
-/// Threading: a reader thread of its own reads every frame the manager sends and ends the attempts
-/// it reports; any thread may send. Writes are serialized by a lock and never made holding the GIL.
+/// Threading: a reader thread of its own reads every frame the manager sends; it never runs
+/// kernel or user code — results go to the executor's completion thread (``BlockEvents/finished``).
+/// Any thread may send: frames go through the block's ``BlockWriter``, so no sender waits on a
+/// stalled pipe. Bookkeeping is a ``BlockLedger`` behind a lock, never held while writing.
 final class ManagerBlock: Sendable {
-    enum Phase: Equatable { case starting, ready, stopping, dead }
+    typealias Phase = BlockLedger.Phase
 
-    private struct InFlight {
-        let attempt: Attempt
-        let kind: WireTask.Kind
-        let sent: ContinuousClock.Instant
-    }
-
-    private struct State {
-        var phase = Phase.starting
-        var inFlight: [UInt64: InFlight] = [:]
-        var sentFunctions: Set<UInt64> = []
+    private struct Extra {
         var lastHeard = ContinuousClock.now
-        var idleSince: ContinuousClock.Instant? = nil
         var workerPIDs: [Int32] = []
         var managerPID: Int32? = nil
-        var deathReason: String? = nil
     }
 
     let number: Int
@@ -53,13 +46,13 @@ final class ManagerBlock: Sendable {
     let stderrPath: String
     /// The block's workers.
     let workers: Int
-    private let state = Mutex(State())
-    /// Serializes writes; true once our end of the manager's input is closed.
-    private let writing = Mutex(false)
+    private let ledger = Mutex(BlockLedger())
+    private let extra = Mutex(Extra())
+    private let writer: BlockWriter
     private let reader = Mutex<JoinableThread?>(nil)
     private let logger: Logger
 
-    init(number: Int, slot: Int, process: BlockProcess, workers: Int, stderrPath: String, logger: Logger) {
+    init(number: Int, slot: Int, process: BlockProcess, workers: Int, stderrPath: String, logger: Logger) throws {
         self.number = number
         self.slot = slot
         self.process = process
@@ -69,6 +62,7 @@ final class ManagerBlock: Sendable {
         logger[metadataKey: "sprig.block"] = "\(number)"
         logger[metadataKey: "sprig.host"] = .string(process.host)
         self.logger = logger
+        self.writer = try BlockWriter(fd: process.input, name: "sprig-w\(number)")
     }
 
     var name: String { "\(number) on \(process.host)" }
@@ -84,33 +78,22 @@ final class ManagerBlock: Sendable {
         thread?.join()
     }
 
-    var phase: Phase { state.withLock { $0.phase } }
-    var outstanding: Int { state.withLock { $0.inFlight.count } }
+    var phase: Phase { ledger.withLock { $0.phase } }
+    var outstanding: Int { ledger.withLock { $0.outstanding } }
     /// How many more tasks the block may take when it may hold `capacity` at once.
-    func freeSlots(capacity: Int) -> Int { state.withLock { $0.phase == .ready ? max(0, capacity - $0.inFlight.count) : 0 } }
-    var lastHeard: ContinuousClock.Instant { state.withLock { $0.lastHeard } }
-    var idleSince: ContinuousClock.Instant? { state.withLock { $0.inFlight.isEmpty ? $0.idleSince : nil } }
+    func freeSlots(capacity: Int) -> Int { ledger.withLock { $0.freeSlots(capacity: capacity) } }
+    var lastHeard: ContinuousClock.Instant { extra.withLock { $0.lastHeard } }
+    var idleSince: ContinuousClock.Instant? { ledger.withLock { $0.idleSince } }
     /// The manager's and its workers' PIDs, as the manager last reported them.
-    var processIDs: [Int32] { state.withLock { ($0.managerPID.map { [$0] } ?? []) + $0.workerPIDs } }
+    var processIDs: [Int32] { extra.withLock { ($0.managerPID.map { [$0] } ?? []) + $0.workerPIDs } }
 
-    /// Sends tasks; returns the ones it could not send (the block is gone), whose attempts the caller ends.
+    /// Sends tasks; returns the ones it could not send (the block is not ready), whose attempts the caller requeues.
     func send(_ tasks: [WireTask]) -> [WireTask] {
-        var writer = ByteWriter()
-        let now = ContinuousClock.now
-        let accepted: Bool = state.withLock { state in
-            guard state.phase == .ready else { return false }
-            writer.u32(UInt32(tasks.count))
-            for task in tasks {
-                let key = task.functionKey
-                let include = key != 0 && state.sentFunctions.insert(key).inserted
-                task.write(to: &writer, includeFunction: include)
-                state.inFlight[UInt64(task.attempt.taskID.rawValue)] = InFlight(attempt: task.attempt, kind: task.kind, sent: now)
-            }
-            state.idleSince = nil
-            return true
-        }
-        guard accepted else { return tasks }
-        if !write(writer.frame(.tasks)) {
+        guard let includeFunction = ledger.withLock({ $0.take(tasks, at: .now) }) else { return tasks }
+        var body = ByteWriter()
+        body.u32(UInt32(tasks.count))
+        for (task, include) in zip(tasks, includeFunction) { task.write(to: &body, includeFunction: include) }
+        if !writer.send(body.frame(.tasks)) {
             // The reader sees the end of the stream and reports these as lost with the rest.
             logger.debug("sending tasks failed; the block is ending")
         }
@@ -119,47 +102,26 @@ final class ManagerBlock: Sendable {
 
     /// Asks the manager to kill whatever runs task `id` (its walltime passed); no result will come.
     func killTask(_ id: UInt64) {
-        _ = state.withLock { $0.inFlight.removeValue(forKey: id) }
-        var writer = ByteWriter()
-        writer.u64(id)
-        _ = write(writer.frame(.killTask))
+        _ = ledger.withLock { $0.remove(id, at: .now) }
+        var body = ByteWriter()
+        body.u64(id)
+        writer.send(body.frame(.killTask))
     }
 
-    func sendHeartbeat() { _ = write(ByteWriter().frame(.heartbeat)) }
+    func sendHeartbeat() { writer.send(ByteWriter().frame(.heartbeat)) }
 
-    /// Asks the manager to stop its workers and exit, and closes our end of its input.
+    /// Asks the manager to stop its workers and exit, and closes our end of its input once the
+    /// frames before it are out.
     func requestShutdown() {
-        state.withLock { if $0.phase != .dead { $0.phase = .stopping } }
-        _ = write(ByteWriter().frame(.shutdown))
-        closeInput()
+        ledger.withLock { $0.stop() }
+        writer.send(ByteWriter().frame(.shutdown))
+        writer.finish()
     }
 
     /// Kills the block's process group (a silent or hung manager); the reader then reports the loss.
     func kill(reason: String) {
-        state.withLock { state in
-            if state.deathReason == nil { state.deathReason = reason }
-            return ()
-        }
+        ledger.withLock { $0.noteEnd(reason) }
         process.kill()
-    }
-
-    private func closeInput() {
-        writing.withLock { closed in
-            if !closed { close(process.input) }
-            closed = true
-        }
-    }
-
-    private func write(_ frame: [UInt8]) -> Bool {
-        writing.withLock { closed in
-            guard !closed else { return false }
-            do {
-                try writeAll(process.input, frame)
-                return true
-            } catch {
-                return false
-            }
-        }
     }
 
     private func readLoop(expected: ExpectedManager, events: BlockEvents) {
@@ -169,11 +131,11 @@ final class ManagerBlock: Sendable {
         loop: while true {
             let frame: Frame?
             do { frame = try reader.next() } catch {
-                state.withLock { if $0.deathReason == nil { $0.deathReason = "its stream broke: \(error)" } }
+                ledger.withLock { $0.noteEnd("its stream broke: \(error)") }
                 break
             }
             guard let frame else { break }
-            state.withLock { $0.lastHeard = .now }
+            extra.withLock { $0.lastHeard = .now }
             switch frame.type {
             case .hello:
                 if let problem = verifyHello(frame.body, expected: expected) {
@@ -181,74 +143,72 @@ final class ManagerBlock: Sendable {
                     permanent = true
                     var ack = ByteWriter()
                     ack.bytes = Array(#"{"ok": false, "error": "#.utf8) + Array(jsonString(problem).utf8) + Array("}".utf8)
-                    _ = write(ack.frame(.helloAck))
+                    writer.send(ack.frame(.helloAck))
                     process.kill()
                     break loop
                 }
                 var ack = ByteWriter()
                 ack.bytes = Array(#"{"ok": true}"#.utf8)
-                _ = write(ack.frame(.helloAck))
-                state.withLock { state in
-                    if state.phase == .starting { state.phase = .ready }
-                    state.idleSince = .now
-                }
+                writer.send(ack.frame(.helloAck))
+                ledger.withLock { $0.becameReady(at: .now) }
                 logger.debug("block ready")
                 events.ready(self)
                 events.capacityChanged()
             case .results:
-                for duration in receiveResults(frame.body) { events.taskReturned(duration) }
+                for duration in receiveResults(frame.body, events: events) { events.taskReturned(duration) }
                 events.capacityChanged()
             case .stats:
                 if let object = try? JSONSerialization.jsonObject(with: Data(frame.body)) as? [String: Any] {
                     let pids = (object["worker_pids"] as? [Int] ?? []).map { Int32($0) }
-                    state.withLock { $0.workerPIDs = pids }
+                    extra.withLock { $0.workerPIDs = pids }
                 }
             case .heartbeat, .helloAck, .tasks, .shutdown, .killTask:
                 break
             }
         }
         // The stream ended: make sure nothing of the block survives, then report what was lost.
-        process.kill()  // the group leader is not reaped yet, so its group id cannot have been reused
+        process.kill()
         let exitCode = process.reap()
         close(process.output)
-        closeInput()
-        let (lost, reason, wasReady) = state.withLock { state -> ([InFlight], String, Bool) in
-            let wasReady = state.phase == .ready || state.phase == .stopping
-            state.phase = .dead
-            let lost = Array(state.inFlight.values)
-            state.inFlight = [:]
-            return (lost, state.deathReason ?? "its manager exited with status \(exitCode)", wasReady)
-        }
+        writer.terminate()
+        let ending = ledger.withLock { $0.end(exitCode: exitCode) }
+        let (lost, reason, wasReady) = (ending.lost, ending.reason, ending.wasReady)
         if startFailure == nil && !wasReady {
             let said = Self.lastLines(of: stderrPath)
             startFailure = "block \(name) ended before it was ready: \(reason)" + (said.isEmpty ? "" : ": \(said)") + " (see \(stderrPath))"
         }
-        for item in lost {
-            item.attempt.finish(.failure(TaskError(taskID: item.attempt.taskID, app: item.attempt.app,
-                                                   reason: .managerLost("block \(name) was lost: \(reason)"))))
-        }
+        events.finished(lost.map { item in
+            (item.attempt, .failure(TaskError(taskID: item.attempt.taskID, app: item.attempt.app,
+                                              reason: .managerLost("block \(name) was lost: \(reason)"))))
+        })
         if !lost.isEmpty { logger.info("block lost with tasks", metadata: ["sprig.tasks": "\(lost.count)", "reason": .string(reason)]) }
         events.ended(self, startFailure, permanent)
     }
 
-    /// Ends the reported attempts; returns how long each spent in the block.
     /// The last few non-empty lines a block wrote to its stderr, for error messages.
     private static func lastLines(of path: String) -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
         return text.split(separator: "\n").suffix(3).joined(separator: " / ")
     }
 
-    private func receiveResults(_ body: [UInt8]) -> [Duration] {
+    private func receiveResults(_ body: [UInt8], events: BlockEvents) -> [Duration] {
         var reader = ByteReader(body)
         guard let count = try? reader.u32() else { return [] }
-        var finished: [(InFlight, UInt8, [UInt8])] = []
-        var started: [(UInt64, Attempt)] = []
+        var entries: [(UInt64, UInt8, [UInt8])] = []
         for _ in 0..<count {
             guard let id = try? reader.u64(), let status = try? reader.u8(), let bytes = try? reader.blob() else { break }
-            if status == resultStatusStarted {
-                if let item = state.withLock({ $0.inFlight[id] }) { started.append((id, item.attempt)) }
-            } else if let item = state.withLock({ $0.inFlight.removeValue(forKey: id) }) {
-                finished.append((item, status, bytes))
+            entries.append((id, status, bytes))
+        }
+        let now = ContinuousClock.now
+        var finished: [(BlockLedger.InFlight, UInt8, [UInt8])] = []
+        var started: [(UInt64, Attempt)] = []
+        ledger.withLock { ledger in
+            for (id, status, bytes) in entries {
+                if status == resultStatusStarted {
+                    if let attempt = ledger.starting(id) { started.append((id, attempt)) }
+                } else if let item = ledger.remove(id, at: now) {
+                    finished.append((item, status, bytes))
+                }
             }
         }
         // A task's walltime counts from when its worker starts it, not from when it was queued there.
@@ -256,17 +216,15 @@ final class ManagerBlock: Sendable {
             attempt.markStarted()
             if attempt.walltime != nil { attempt.setCanceller { [self] in killTask(id) } }
         }
-        state.withLock { if $0.inFlight.isEmpty { $0.idleSince = .now } }
-        let now = ContinuousClock.now
-        for (item, status, bytes) in finished {
-            item.attempt.finish(WireResult.outcome(status: status, bytes: bytes, kind: item.kind, attempt: item.attempt, block: name))
-        }
+        events.finished(finished.map { item, status, bytes in
+            (item.attempt, WireResult.outcome(status: status, bytes: bytes, kind: item.kind, attempt: item.attempt, block: name))
+        })
         return finished.map { now - $0.0.sent }
     }
 
     private func verifyHello(_ body: [UInt8], expected: ExpectedManager) -> String? {
         let hello = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
-        state.withLock { $0.managerPID = (hello?["pid"] as? Int).map { Int32($0) } }
+        extra.withLock { $0.managerPID = (hello?["pid"] as? Int).map { Int32($0) } }
         return Self.checkHello(body, expected: expected, host: process.host)
     }
 

@@ -13,7 +13,7 @@ public final class ThreadPoolExecutor: Executor {
     public let label: String
     public let maxThreads: Int
     private let queue = WorkQueue<Attempt>()
-    private let threads = Mutex<[pthread_t]>([])
+    private let threads = Mutex<[JoinableThread]>([])
     private let running = Atomic<Int>(0)
 
     /// - Parameters:
@@ -28,22 +28,15 @@ public final class ThreadPoolExecutor: Executor {
 
     public func start(_ context: ExecutorContext) throws {
         guard maxThreads > 0 else { throw ExecutorError(label: label, message: "maxThreads is \(maxThreads); it must be at least 1") }
-        var started: [pthread_t] = []
-        for index in 0..<maxThreads {
-            let box = Unmanaged.passRetained(WorkerBox(executor: self, index: index))
-            var thread = pthread_t()
-            let status = pthread_create(&thread, nil, { raw in
-                let box = Unmanaged<WorkerBox>.fromOpaque(raw!).takeRetainedValue()
-                box.executor.workerLoop(index: box.index)
-                return nil
-            }, box.toOpaque())
-            guard status == 0 else {
-                box.release()
-                queue.close()
-                for thread in started { pthread_join(thread, nil) }
-                throw ExecutorError(label: label, message: "cannot start thread \(index): \(String(cString: strerror(status)))")
+        var started: [JoinableThread] = []
+        do {
+            for index in 0..<maxThreads {
+                started.append(try JoinableThread(name: Self.threadName(label: label, index: index)) { [self] in workerLoop() })
             }
-            started.append(thread)
+        } catch {
+            queue.close()
+            for thread in started { thread.join() }
+            throw error
         }
         threads.withLock { $0 = started }
     }
@@ -62,11 +55,10 @@ public final class ThreadPoolExecutor: Executor {
             defer { threads = [] }
             return threads
         }
-        for thread in joining { pthread_join(thread, nil) }
+        for thread in joining { thread.join() }
     }
 
-    private func workerLoop(index: Int) {
-        Thread.current.name = Self.threadName(label: label, index: index)
+    private func workerLoop() {
         primeCurrentThreadForPython()
         while let attempt = queue.pop() {
             if !attempt.isEnded {
@@ -83,14 +75,5 @@ public final class ThreadPoolExecutor: Executor {
     package static func threadName(label: String, index: Int) -> String {
         let suffix = "#\(index)"
         return String(label.utf8.prefix(15 - suffix.utf8.count)).map { $0 + suffix } ?? suffix
-    }
-
-    private final class WorkerBox {
-        let executor: ThreadPoolExecutor
-        let index: Int
-        init(executor: ThreadPoolExecutor, index: Int) {
-            self.executor = executor
-            self.index = index
-        }
     }
 }

@@ -1,0 +1,81 @@
+/// What one block holds and where it is in its life, as a value: every transition is a mutating
+/// method whose result says what the caller must do. ``ManagerBlock`` keeps one behind a lock and
+/// performs the results outside it; tests drive it without processes.
+///
+/// Phases: `starting` (launched, no HELLO yet) → `ready` → `stopping` (asked to stop) → `dead`
+/// (stream over). Any phase may go straight to `dead`.
+struct BlockLedger {
+    enum Phase: Equatable, Sendable { case starting, ready, stopping, dead }
+
+    /// A task sent to the block and not yet back.
+    struct InFlight {
+        let attempt: Attempt
+        let kind: WireTask.Kind
+        let sent: ContinuousClock.Instant
+    }
+
+    private(set) var phase = Phase.starting
+    private(set) var inFlight: [UInt64: InFlight] = [:]
+    private var sentFunctions: Set<UInt64> = []
+    /// Since when the block holds nothing (`nil` while it holds tasks or is not ready).
+    private var emptySince: ContinuousClock.Instant? = nil
+    /// The first reason given for the block's end.
+    private(set) var deathReason: String? = nil
+
+    var outstanding: Int { inFlight.count }
+    var idleSince: ContinuousClock.Instant? { inFlight.isEmpty ? emptySince : nil }
+
+    /// How many more tasks the block may take when it may hold `capacity` at once.
+    func freeSlots(capacity: Int) -> Int { phase == .ready ? max(0, capacity - inFlight.count) : 0 }
+
+    /// The manager's HELLO matched: the block takes tasks.
+    mutating func becameReady(at now: ContinuousClock.Instant) {
+        if phase == .starting { phase = .ready }
+        emptySince = now
+    }
+
+    /// Takes `tasks` into the block. Returns, per task, whether its function's bytes must travel
+    /// (the block has not had them), or `nil` when the block cannot take tasks.
+    mutating func take(_ tasks: [WireTask], at now: ContinuousClock.Instant) -> [Bool]? {
+        guard phase == .ready else { return nil }
+        emptySince = nil
+        return tasks.map { task in
+            inFlight[UInt64(task.attempt.taskID.rawValue)] = InFlight(attempt: task.attempt, kind: task.kind, sent: now)
+            return task.functionKey != 0 && sentFunctions.insert(task.functionKey).inserted
+        }
+    }
+
+    /// A worker starts task `id`: its attempt, if the block still holds it.
+    func starting(_ id: UInt64) -> Attempt? { inFlight[id]?.attempt }
+
+    /// Task `id` came back (or will not: it was killed); the block no longer holds it.
+    mutating func remove(_ id: UInt64, at now: ContinuousClock.Instant) -> InFlight? {
+        let item = inFlight.removeValue(forKey: id)
+        if item != nil && inFlight.isEmpty { emptySince = now }
+        return item
+    }
+
+    /// The block is asked to stop (scaling in, or shutdown).
+    mutating func stop() { if phase != .dead { phase = .stopping } }
+
+    /// Records why the block is being ended; the first reason given is the one reported.
+    mutating func noteEnd(_ reason: String) { if deathReason == nil { deathReason = reason } }
+
+    /// What the block's end means for its tasks and its slot.
+    struct Ending {
+        /// Tasks the block held: they are lost.
+        let lost: [InFlight]
+        let reason: String
+        /// Whether it had become ready (else it failed to start).
+        let wasReady: Bool
+    }
+
+    /// The stream is over and the process reaped with `exitCode`.
+    mutating func end(exitCode: Int32) -> Ending {
+        let wasReady = phase == .ready || phase == .stopping
+        phase = .dead
+        defer { inFlight = [:] }
+        return Ending(lost: Array(inFlight.values), reason: deathReason ?? "its manager exited with status \(exitCode)",
+                      wasReady: wasReady)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Synchronization
+
+/// A started block: its local process (the manager, or a channel such as `ssh` carrying its
+/// stream) and the two ends of its stream.
+///
+/// Threading: any thread may ``kill()``; one thread ``reap()``s. A kill never reaches a process
+/// group after its leader was reaped (its id may belong to someone else by then): the two take the
+/// same lock, and the leader is waited for without reaping first.
+public final class BlockProcess: Sendable {
+    /// The local process carrying the block; it leads its own process group.
+    public let pid: pid_t
+    /// Writes reach the manager's stdin.
+    let input: Int32
+    /// Reads come from the manager's stdout.
+    let output: Int32
+    /// Where this block ran, for messages (`localhost`, a host name).
+    public let host: String
+    /// Whether the leader has been reaped, and its exit code then.
+    private let reaped = Mutex<Int32?>(nil)
+
+    init(pid: pid_t, input: Int32, output: Int32, host: String) {
+        self.pid = pid
+        self.input = input
+        self.output = output
+        self.host = host
+    }
+
+    /// Kills the block's whole process group at once; returns `false` when the process had
+    /// already been reaped (nothing is signalled then).
+    @discardableResult
+    func kill() -> Bool {
+        reaped.withLock { code in
+            guard code == nil else { return false }
+            _ = Glibc.kill(-pid, SIGKILL)
+            return true
+        }
+    }
+
+    /// Waits for the process to exit and reaps it; returns its exit code (128 + N for signal N).
+    /// Later calls return the same code at once.
+    @discardableResult
+    func reap() -> Int32 {
+        if let code = reaped.withLock({ $0 }) { return code }
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+        return reaped.withLock { code in
+            if let code { return code }
+            var status: Int32 = 0
+            var result: Int32
+            repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
+            let exit = result < 0 ? -1 : Spawn.exitCode(status)
+            code = exit
+            return exit
+        }
+    }
+
+    /// Closes the stream ends; the manager sees end of input and stops.
+    func closeStream() {
+        close(input)
+        close(output)
+    }
+}
