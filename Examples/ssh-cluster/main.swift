@@ -6,6 +6,9 @@
 import Foundation
 import Sprig
 
+// Ctrl-C and SIGTERM stop every block before the program exits (the library leaves signals to the program).
+ProgramSignals.stopOnInterrupt()
+
 let pythonFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../../python/examples").standardizedFileURL.path
 var hosts = Array(CommandLine.arguments.dropFirst())

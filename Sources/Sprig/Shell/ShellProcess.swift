@@ -1,11 +1,20 @@
 import Foundation
 import Synchronization
 
-/// A command run by `/bin/bash -c`, in a process group of its own so that a walltime kills all it started.
+/// A bash app's command run by `/bin/bash -c` on this machine (the thread executor, and Swift-built
+/// commands of the process executor's in-process pool).
 ///
-/// Threading: ``run(cancelOn:)`` blocks its calling thread (never hold the GIL around it); the kill
-/// may come from any thread and is safe against PID reuse: the process is reaped only after the
-/// kill side has been told it ended.
+/// The execution contract, the same as in workers (`python/sprig/PROTOCOL.md`, "Bash apps"):
+/// - stdin is `/dev/null`: a command never reads the host's input;
+/// - stdout and stderr go to their redirect targets (folders made as needed); when both name the
+///   same file it is opened once and shared, so `w` for both does not clobber;
+/// - the command leads a process group of its own, and the whole group is killed (SIGKILL) when
+///   the task ends early — by its walltime, or because the program is stopping
+///   (``ProgramSignals``): no command outlives its task.
+///
+/// Threading: ``run(register:unregister:)`` blocks its calling thread (never hold the GIL around
+/// it); kills may come from any thread and never reach a reaped group (the process is waited for
+/// without reaping first, and taken out of every kill list before it is reaped).
 struct ShellProcess {
     let command: String
     let stdout: Redirect?
@@ -17,16 +26,26 @@ struct ShellProcess {
     }
 
     /// Runs the command and returns its exit code (128 + N when signal N killed it).
-    /// `register` receives a closure that kills the process group; it is called before the process
-    /// starts waiting and again with `nil` once the process ended.
+    /// `register` receives a closure that kills the process group, before the process is waited
+    /// for; `unregister` is called once it has ended, before it is reaped.
     func run(register: (@escaping @Sendable () -> Void) -> Void, unregister: () -> Void) throws(Failure) -> Int32 {
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
-        var childDescriptors: [Int32: Int32] = [:]
+        let input = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw .spawn("cannot open /dev/null: \(String(cString: strerror(errno)))") }
+        descriptors.append(input)
+        var childDescriptors: [Int32: Int32] = [STDIN_FILENO: input]
+        var opened: [String: Int32] = [:]
         for (redirect, target) in [(stdout, STDOUT_FILENO), (stderr, STDERR_FILENO)] {
             guard let redirect else { continue }
+            let key = URL(fileURLWithPath: redirect.path).standardizedFileURL.path
+            if let shared = opened[key] {
+                childDescriptors[target] = shared
+                continue
+            }
             let fd = try Self.open(redirect)
             descriptors.append(fd)
+            opened[key] = fd
             childDescriptors[target] = fd
         }
         let pid: pid_t
@@ -38,18 +57,13 @@ struct ShellProcess {
         for fd in descriptors { close(fd) }
         descriptors = []
 
-        let exited = Mutex(false)
-        let child = pid
-        register {
-            exited.withLock { done in
-                if !done { kill(-child, SIGKILL) }
-            }
-        }
+        let group = RunningCommands.shared.add(pid)
+        register { RunningCommands.shared.kill(group) }
         // Wait without reaping, so the PID (and group) stays ours while a kill may still come.
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
-        exited.withLock { $0 = true }
         unregister()
+        RunningCommands.shared.remove(group)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return Spawn.exitCode(status)
@@ -71,3 +85,38 @@ struct ShellProcess {
     }
 }
 
+/// The process groups of the commands running on this machine, so that a stopping program kills
+/// them all (``ProgramSignals``). A group leaves the list before its leader is reaped, under the
+/// same lock as every kill: a kill never reaches a reused id.
+final class RunningCommands: Sendable {
+    static let shared = RunningCommands()
+
+    private let groups = Mutex<Set<pid_t>>([])
+
+    private init() {
+        EmergencyStop.register(self) { [self] in killAll() }
+    }
+
+    func add(_ group: pid_t) -> pid_t {
+        _ = groups.withLock { $0.insert(group) }
+        return group
+    }
+
+    func remove(_ group: pid_t) { _ = groups.withLock { $0.remove(group) } }
+
+    /// Kills one group if it still runs.
+    func kill(_ group: pid_t) {
+        groups.withLock { groups in
+            if groups.contains(group) { _ = Glibc.kill(-group, SIGKILL) }
+        }
+    }
+
+    func killAll() {
+        groups.withLock { groups in
+            for group in groups { _ = Glibc.kill(-group, SIGKILL) }
+        }
+    }
+
+    /// How many commands run now.
+    var count: Int { groups.withLock { $0.count } }
+}
