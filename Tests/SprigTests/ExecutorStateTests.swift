@@ -1,0 +1,86 @@
+import Foundation
+@testable import Sprig
+import Testing
+
+/// The process executor's decisions as values: dispatch shares, block bookkeeping, start backoff.
+/// No process, thread or pipe.
+@Suite("Process executor state")
+struct ExecutorStateTests {
+    typealias Room = DispatchPlan.Room
+
+    @Test func idleWorkersComeFirstOnEveryBlockThenPrefetchRoundRobin() {
+        // Two blocks with 2 idle workers each and room for 6: 4 go to idle workers, the rest alternate.
+        #expect(DispatchPlan.share(waiting: 7, rooms: [Room(free: 6, idle: 2), Room(free: 6, idle: 2)]) == [4, 3])
+        // Fewer tasks than idle workers: dealt one per block in turn, not all to the first.
+        #expect(DispatchPlan.share(waiting: 3, rooms: [Room(free: 6, idle: 2), Room(free: 6, idle: 2)]) == [2, 1])
+        // Never more than a block's room, never more than what waits.
+        #expect(DispatchPlan.share(waiting: 100, rooms: [Room(free: 3, idle: 1), Room(free: 1, idle: 1)]) == [3, 1])
+        #expect(DispatchPlan.share(waiting: 0, rooms: [Room(free: 3, idle: 3)]) == [0])
+        // A block without room gets nothing, its neighbour everything it can take.
+        #expect(DispatchPlan.share(waiting: 5, rooms: [Room(free: 0, idle: 0), Room(free: 4, idle: 2)]) == [0, 4])
+    }
+
+    @Test func aBlockTakesTasksOnlyWhenReadyAndSendsEachFunctionOnce() throws {
+        var ledger = BlockLedger()
+        let now = ContinuousClock.now
+        let tasks = [Self.task(1, function: 9), Self.task(2, function: 9), Self.task(3, function: 0)]
+        #expect(ledger.take(tasks, at: now) == nil)  // starting: no HELLO yet
+        #expect(ledger.freeSlots(capacity: 4) == 0)
+        ledger.becameReady(at: now)
+        #expect(ledger.idleSince == now)
+        #expect(ledger.take(tasks, at: now) == [true, false, false])  // function 9 travels once; 0 never
+        #expect(ledger.freeSlots(capacity: 4) == 1)
+        #expect(ledger.idleSince == nil)
+        #expect(ledger.starting(2)?.taskID == TaskID(2))
+        #expect(ledger.remove(2, at: now)?.attempt.taskID == TaskID(2))
+        #expect(ledger.remove(2, at: now) == nil)  // a result for a task no longer held is ignored
+    }
+
+    @Test func anEndingReportsWhatWasLostWithTheFirstReasonGiven() {
+        var ledger = BlockLedger()
+        let now = ContinuousClock.now
+        ledger.becameReady(at: now)
+        _ = ledger.take([Self.task(1, function: 1), Self.task(2, function: 1)], at: now)
+        ledger.noteEnd("its manager was silent")
+        ledger.noteEnd("its stream broke")
+        let ending = ledger.end(exitCode: 137)
+        #expect(ending.wasReady)
+        #expect(Set(ending.lost.map(\.attempt.taskID)) == [TaskID(1), TaskID(2)])
+        #expect(ending.reason == "its manager was silent")
+        #expect(ledger.phase == .dead && ledger.outstanding == 0)
+
+        var neverReady = BlockLedger()
+        let failed = neverReady.end(exitCode: 3)
+        #expect(!failed.wasReady && failed.lost.isEmpty && failed.reason == "its manager exited with status 3")
+    }
+
+    @Test func aFailingSlotBacksOffAndTheExecutorGivesUpOnlyWhenNothingCanRun() {
+        var slots = SlotSupervisor(slots: 2)
+        let now = ContinuousClock.now
+        #expect(slots.freeSlot(used: [], now: now) == 0)
+        let first = slots.failed(0, message: "host a down", permanent: false, liveBlocks: 1, now: now)
+        #expect(first == .init(report: true, failWaiting: false))
+        #expect(slots.freeSlot(used: [1], now: now) == nil)  // slot 0 waits out its pause
+        #expect(slots.freeSlot(used: [1], now: now + .seconds(31)) == 0)
+        #expect(slots.failed(0, message: "host a down", permanent: false, liveBlocks: 1, now: now).report == false)
+        // Every slot failing three times in a row, with nothing alive: broken, waiting tasks fail.
+        for _ in 0..<3 { _ = slots.failed(1, message: "host b down", permanent: false, liveBlocks: 0, now: now) }
+        let last = slots.failed(0, message: "host a down", permanent: false, liveBlocks: 0, now: now)
+        #expect(last.failWaiting && slots.broken == "host a down")
+        #expect(slots.failureMessages == [0: "host a down", 1: "host b down"])
+        slots.ready(0)
+        #expect(slots.failureMessages == [1: "host b down"])
+    }
+
+    @Test func aPermanentFailureBreaksTheExecutorAtOnce() {
+        var slots = SlotSupervisor(slots: 3)
+        let verdict = slots.failed(2, message: "Python 3.12 on the host", permanent: true, liveBlocks: 0, now: .now)
+        #expect(verdict == .init(report: true, failWaiting: true))
+        #expect(slots.broken == "Python 3.12 on the host")
+    }
+
+    private static func task(_ id: Int, function: UInt64) -> WireTask {
+        let attempt = Attempt(taskID: TaskID(id), app: "app", number: 1, work: .swift({ 0 }), walltime: nil, onEnd: { _ in })
+        return WireTask(attempt: attempt, kind: .python, functionKey: function, function: [1], options: [], payload: [])
+    }
+}
