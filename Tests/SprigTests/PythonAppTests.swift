@@ -95,3 +95,18 @@ struct PythonAppTests {
         #expect(try h.python("same_object")(made, made).result(as: Bool.self) == true)
     }
 }
+
+@Suite("Typed Python apps", .timeLimit(.minutes(1)))
+struct TypedPythonAppTests {
+    @Test func aTypedAppsFutureHoldsItsType() throws {
+        let h = try Harness()
+        defer { h.close() }
+        let add = try h.python("add").returning(Int.self)
+        let sum: Int = try add(2, 3).result()
+        #expect(sum == 5)
+        #expect(try add(add(1, 1), 10).result() == 12)  // typed futures are dependencies too
+        let wrong = try h.python("identity").returning(Int.self)("text")
+        let error = try #require(throws: ConversionError.self) { try wrong.result() }
+        #expect(error.message.contains("app engine_samples.identity") && error.message.contains("not Int"), "\(error.message)")
+    }
+}

@@ -113,3 +113,44 @@ extension DataFlowKernel {
         }
     }
 }
+
+extension PythonApp {
+    /// The same app with its result read as `type` when the future is read: calls return
+    /// `AppFuture<R>`. A result that is not an `R` fails the read with a ``ConversionError``
+    /// naming the task and app.
+    ///
+    ///     let add = try dfk.pythonApp(module: "maths", function: "add").returning(Int.self)
+    ///     let sum: Int = try add(2, 3).result()
+    public func returning<R: Sendable>(_ type: R.Type) -> TypedPythonApp<R> { TypedPythonApp(app: self) }
+}
+
+/// A ``PythonApp`` whose result type is known: see ``PythonApp/returning(_:)``.
+@dynamicCallable
+public struct TypedPythonApp<R: Sendable>: Sendable {
+    /// The untyped app.
+    public let app: PythonApp
+
+    public func dynamicallyCall(withArguments arguments: [any AppArgument]) -> AppFuture<R> {
+        typed(app.dynamicallyCall(withArguments: arguments))
+    }
+
+    public func dynamicallyCall(withKeywordArguments arguments: KeyValuePairs<String, any AppArgument>) -> AppFuture<R> {
+        typed(app.dynamicallyCall(withKeywordArguments: arguments))
+    }
+
+    /// Calls the app with positional and keyword arguments.
+    public func call(_ arguments: [any AppArgument], keywords: [(String, any AppArgument)]) -> AppFuture<R> {
+        typed(app.call(arguments, keywords: keywords))
+    }
+
+    private func typed(_ future: AppFuture<Value>) -> AppFuture<R> {
+        let (task, name) = (future.taskID, app.name)
+        return future.map { value in
+            do {
+                return try value.decode(R.self)
+            } catch {
+                throw ConversionError(message: "task \(task) (app \(name)) returned a value that is not \(R.self): \(error)")
+            }
+        }
+    }
+}

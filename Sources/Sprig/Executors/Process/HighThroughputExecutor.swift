@@ -304,7 +304,7 @@ public final class HighThroughputExecutor: Executor {
         }
         let logger = state.withLock { $0.context }?.logger
         if report {
-            logger?.error("block failed", metadata: ["sprig.executor": .string(label), "error": .string(message)])
+            logger?.info("block failed", metadata: ["sprig.executor": .string(label), "error": .string(message)])
         } else {
             logger?.debug("block failed again", metadata: ["sprig.executor": .string(label), "error": .string(message)])
         }
