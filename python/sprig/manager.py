@@ -1,7 +1,7 @@
 """A Sprig manager: one per block; relays tasks from the interchange to its worker processes.
 
 Started as ``python3.11 -m sprig.manager --workers N --block-id B [--logdir DIR]
-[--heartbeat-period S] [--heartbeat-threshold S] [--prefetch K] [--worker-debug]``.
+[--heartbeat-period S] [--heartbeat-threshold S] [--prefetch K] [--cpu-affinity A] [--worker-debug]``.
 It talks to the interchange only through its stdin (frames in) and stdout (frames out), and to
 each worker through two pipes. It never unpickles task payloads or results: it forwards the byte
 ranges it received. See PROTOCOL.md for the frames and the rules.
@@ -25,6 +25,7 @@ TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
     from typing import Any
 
+from sprig import affinity
 from sprig import protocol as P
 from sprig import serialize
 from sprig import worker as worker_module
@@ -57,6 +58,8 @@ class Options:
         "heartbeat_threshold",
         "prefetch",
         "worker_debug",
+        "cpu_affinity",
+        "worker_cpus",
     )
 
     def __init__(self) -> None:
@@ -67,6 +70,8 @@ class Options:
         self.heartbeat_threshold = 10.0
         self.prefetch = 3
         self.worker_debug = False
+        self.cpu_affinity = affinity.NONE
+        self.worker_cpus: list[list[int]] | None = None  # by worker index; None: not pinned
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -81,6 +86,7 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--heartbeat-threshold", type=float, default=10.0)
     parser.add_argument("--prefetch", type=int, default=3)
     parser.add_argument("--worker-debug", action="store_true")
+    parser.add_argument("--cpu-affinity", default=affinity.NONE)
     # The engine has no cloudpickle: this manager and its workers pickle without it too, whatever
     # this host has, so that both sides match.
     parser.add_argument("--pickle-only", action="store_true")
@@ -89,6 +95,10 @@ def parse_args(argv: list[str]) -> Options:
         parser.error("--workers must be at least 1 and --prefetch at least 0")
     if parsed.heartbeat_period <= 0 or parsed.heartbeat_threshold <= 0:
         parser.error("heartbeat period and threshold must be positive")
+    try:
+        worker_cpus = affinity.plan(parsed.cpu_affinity, parsed.workers, sorted(os.sched_getaffinity(0)))
+    except ValueError as exc:
+        parser.error(f"--cpu-affinity: {exc}")
     options = Options()
     options.workers = parsed.workers
     options.block_id = parsed.block_id
@@ -97,6 +107,8 @@ def parse_args(argv: list[str]) -> Options:
     options.heartbeat_threshold = parsed.heartbeat_threshold
     options.prefetch = parsed.prefetch
     options.worker_debug = parsed.worker_debug
+    options.cpu_affinity = parsed.cpu_affinity
+    options.worker_cpus = worker_cpus
     if parsed.pickle_only:
         serialize.use_pickle_only()
     return options
@@ -257,6 +269,7 @@ class Manager:
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
         self.env = self._worker_env()
+        self.pool_id = os.urandom(6).hex()  # PARSL_WORKER_POOL_ID: this manager's workers
         self.worker_logs: dict[int, int] = {}
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -303,6 +316,23 @@ class Manager:
                 env["PYTHONPATH"] = root + (os.pathsep + paths if paths else "")
         return env
 
+    def _env_of(self, index: int) -> dict[str, str]:
+        """The environment of worker ``index``: the manager's, plus Parsl's worker variables and,
+        when it is pinned, the OpenMP ones for its CPUs."""
+        env = dict(self.env)
+        env["PARSL_WORKER_RANK"] = str(index)
+        env["PARSL_WORKER_COUNT"] = str(self.options.workers)
+        env["PARSL_WORKER_POOL_ID"] = self.pool_id
+        env["PARSL_WORKER_BLOCK_ID"] = self.options.block_id
+        cpus = self._cpus_of(index)
+        if cpus is not None:
+            env.update(affinity.openmp_environment(cpus))
+        return env
+
+    def _cpus_of(self, index: int) -> list[int] | None:
+        plan = self.options.worker_cpus
+        return None if plan is None else plan[index]
+
     def _worker_log(self, index: int) -> int | None:
         if not self.options.logdir:
             return None
@@ -326,11 +356,14 @@ class Manager:
         argv = [sys.executable, "-m", "sprig.worker", "--index", str(index), "--manager-pid", str(os.getpid())]
         if self.options.worker_debug:
             argv.append("--debug")
+        cpus = self._cpus_of(index)
+        if cpus is not None:
+            argv += ["--cpus", ",".join(str(cpu) for cpu in cpus)]
         try:
             pid = os.posix_spawn(
                 sys.executable,
                 argv,
-                self.env,
+                self._env_of(index),
                 file_actions=actions,
                 setsigmask=(),
                 setsigdef=(signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD),

@@ -1,6 +1,7 @@
 """A Sprig worker process: runs the tasks its manager sends, in order, and reports each result.
 
-Started by the manager as ``python -m sprig.worker --index I --manager-pid P [--debug]`` with its
+Started by the manager as ``python -m sprig.worker --index I --manager-pid P [--debug]
+[--cpus 0,1]`` (``--cpus``: the CPUs it is pinned to, see sprig.affinity) with its
 stdin and stdout connected to the manager by pipes (frames as in protocol.py) and its stderr on
 the worker log. Frames on the manager link:
 
@@ -398,8 +399,8 @@ def die_with_parent() -> None:
         log.warning("cannot set PR_SET_PDEATHSIG: %s", exc)
 
 
-def _parse_args(argv: list[str]) -> tuple[int, int, bool]:
-    index, manager_pid, debug = 0, os.getppid(), False
+def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None]:
+    index, manager_pid, debug, cpus = 0, os.getppid(), False, None
     args = iter(argv)
     for arg in args:
         if arg == "--index":
@@ -408,18 +409,22 @@ def _parse_args(argv: list[str]) -> tuple[int, int, bool]:
             manager_pid = int(next(args))
         elif arg == "--debug":
             debug = True
+        elif arg == "--cpus":
+            cpus = [int(word) for word in next(args).split(",")]
         else:
             raise SystemExit(f"sprig.worker: unknown argument {arg!r}")
-    return index, manager_pid, debug
+    return index, manager_pid, debug, cpus
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug]``."""
+    """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug] [--cpus LIST]``."""
     fd_in, fd_out = isolate_stdio()
     die_with_parent()
-    index, manager_pid, debug = _parse_args(sys.argv[1:] if argv is None else argv)
+    index, manager_pid, debug, cpus = _parse_args(sys.argv[1:] if argv is None else argv)
     if os.getppid() != manager_pid:
         return 1  # the manager died before PR_SET_PDEATHSIG took effect
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)  # before any thread starts: every thread inherits it
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
