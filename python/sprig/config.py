@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from sprig import affinity
-from sprig.errors import ConfigurationError, SprigWarning
+from sprig.errors import ConfigurationError, InvalidResourceSpecification, SprigWarning
 
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
@@ -316,9 +316,31 @@ class Executor(_Described):
     executors by label (``@python_app(executors=["label"])``)."""
 
     label: str
+    #: The names a task's ``parsl_resource_specification`` may hold on this executor.
+    RESOURCE_KEYS: frozenset[str] = frozenset()
 
     def to_spec(self) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} has no spec")
+
+    def validate_resource_spec(self, resource_specification: dict[str, Any]) -> None:
+        """Raises :class:`~sprig.errors.InvalidResourceSpecification` naming the keys of
+        ``resource_specification`` that this executor does not take (Parsl's check)."""
+        invalid = set(resource_specification or {}) - self.RESOURCE_KEYS
+        if invalid:
+            allowed = ", ".join(sorted(self.RESOURCE_KEYS)) or "none"
+            raise InvalidResourceSpecification(invalid, f"{type(self).__name__} {self.label!r} takes these "
+                                                        f"resources only: {allowed}")
+
+    def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any], *args: Any,
+               **kwargs: Any) -> Any:
+        """Runs ``func(*args, **kwargs)`` as a Python app on this executor (Parsl's executor-level
+        ``submit``) and returns its future. The resource specification is checked first
+        (:meth:`validate_resource_spec`); then a config holding this executor must be loaded
+        (:class:`~sprig.errors.NoConfigLoadedError` otherwise)."""
+        self.validate_resource_spec(resource_specification)
+        from sprig import api
+
+        return api.submit_to(self, func, args, kwargs)
 
 
 def _default_threads() -> int:
@@ -385,6 +407,7 @@ class HighThroughputExecutor(Executor):
     _repr_fields = ("label", "provider", "max_workers_per_node", "cores_per_worker", "worker_debug",
                     "heartbeat_period", "heartbeat_threshold", "prefetch_capacity", "worker_logdir_root",
                     "cpu_affinity")
+    RESOURCE_KEYS = frozenset({"priority"})
     PARSL_OPTIONS: dict[str, Any] = {
         "address": "silent",
         "loopback_address": "silent",
