@@ -596,8 +596,8 @@ class Config(_Described):
             raise ConfigurationError(f"{owner}: unknown strategy {strategy!r}; use 'simple', 'none' or None")
         self.strategy = strategy
         self.max_idletime = _check_number(owner, "max_idletime", max_idletime)
-        if exit_mode not in _EXIT_MODES:
-            raise ConfigurationError(f"{owner}: exit_mode must be 'cleanup', 'skip' or 'wait', not {exit_mode!r}")
+        if exit_mode not in _EXIT_MODES:  # a TypeError, as Parsl's Literal type makes it
+            raise TypeError(f"{owner}: exit_mode must be 'cleanup', 'skip' or 'wait', not {exit_mode!r}")
         self.exit_mode = exit_mode
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
                                                  "Sprig has no monitoring, checkpointing "

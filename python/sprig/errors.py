@@ -69,14 +69,15 @@ class NoConfigLoadedError(SprigError, RuntimeError):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or NO_CONFIG_MESSAGE)
+        if message is None:
+            self.add_note(NO_CONFIG_HINT)  # shown with the traceback; str() stays Parsl's words
 
 
 NoDataFlowKernelError = NoConfigLoadedError
 
-NO_CONFIG_MESSAGE = (
-    "Must first load config: no config is loaded — call parsl.load(config) / sprig.load(config) first, "
-    "or run with `sprig run --config threads|htex script.py`"
-)  # (it starts with Parsl's words for this error, NoDataFlowKernelError's 'Must first load config')
+NO_CONFIG_MESSAGE = "Must first load config"  # Parsl's words for this error (NoDataFlowKernelError)
+NO_CONFIG_HINT = ("no config is loaded — call parsl.load(config) / sprig.load(config) first, "
+                  "or run with `sprig run --config threads|htex script.py`")
 
 
 class EngineNotAvailableError(SprigError, RuntimeError):

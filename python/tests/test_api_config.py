@@ -193,6 +193,7 @@ def test_a_typo_gets_a_suggestion():
     (lambda: HighThroughputExecutor(cores_per_worker="1"), "cores_per_worker must be a number"),
     (lambda: LocalProvider(channel=object()), "channel must be a LocalChannel"),
     (lambda: LocalProvider(worker_init=None), "worker_init must be a str"),
+    (lambda: Config(exit_mode="later"), "exit_mode must be 'cleanup', 'skip' or 'wait', not 'later'"),
 ])
 def test_wrong_types_are_type_errors(make, text):
     with pytest.raises(TypeError, match=text):
@@ -203,7 +204,6 @@ def test_wrong_types_are_type_errors(make, text):
     (lambda: ThreadPoolExecutor(max_threads=0), "max_threads is 0; it must be 1 or more"),
     (lambda: Config(retries=-1), "retries is -1"),
     (lambda: Config(max_idletime=-1), "max_idletime"),
-    (lambda: Config(exit_mode="later"), "exit_mode"),
     (lambda: HighThroughputExecutor(cores_per_worker=0), "cores_per_worker"),
     (lambda: HighThroughputExecutor(max_workers_per_node=0), "max_workers_per_node is 0"),
     (lambda: HighThroughputExecutor(prefetch_capacity=-1), "prefetch_capacity is -1"),
