@@ -507,6 +507,18 @@ def clear() -> None:
         _current = None
 
 
+def submit_to(executor: Any, func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> AppFuture:
+    """``executor.submit``: ``func(*args, **kwargs)`` as a Python app on that executor of the loaded
+    config. :class:`~sprig.errors.NoConfigLoadedError` when no config is loaded,
+    :class:`~sprig.errors.ExecutorError` when the loaded one has no executor of that label."""
+    kernel = dfk()
+    if kernel.config is not None and all(e is not executor for e in kernel.config.executors):
+        labels = ", ".join(repr(e.label) for e in kernel.config.executors)
+        raise errors.ExecutorError(f"{type(executor).__name__} {executor.label!r} is not part of the loaded "
+                                   f"config (its executors: {labels}); load a Config holding it first")
+    return PythonApp(func, executors=[executor.label])(*args, **kwargs)
+
+
 def wait_for_current_tasks() -> None:
     """Waits until every task submitted so far is done; :class:`~sprig.errors.NoConfigLoadedError`
     if no config is loaded."""
@@ -515,5 +527,5 @@ def wait_for_current_tasks() -> None:
 
 __all__ = [
     "python_app", "bash_app", "join_app", "AUTO_LOGNAME", "App", "PythonApp", "BashApp", "JoinApp", "app_name",
-    "load", "clear", "dfk", "wait_for_current_tasks", "DataFlowKernel",
+    "load", "clear", "dfk", "wait_for_current_tasks", "DataFlowKernel", "submit_to",
 ]

@@ -1,4 +1,6 @@
-"""Zero-install start of a manager on a host where sprig is not installed (e.g. over ssh).
+"""Zero-install start of a manager on a host where sprig is not installed (e.g. over ssh): the
+loader that runs on the host. (Building the bundle and the command is :mod:`sprig.bundle`, on the
+interchange's side; its names are also served from here, lazily, for older callers.)
 
 The interchange runs ``PYTHON -c BOOTSTRAP_SOURCE [--expect-python X.Y] [--script-dir DIR] --
 MANAGER_ARGS...`` on the remote host and writes, before any protocol frame, a *bundle* on its
@@ -28,9 +30,6 @@ import sys
 
 MAGIC = b"SPRIGBN1"
 BUNDLE_HEADER = struct.Struct("<8sI")  # magic, zip length
-FRAME_HEADER = struct.Struct("<IB")  # body length, frame type (as in sprig.protocol)
-PROTOCOL_VERSION = 2  # sprig.protocol.PROTOCOL_VERSION (a test keeps them equal)
-HELLO, HELLO_ACK = 1, 2
 
 EXIT_BUNDLE = 1  # the bundle is missing, truncated or cannot be unpacked
 EXIT_USAGE = 2  # bad bootstrap arguments
@@ -42,176 +41,39 @@ DIGEST_LENGTH = 16  # hex digits of sha256 in the folder name
 # The top-level names a bundle may hold: Sprig's package and the serializer the engine ships.
 SHIPPABLE_ROOTS = ("sprig", "cloudpickle")
 
-# The modules every bundle holds; make_bundle adds whatever sprig modules they import (statically,
-# transitively). bootstrap is the loader itself; files gives workers sprig.File.
-BUNDLE_ROOTS = ("sprig", "sprig.manager", "sprig.worker", "sprig.bootstrap", "sprig.files")
-
-# Stage 0: what runs from the command line. Any Python 3 (and Python 2, to say it is too old).
-# It takes sprig/bootstrap.py, the zip's first member and stored uncompressed, straight from the
-# local file header (importing zipfile would cost ~12 ms on every start). Kept free of ' ! $ and
-# backquotes so that it can be single-quoted for any remote shell.
-_STAGE0 = """\
-import os, sys
-if sys.version_info < (3,):
- sys.exit("sprig bootstrap: Python %s cannot run a sprig manager" % sys.version.split()[0])
-def rd(n, what):
- b = b""
- while len(b) < n:
-  c = os.read(0, n - len(b))
-  if not c:
-   sys.exit("sprig bootstrap: truncated bundle: end of input after %d of %d bytes of the %s" % (len(b), n, what))
-  b += c
- return b
-h = rd(12, "bundle header")
-if not h.startswith(b"SPRIGBN1"):
- sys.exit("sprig bootstrap: standard input does not start with a sprig bundle (SPRIGBN1): %r" % h[:12])
-import struct
-d = rd(struct.unpack("<I", h[8:])[0], "bundle")
-n, e = struct.unpack("<HH", d[26:30])
-if not (d[:4] + d[6:10] == b"PK\\3\\4\\0\\0\\0\\0" and d[30:30 + n] == b"sprig/bootstrap.py"):
- sys.exit("sprig bootstrap: bad bundle: its first member is not sprig/bootstrap.py, stored")
-s = d[30 + n + e:30 + n + e + struct.unpack("<I", d[18:22])[0]]
-g = {"__name__": "sprig_bootstrap"}
-exec(compile(s, "<bundle>/sprig/bootstrap.py", "exec"), g)
-sys.exit(g["boot"](d, sys.argv[1:]))
-"""
+# Names of sprig.bundle that older callers (and the Swift side) take from this module.
+_BUNDLE_NAMES = ("BOOTSTRAP_SOURCE", "_STAGE0", "BUNDLE_ROOTS", "bundle_modules", "shipped_files", "make_bundle",
+                 "remote_argv", "remote_command")
 
 
-def _one_line(source):
-    """``exec("...")`` of ``source`` as one line of printable ASCII without single quotes."""
-    escaped = source.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return 'exec("%s")' % escaped
+def __getattr__(name):
+    """``sprig.bootstrap.make_bundle`` and the other names of :mod:`sprig.bundle` (Python 3.7+)."""
+    if name in _BUNDLE_NAMES:
+        import sprig.bundle
+
+        return getattr(sprig.bundle, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
-BOOTSTRAP_SOURCE = _one_line(_STAGE0)
+def wire(bundle=None):
+    """The protocol's numbers (``sprig/wire.py``) as a dict: read from ``bundle`` (a zip, on a
+    host without sprig: the host's own sprig, if any, may be another version), else imported."""
+    if bundle is None:
+        from sprig import wire as module
+
+        return vars(module)
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(bundle)).read("sprig/wire.py")
+    namespace = {"__name__": "sprig_wire"}
+    exec(compile(source, "<bundle>/sprig/wire.py", "exec"), namespace)
+    return namespace
 
 USAGE = (
     "usage: python -c BOOTSTRAP_SOURCE [--expect-python X.Y] [--script-dir DIR] -- MANAGER_ARGS...\n"
     "(the bundle comes first on standard input)\n"
 )
-
-
-# -- the interchange side (runs in the embedded interpreter) -------------------------------------
-
-
-def bundle_modules(package_dir, extra=()):
-    """Names of the sprig modules a bundle holds: BUNDLE_ROOTS, ``extra`` and every sprig module
-    they import, transitively (``import sprig.x``, ``from sprig import x``, ``from . import x``,
-    at any depth in the file; names built at run time, such as ``sprig.__init__``'s lazy API, are
-    not followed)."""
-    import ast
-
-    def source_of(name):
-        parts = name.split(".")[1:]
-        base = os.path.join(package_dir, *parts)
-        if os.path.isfile(os.path.join(base, "__init__.py")):
-            return os.path.join(base, "__init__.py"), True
-        if parts and os.path.isfile(base + ".py"):
-            return base + ".py", False
-        return None, False
-
-    found = set()
-    todo = list(BUNDLE_ROOTS) + list(extra)
-    while todo:
-        name = todo.pop()
-        if name in found:
-            continue
-        path, is_package = source_of(name)
-        if path is None:
-            raise ValueError("make_bundle: no module %s in %s" % (name, package_dir))
-        found.add(name)
-        if "." in name:
-            todo.append(name.rsplit(".", 1)[0])  # the packages above it
-        with open(path, "rb") as handle:
-            tree = ast.parse(handle.read(), path)
-        package = name if is_package else name.rsplit(".", 1)[0]
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                todo.extend(alias.name for alias in node.names if alias.name.split(".")[0] == "sprig")
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    anchor = package.split(".")
-                    anchor = anchor[: len(anchor) - (node.level - 1)]
-                    module = ".".join(anchor + ([node.module] if node.module else []))
-                else:
-                    module = node.module or ""
-                if module.split(".")[0] != "sprig":
-                    continue
-                todo.append(module)
-                for alias in node.names:  # `from sprig import x`: x may be a module
-                    if source_of(module + "." + alias.name)[0] is not None:
-                        todo.append(module + "." + alias.name)
-    return sorted(found)
-
-
-def shipped_files(names):
-    """(arcname, path) of every ``.py`` file of the top-level packages or modules ``names`` as this
-    interpreter imports them (``cloudpickle``: the serializer the engine uses, so that a host's own
-    copy, of another version or none, never decides). Names that are not importable are skipped."""
-    import importlib.util
-
-    files = []
-    for name in names:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError, AttributeError):  # hidden: sys.modules[name] = None
-            continue
-        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-            continue
-        if spec.submodule_search_locations:
-            root = os.path.dirname(spec.origin)
-            for folder, dirs, names_here in os.walk(root):
-                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-                for file in sorted(names_here):
-                    if file.endswith(".py"):
-                        path = os.path.join(folder, file)
-                        files.append((name + "/" + os.path.relpath(path, root).replace(os.sep, "/"), path))
-        else:
-            files.append((name + ".py", spec.origin))
-    return files
-
-
-def make_bundle(package_dir=None, extra=(), ship=()):
-    """The bytes to write on the remote stdin before the protocol starts: ``b"SPRIGBN1"``, u32
-    length, zip of the files of :func:`bundle_modules` as ``sprig/...``: ``sprig/bootstrap.py``
-    first and stored (BOOTSTRAP_SOURCE takes it from there), the others deflated, in name order,
-    then the files of the packages named in ``ship`` (see :func:`shipped_files`), which the
-    unpacked folder puts ahead of the host's own. Deterministic: the same file contents give the
-    same bytes (fixed order, timestamps and attributes)."""
-    import io
-    import zipfile
-
-    if package_dir is None:
-        package_dir = os.path.dirname(os.path.abspath(__file__))
-    members = []
-    for name in bundle_modules(package_dir, extra):
-        parts = name.split(".")[1:]
-        base = os.path.join(package_dir, *parts)
-        if os.path.isfile(os.path.join(base, "__init__.py")):
-            path, arcname = os.path.join(base, "__init__.py"), "/".join(["sprig"] + parts + ["__init__.py"])
-        else:
-            path, arcname = base + ".py", "/".join(["sprig"] + parts) + ".py"
-        with open(path, "rb") as handle:
-            members.append((arcname, handle.read()))
-    for arcname, path in shipped_files(ship):
-        with open(path, "rb") as handle:
-            members.append((arcname, handle.read()))
-    # bootstrap.py first and stored: BOOTSTRAP_SOURCE reads it without zipfile
-    members.sort(key=lambda member: (member[0] != "sprig/bootstrap.py", member[0]))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for arcname, data in members:
-            info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
-            info.create_system = 3  # Unix, whatever this machine is
-            info.external_attr = 0o100644 << 16
-            if arcname == "sprig/bootstrap.py":
-                info.compress_type = zipfile.ZIP_STORED
-                archive.writestr(info, data)
-            else:
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, data, compresslevel=9)
-    payload = buffer.getvalue()
-    return BUNDLE_HEADER.pack(MAGIC, len(payload)) + payload
 
 
 def bundle_digest(bundle):
@@ -230,25 +92,6 @@ def bundle_digest(bundle):
     if bundle[:8] == MAGIC:
         bundle = bundle[BUNDLE_HEADER.size :]
     return sha256(bundle).hexdigest()[:DIGEST_LENGTH]
-
-
-def remote_argv(manager_args, python="python3", expect_python=None, script_dir=None):
-    """The remote command as an argument list: ``[python, "-c", BOOTSTRAP_SOURCE, ...]``.
-    ``expect_python`` defaults to this interpreter's major.minor."""
-    if expect_python is None:
-        expect_python = "%d.%d" % sys.version_info[:2]
-    argv = [python, "-c", BOOTSTRAP_SOURCE, "--expect-python", expect_python]
-    if script_dir is not None:
-        argv += ["--script-dir", script_dir]
-    return argv + ["--"] + [str(arg) for arg in manager_args]
-
-
-def remote_command(manager_args, python="python3", expect_python=None, script_dir=None):
-    """The remote command as one string for ``ssh HOST COMMAND`` (the remote login shell parses
-    it): ``exec`` + :func:`remote_argv`, every word single-quoted where needed."""
-    import shlex
-
-    return "exec " + " ".join(shlex.quote(word) for word in remote_argv(manager_args, python, expect_python, script_dir))
 
 
 # -- the remote side (runs on any Python 3.6+) ----------------------------------------------------
@@ -311,18 +154,23 @@ def _write_all(fd, data):
         view = view[os.write(fd, view) :]
 
 
-def refuse_version(options, fd_in=0, fd_out=1):
+def refuse_version(options, fd_in=0, fd_out=1, bundle=None):
     """The version-mismatch answer: one HELLO frame, as the manager would send it but with this
     interpreter's version and no workers, then wait for HELLO_ACK or end of input (at most the
-    heartbeat threshold); returns EXIT_MISMATCH."""
+    heartbeat threshold); returns EXIT_MISMATCH. The protocol's numbers come from ``bundle``
+    (see :func:`wire`)."""
     import json
     import select
     import time
 
+    numbers = wire(bundle)
+    HELLO, HELLO_ACK = numbers["HELLO"], numbers["HELLO_ACK"]
+    FRAME_HEADER = struct.Struct(numbers["FRAME_HEADER_FORMAT"])
+
     here = "%d.%d" % sys.version_info[:2]
     block = _manager_option(options.manager_args, "--block-id", "")
     hello = {
-        "protocol": PROTOCOL_VERSION,
+        "protocol": numbers["PROTOCOL_VERSION"],
         "python": here,
         "python_full": sys.version.split()[0],
         "serializer": "none",
@@ -483,7 +331,7 @@ def boot(bundle, argv):
         return EXIT_USAGE
     here = "%d.%d" % sys.version_info[:2]
     if options.expect_python is not None and options.expect_python != here:
-        return refuse_version(options)
+        return refuse_version(options, bundle=bundle)
     try:
         root = install(bundle, options.script_dir)
     except Exception as error:  # OSError, BadZipFile, ValueError: say what and where, no traceback
@@ -517,22 +365,7 @@ def read_bundle(fd=0):
     return read_exact(length, "bundle")
 
 
-def main(argv=None):
-    """``python -m sprig.bootstrap source`` prints BOOTSTRAP_SOURCE; ``bundle [PACKAGE_DIR]`` writes
-    a bundle to stdout; ``digest`` prints the digest of this package's bundle."""
-    args = sys.argv[1:] if argv is None else list(argv)
-    if args[:1] == ["source"]:
-        sys.stdout.write(BOOTSTRAP_SOURCE + "\n")
-    elif args[:1] == ["bundle"]:
-        sys.stdout.flush()
-        _write_all(1, make_bundle(args[1] if len(args) > 1 else None))
-    elif args[:1] == ["digest"]:
-        sys.stdout.write(bundle_digest(make_bundle(args[1] if len(args) > 1 else None)) + "\n")
-    else:
-        sys.stderr.write("usage: python -m sprig.bootstrap source | bundle [PACKAGE_DIR] | digest [PACKAGE_DIR]\n")
-        return EXIT_USAGE
-    return 0
-
-
 if __name__ == "__main__":
+    from sprig.bundle import main
+
     sys.exit(main())

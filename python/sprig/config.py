@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 
-from sprig.errors import ConfigurationError, SprigWarning
+from sprig import affinity
+from sprig.errors import ConfigurationError, InvalidResourceSpecification, SprigWarning
 
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ _SUPPORTED: dict[str, tuple[str, ...]] = {
     "ThreadPoolExecutor": ("label", "max_threads"),
     "HighThroughputExecutor": ("label", "provider", "max_workers_per_node", "max_workers", "cores_per_worker",
                                "worker_debug", "heartbeat_period", "heartbeat_threshold", "prefetch_capacity",
-                               "worker_logdir_root"),
+                               "worker_logdir_root", "cpu_affinity"),
     "LocalProvider": ("channel", "init_blocks", "min_blocks", "max_blocks", "worker_init"),
     "LocalChannel": (),
     "SSHChannel": ("hostname", "username", "port", "script_dir", "key_filename", "host_keys_filename",
@@ -315,9 +316,31 @@ class Executor(_Described):
     executors by label (``@python_app(executors=["label"])``)."""
 
     label: str
+    #: The names a task's ``parsl_resource_specification`` may hold on this executor.
+    RESOURCE_KEYS: frozenset[str] = frozenset()
 
     def to_spec(self) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} has no spec")
+
+    def validate_resource_spec(self, resource_specification: dict[str, Any]) -> None:
+        """Raises :class:`~sprig.errors.InvalidResourceSpecification` naming the keys of
+        ``resource_specification`` that this executor does not take (Parsl's check)."""
+        invalid = set(resource_specification or {}) - self.RESOURCE_KEYS
+        if invalid:
+            allowed = ", ".join(sorted(self.RESOURCE_KEYS)) or "none"
+            raise InvalidResourceSpecification(invalid, f"{type(self).__name__} {self.label!r} takes these "
+                                                        f"resources only: {allowed}")
+
+    def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any], *args: Any,
+               **kwargs: Any) -> Any:
+        """Runs ``func(*args, **kwargs)`` as a Python app on this executor (Parsl's executor-level
+        ``submit``) and returns its future. The resource specification is checked first
+        (:meth:`validate_resource_spec`); then a config holding this executor must be loaded
+        (:class:`~sprig.errors.NoConfigLoadedError` otherwise)."""
+        self.validate_resource_spec(resource_specification)
+        from sprig import api
+
+        return api.submit_to(self, func, args, kwargs)
 
 
 def _default_threads() -> int:
@@ -364,17 +387,27 @@ class HighThroughputExecutor(Executor):
     Sprig choose (prefetch while tasks are short; heartbeats every 2 s, a manager silent for 30 s is
     lost). ``worker_logdir_root`` defaults to ``<run_dir>/<label>``.
 
+    ``cpu_affinity`` pins each worker of a block to some of the CPUs its manager may use:
+    ``'none'`` (default), ``'block'``, ``'block-reverse'``, ``'alternating'`` or
+    ``'list:0,1:2-3'`` (one group per worker), as in Parsl (see :mod:`sprig.affinity`); a pinned
+    worker also gets ``OMP_NUM_THREADS``, ``GOMP_CPU_AFFINITY`` and ``KMP_AFFINITY``. Every worker
+    gets ``PARSL_WORKER_RANK``, ``PARSL_WORKER_COUNT``, ``PARSL_WORKER_POOL_ID`` and
+    ``PARSL_WORKER_BLOCK_ID`` in its environment. A value of the wrong form raises
+    :class:`~sprig.errors.ConfigurationError`, also when assigned later.
+
     Parsl options accepted and ignored silently (no ports, no interchange process, the pipes are
     private): ``address``, ``loopback_address``, ``worker_port``, ``worker_ports``,
     ``worker_port_range``, ``interchange_port_range``, ``poll_period``, ``address_probe_timeout``,
     ``manager_selector``, ``block_error_handler``, ``encrypted``, ``remote_monitoring_radio``,
     ``mpi_launcher``; and with a warning when set: ``launch_cmd``, ``interchange_launch_cmd``,
-    ``storage_access``, ``working_dir``, ``mem_per_worker``, ``cpu_affinity`` (other than
-    ``'none'``), ``available_accelerators``, ``drain_period``, ``enable_mpi_mode``.
+    ``storage_access``, ``working_dir``, ``mem_per_worker``, ``available_accelerators``,
+    ``drain_period``, ``enable_mpi_mode``.
     """
 
     _repr_fields = ("label", "provider", "max_workers_per_node", "cores_per_worker", "worker_debug",
-                    "heartbeat_period", "heartbeat_threshold", "prefetch_capacity", "worker_logdir_root")
+                    "heartbeat_period", "heartbeat_threshold", "prefetch_capacity", "worker_logdir_root",
+                    "cpu_affinity")
+    RESOURCE_KEYS = frozenset({"priority"})
     PARSL_OPTIONS: dict[str, Any] = {
         "address": "silent",
         "loopback_address": "silent",
@@ -394,7 +427,6 @@ class HighThroughputExecutor(Executor):
         "storage_access": _is_none,
         "working_dir": _is_none,
         "mem_per_worker": _is_none,
-        "cpu_affinity": _equals("none"),
         "available_accelerators": _is_empty,
         "drain_period": _is_none,
         "enable_mpi_mode": _equals(False),
@@ -405,7 +437,7 @@ class HighThroughputExecutor(Executor):
                  cores_per_worker: float = 1.0, worker_debug: bool = False,
                  heartbeat_period: float | None = None, heartbeat_threshold: float | None = None,
                  prefetch_capacity: int | None = None, worker_logdir_root: str | None = None,
-                 **parsl_options: Any) -> None:
+                 cpu_affinity: str = "none", **parsl_options: Any) -> None:
         owner = "HighThroughputExecutor"
         self.label = _check_str(owner, "label", label)
         if provider is None:
@@ -429,6 +461,7 @@ class HighThroughputExecutor(Executor):
         self.prefetch_capacity = None if prefetch_capacity is None else _check_int(
             owner, "prefetch_capacity", prefetch_capacity, 0)
         self.worker_logdir_root = _check_str(owner, "worker_logdir_root", worker_logdir_root, allow_none=True)
+        self.cpu_affinity = cpu_affinity
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
                                                  "Sprig's blocks talk to this process over pipes and have no "
                                                  "staging, memory, accelerator or MPI settings")
@@ -437,6 +470,20 @@ class HighThroughputExecutor(Executor):
     def max_workers(self) -> int | None:
         """Parsl's older name for :attr:`max_workers_per_node`."""
         return self.max_workers_per_node
+
+    @property
+    def cpu_affinity(self) -> str:
+        """How workers are pinned to CPUs (normalised to lower case); checked when set."""
+        return self._cpu_affinity
+
+    @cpu_affinity.setter
+    def cpu_affinity(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"HighThroughputExecutor: cpu_affinity must be a str, not {type(value).__name__}")
+        try:
+            self._cpu_affinity = affinity.parse(value)
+        except ValueError as exc:
+            raise ConfigurationError(f"HighThroughputExecutor({self.label!r}): {exc}") from None
 
     def to_spec(self) -> dict[str, Any]:
         return {
@@ -449,6 +496,7 @@ class HighThroughputExecutor(Executor):
             "heartbeat_period": self.heartbeat_period,
             "heartbeat_threshold": self.heartbeat_threshold,
             "worker_logdir_root": self.worker_logdir_root,
+            "cpu_affinity": self.cpu_affinity,
             "provider": self.provider.to_spec(),
         }
 
@@ -548,8 +596,8 @@ class Config(_Described):
             raise ConfigurationError(f"{owner}: unknown strategy {strategy!r}; use 'simple', 'none' or None")
         self.strategy = strategy
         self.max_idletime = _check_number(owner, "max_idletime", max_idletime)
-        if exit_mode not in _EXIT_MODES:
-            raise ConfigurationError(f"{owner}: exit_mode must be 'cleanup', 'skip' or 'wait', not {exit_mode!r}")
+        if exit_mode not in _EXIT_MODES:  # a TypeError, as Parsl's Literal type makes it
+            raise TypeError(f"{owner}: exit_mode must be 'cleanup', 'skip' or 'wait', not {exit_mode!r}")
         self.exit_mode = exit_mode
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
                                                  "Sprig has no monitoring, checkpointing "

@@ -23,7 +23,9 @@ Class tree (Parsl's names are also importable from the ``parsl`` compatibility p
         │   └── PropagatedException
         │       ├── DependencyError          a dependency failed, so the task never ran
         │       └── JoinError                tasks a join app waited for failed
-        ├── WorkerLost, ManagerLost, SerializationError, ExecutorError,
+        ├── ExecutorError
+        │   └── InvalidResourceSpecification  a resource specification the executor does not take
+        ├── WorkerLost, ManagerLost, SerializationError,
         └── TaskConversionError, KernelShutdownError, SwiftAppError
 
 Importing this module is cheap: ``pickle`` is imported only to rebuild a pickled exception.
@@ -31,7 +33,7 @@ Importing this module is cheap: ``pickle`` is imported only to rebuild a pickled
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sprig.files import File
 
@@ -67,14 +69,15 @@ class NoConfigLoadedError(SprigError, RuntimeError):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or NO_CONFIG_MESSAGE)
+        if message is None:
+            self.add_note(NO_CONFIG_HINT)  # shown with the traceback; str() stays Parsl's words
 
 
 NoDataFlowKernelError = NoConfigLoadedError
 
-NO_CONFIG_MESSAGE = (
-    "Must first load config: no config is loaded — call parsl.load(config) / sprig.load(config) first, "
-    "or run with `sprig run --config threads|htex script.py`"
-)  # (it starts with Parsl's words for this error, NoDataFlowKernelError's 'Must first load config')
+NO_CONFIG_MESSAGE = "Must first load config"  # Parsl's words for this error (NoDataFlowKernelError)
+NO_CONFIG_HINT = ("no config is loaded — call parsl.load(config) / sprig.load(config) first, "
+                  "or run with `sprig run --config threads|htex script.py`")
 
 
 class EngineNotAvailableError(SprigError, RuntimeError):
@@ -350,6 +353,23 @@ class ExecutorError(TaskError):
     kind = "executor"
 
 
+class InvalidResourceSpecification(ExecutorError):
+    """A task's ``parsl_resource_specification`` names resources its executor does not take
+    (Parsl's class): ``invalid_keys`` is the set of those names. A ``HighThroughputExecutor``
+    takes ``priority`` only; a ``ThreadPoolExecutor`` takes none."""
+
+    kind = "invalid_resource_spec"
+
+    def __init__(self, invalid_keys: Iterable[str], message: str = "", *, task_id: int | None = None,
+                 app_name: str | None = None) -> None:
+        self.invalid_keys = set(invalid_keys)
+        names = ", ".join(sorted(repr(key) for key in self.invalid_keys))
+        text = f"invalid resource specification: {names}" + (f" ({message})" if message else "")
+        super().__init__(text, task_id=task_id, app_name=app_name)
+        self.args = (self.invalid_keys, message)
+        self.reason = message
+
+
 class TaskConversionError(TaskError):
     """An argument or result could not be converted between Python and the engine."""
 
@@ -438,6 +458,9 @@ def _build(info: dict[str, Any], dependencies: Sequence[Any] = ()) -> BaseExcept
             root = first.__cause__ if isinstance(first, DependencyError) and first.__cause__ is not None else first
         return DependencyError(pairs, task_id, app_name=app, message=message, failed_tids=failed,
                                root_cause=root, root_task_id=root_tid)
+    if kind == "invalid_resource_spec":
+        return InvalidResourceSpecification(info.get("invalid_keys") or (), info.get("reason") or "",
+                                            task_id=task_id, app_name=app)
     if kind == "join":
         pairs = []
         for inner in info.get("failures") or []:
@@ -555,6 +578,6 @@ __all__ = [
     "NoConfigLoadedError", "NoDataFlowKernelError", "EngineNotAvailableError", "RemoteException",
     "TaskError", "AppException", "BashExitFailure", "AppTimeout", "BashAppNoReturn", "MissingOutputs",
     "BadStdStreamFile", "StdStreamSpecError", "DataFlowException", "PropagatedException", "DependencyError", "JoinError",
-    "WorkerLost", "ManagerLost", "SerializationError", "ExecutorError", "TaskConversionError",
+    "WorkerLost", "ManagerLost", "SerializationError", "ExecutorError", "InvalidResourceSpecification", "TaskConversionError",
     "KernelShutdownError", "SwiftAppError", "exception_from_failure", "attach_remote_traceback", "describe_future",
 ]

@@ -14,43 +14,32 @@ import struct
 from collections import deque
 from collections.abc import Iterable, Sequence
 
-PROTOCOL_VERSION = 2
+from sprig.wire import (  # noqa: F401 (re-exported: the protocol's numbers, defined once)
+    FAILURE_KINDS,
+    FRAME_HEADER_FORMAT,
+    FRAME_NAMES,
+    HEARTBEAT,
+    HELLO,
+    HELLO_ACK,
+    KILL_TASK,
+    KIND_BASH,
+    KIND_BASH_FROM_PYTHON,
+    KIND_NAMES,
+    KIND_PYTHON,
+    PROTOCOL_VERSION,
+    RESULTS,
+    SHUTDOWN,
+    STATS,
+    STATUS_FAILED,
+    STATUS_NAMES,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    STATUS_STARTED,
+    STATUS_WORKER_LOST,
+    TASKS,
+)
 
-# Frame types.
-HELLO = 1
-HELLO_ACK = 2
-TASKS = 3
-RESULTS = 4
-HEARTBEAT = 5
-SHUTDOWN = 6
-KILL_TASK = 7
-STATS = 8
-
-FRAME_NAMES = {
-    HELLO: "HELLO",
-    HELLO_ACK: "HELLO_ACK",
-    TASKS: "TASKS",
-    RESULTS: "RESULTS",
-    HEARTBEAT: "HEARTBEAT",
-    SHUTDOWN: "SHUTDOWN",
-    KILL_TASK: "KILL_TASK",
-    STATS: "STATS",
-}
-
-# Task kinds.
-KIND_PYTHON = 0
-KIND_BASH_FROM_PYTHON = 1
-KIND_BASH = 2
-
-# Result statuses. SKIPPED travels only from a worker to its manager; STARTED (a task begins on a
-# worker) goes on to the interchange, which starts the task's walltime then. Neither ends a task.
-STATUS_OK = 0
-STATUS_FAILED = 1
-STATUS_WORKER_LOST = 2
-STATUS_SKIPPED = 3
-STATUS_STARTED = 4
-
-HEADER = struct.Struct("<IB")  # body length, frame type
+HEADER = struct.Struct(FRAME_HEADER_FORMAT)  # body length, frame type
 U32 = struct.Struct("<I")
 U64 = struct.Struct("<Q")
 TASK_HEAD = struct.Struct("<QBQI")  # task_id, kind, fn_key, fn_len

@@ -1,6 +1,7 @@
 """A Sprig worker process: runs the tasks its manager sends, in order, and reports each result.
 
-Started by the manager as ``python -m sprig.worker --index I --manager-pid P [--debug]`` with its
+Started by the manager as ``python -m sprig.worker --index I --manager-pid P [--debug]
+[--cpus 0,1]`` (``--cpus``: the CPUs it is pinned to, see sprig.affinity) with its
 stdin and stdout connected to the manager by pipes (frames as in protocol.py) and its stderr on
 the worker log. Frames on the manager link:
 
@@ -26,67 +27,11 @@ if TYPE_CHECKING:
 
 from sprig import protocol as P
 from sprig import serialize
+from sprig.bash import run_bash
+from sprig.failures import TaskFailure, exception_info, failure, qualified_name, to_json
+from sprig.isolation import die_with_parent, isolate_stdio
 
 log = logging.getLogger("sprig.worker")
-
-_BASH = "/bin/bash"
-
-
-class TaskFailure(Exception):
-    """A task failed in a way the protocol names (``kind``); ``info`` is the failure JSON."""
-
-    def __init__(self, info: dict[str, Any]) -> None:
-        super().__init__(info.get("message", ""))
-        self.info = info
-
-
-def qualified_name(kind: type) -> str:
-    """``ZeroDivisionError`` for builtins, ``module.Qualname`` otherwise."""
-    module = getattr(kind, "__module__", None)
-    name = getattr(kind, "__qualname__", kind.__name__)
-    return name if module in (None, "builtins") else f"{module}.{name}"
-
-
-def exception_info(kind: str, exc: BaseException, skip_frames: int = 0) -> dict[str, Any]:
-    """The failure JSON of an exception: its type, message and traceback (minus our own frames)."""
-    import traceback
-
-    tb = exc.__traceback__
-    for _ in range(skip_frames):
-        if tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-    info = {
-        "kind": kind,
-        "type": qualified_name(type(exc)),
-        "message": str(exc),
-        "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
-    }
-    if kind == "python":
-        # The exception itself, so that a script can catch its original type (best effort).
-        try:
-            import base64
-            import pickle
-
-            try:
-                data = pickle.dumps(exc)
-            except Exception:
-                # A class defined in the script (__main__) travels by value, as the function did:
-                # cloudpickle gives the engine back its own class, so `except Boom` still matches.
-                cloudpickle = serialize.cloudpickle_module()
-                if cloudpickle is None:
-                    raise
-                data = cloudpickle.dumps(exc)
-            info["pickled_exception"] = base64.b64encode(data).decode("ascii")
-        except Exception:
-            pass
-    return info
-
-
-def failure(kind: str, type_name: str, message: str, **extra: Any) -> TaskFailure:
-    """A non-exception failure (bash exit, missing outputs, ...)."""
-    info: dict[str, Any] = {"kind": kind, "type": type_name, "message": message, "traceback": ""}
-    info.update(extra)
-    return TaskFailure(info)
 
 
 class Runner:
@@ -120,18 +65,18 @@ class Runner:
             else:
                 raise failure("python", "ValueError", f"task {task.task_id} has unknown kind {task.kind}")
         except TaskFailure as exc:
-            return P.STATUS_FAILED, _json(exc.info)
+            return P.STATUS_FAILED, to_json(exc.info)
         except Exception as exc:  # a bug here rather than in the app: still report it
             log.exception("task %d failed inside the worker", task.task_id)
-            return P.STATUS_FAILED, _json(exception_info("python", exc))
+            return P.STATUS_FAILED, to_json(exception_info("python", exc))
         try:
             return P.STATUS_OK, serialize.dumps_result(value)
         except serialize.SerializationError as exc:
             info = exception_info("serialization", exc)
             info["message"] = f"task {task.task_id}: {exc}"
-            return P.STATUS_FAILED, _json(info)
+            return P.STATUS_FAILED, to_json(info)
         except BaseException as exc:  # a __reduce__ that raised something odd
-            return P.STATUS_FAILED, _json(exception_info("serialization", exc))
+            return P.STATUS_FAILED, to_json(exception_info("serialization", exc))
 
     def remember(self, task: P.TaskRecord) -> None:
         """Keeps the function bytes a task brought (on arrival: a later task may need them even if
@@ -184,83 +129,6 @@ class Runner:
         if not isinstance(options, dict):
             raise failure("bad_command", "ValueError", f"task {task.task_id}: options are not a JSON object")
         return options
-
-
-def _json(info: dict[str, Any]) -> bytes:
-    return json.dumps(info).encode("utf-8")
-
-
-def _redirect(spec: Any) -> tuple[str, str] | None:
-    """(path, mode) from an options ``stdout``/``stderr`` entry: null, "path" or [path, mode]."""
-    if spec is None:
-        return None
-    if isinstance(spec, str):
-        return spec, "a"
-    if isinstance(spec, (list, tuple)) and len(spec) in (1, 2) and isinstance(spec[0], str):
-        mode = spec[1] if len(spec) == 2 and spec[1] is not None else "a"
-        return spec[0], str(mode)
-    raise failure("bad_std_stream", "BadStdStreamFile", f"not a stream target: {spec!r}", path=str(spec))
-
-
-def _open_target(path: str, mode: str) -> int:
-    """Opens a stdout/stderr target (appending, or truncating for mode "w"), creating its folder."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if mode.startswith("w") else os.O_APPEND)
-    try:
-        try:
-            return os.open(path, flags, 0o644)
-        except FileNotFoundError:
-            folder = os.path.dirname(path)
-            if not folder:
-                raise
-            os.makedirs(folder, exist_ok=True)
-            return os.open(path, flags, 0o644)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise failure("bad_std_stream", "BadStdStreamFile", f"cannot open {path}: {reason}", path=path) from None
-
-
-def run_bash(command: str, options: dict[str, Any]) -> int:
-    """Runs ``/bin/bash -c command`` with the redirections and output checks of ``options``;
-    returns 0 or raises TaskFailure (bad_std_stream, bash_exit, missing_outputs)."""
-    import subprocess
-
-    targets = [_redirect(options.get("stdout")), _redirect(options.get("stderr"))]
-    fds: list[int | None] = [None, None]
-    opened: list[int] = []
-    try:
-        for slot, target in enumerate(targets):
-            if target is None:
-                continue
-            if slot == 1 and targets[0] == target and fds[0] is not None:
-                fds[1] = fds[0]  # the same file for both: share one descriptor
-                continue
-            fd = _open_target(*target)
-            fds[slot] = fd
-            opened.append(fd)
-        try:
-            process = subprocess.Popen(
-                [_BASH, "-c", command],
-                stdin=subprocess.DEVNULL,
-                stdout=fds[0],
-                stderr=fds[1],
-                start_new_session=True,
-                close_fds=True,
-            )
-        except OSError as exc:
-            raise failure("bad_command", qualified_name(type(exc)), f"cannot start {_BASH}: {exc}") from None
-    finally:
-        for fd in opened:
-            os.close(fd)
-    code = process.wait()
-    if code < 0:
-        code = 128 - code
-    if code != 0:
-        raise failure("bash_exit", "BashExitFailure", f"bash command exited with code {code}", exit_code=code)
-    outputs = options.get("outputs") or []
-    missing = [str(path) for path in outputs if not os.path.exists(str(path))]
-    if missing:
-        raise failure("missing_outputs", "MissingOutputs", "missing outputs: " + ", ".join(missing), missing=missing)
-    return 0
 
 
 class Worker:
@@ -372,34 +240,19 @@ def _flush_std_streams() -> None:
             pass
 
 
-def isolate_stdio() -> tuple[int, int]:
-    """Keeps private duplicates of fds 0 and 1 for the protocol; points fd 0 at /dev/null and
-    fd 1 at fd 2, so user code can neither read the protocol nor corrupt it with ``print``."""
-    fd_in = os.dup(0)
-    fd_out = os.dup(1)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    os.dup2(2, 1)
-    return fd_in, fd_out
+def _exit_on_sigterm(number: int, _frame: Any) -> None:
+    """SIGTERM: while a bash command runs, unwind through sprig.bash (which ends its group);
+    otherwise exit at once, as the default action would."""
+    from sprig import bash
+
+    if bash.running is not None:
+        raise SystemExit(128 + number)
+    _flush_std_streams()
+    os._exit(128 + number)
 
 
-def die_with_parent() -> None:
-    """Asks Linux to SIGKILL this process when its parent dies (PR_SET_PDEATHSIG)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, 9) != 0:
-            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    except (OSError, AttributeError) as exc:
-        log.warning("cannot set PR_SET_PDEATHSIG: %s", exc)
-
-
-def _parse_args(argv: list[str]) -> tuple[int, int, bool]:
-    index, manager_pid, debug = 0, os.getppid(), False
+def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None]:
+    index, manager_pid, debug, cpus = 0, os.getppid(), False, None
     args = iter(argv)
     for arg in args:
         if arg == "--index":
@@ -408,21 +261,28 @@ def _parse_args(argv: list[str]) -> tuple[int, int, bool]:
             manager_pid = int(next(args))
         elif arg == "--debug":
             debug = True
+        elif arg == "--cpus":
+            cpus = [int(word) for word in next(args).split(",")]
         else:
             raise SystemExit(f"sprig.worker: unknown argument {arg!r}")
-    return index, manager_pid, debug
+    return index, manager_pid, debug, cpus
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug]``."""
+    """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug] [--cpus LIST]``."""
     fd_in, fd_out = isolate_stdio()
     die_with_parent()
-    index, manager_pid, debug = _parse_args(sys.argv[1:] if argv is None else argv)
+    index, manager_pid, debug, cpus = _parse_args(sys.argv[1:] if argv is None else argv)
     if os.getppid() != manager_pid:
         return 1  # the manager died before PR_SET_PDEATHSIG took effect
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)  # before any thread starts: every thread inherits it
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Told to stop (by the manager's kill, or anyone's): end the running bash command's process
+    # group first (sprig.bash does, as the SystemExit passes), then exit.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
         stream=sys.stderr,

@@ -105,3 +105,15 @@ def child_pid_sleeper(fifo: str) -> str:
 def sleep(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+def worker_facts() -> dict:
+    """What a worker knows of its place: Parsl's worker variables, its CPUs, the OpenMP ones."""
+    names = ("PARSL_WORKER_RANK", "PARSL_WORKER_COUNT", "PARSL_WORKER_POOL_ID", "PARSL_WORKER_BLOCK_ID",
+             "OMP_NUM_THREADS", "GOMP_CPU_AFFINITY", "KMP_AFFINITY")
+    return {"cpus": sorted(os.sched_getaffinity(0)), **{name: os.environ.get(name) for name in names}}
+
+
+def exit_hard(code: int) -> None:
+    """Ends the worker process at once (its task is lost)."""
+    os._exit(code)

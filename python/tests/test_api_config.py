@@ -60,6 +60,7 @@ def test_htex_default_spec():
         "heartbeat_period": None,
         "heartbeat_threshold": None,
         "worker_logdir_root": None,
+        "cpu_affinity": "none",
         "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": ""},
     }
 
@@ -67,13 +68,13 @@ def test_htex_default_spec():
 def test_htex_every_option_reaches_the_spec():
     htex = HighThroughputExecutor(label="htex", max_workers_per_node=3, cores_per_worker=0.5, worker_debug=True,
                                   heartbeat_period=1, heartbeat_threshold=5.5, prefetch_capacity=0,
-                                  worker_logdir_root="/tmp/logs",
+                                  worker_logdir_root="/tmp/logs", cpu_affinity="alternating",
                                   provider=LocalProvider(init_blocks=0, max_blocks=2))
     spec = htex.to_spec()
     assert spec == {
         "kind": "htex", "label": "htex", "max_workers": 3, "cores_per_worker": 0.5, "worker_debug": True,
         "prefetch": 0, "heartbeat_period": 1.0, "heartbeat_threshold": 5.5, "worker_logdir_root": "/tmp/logs",
-        "provider": {"kind": "local", "init_blocks": 0, "min_blocks": 0, "max_blocks": 2, "worker_init": ""},
+        "cpu_affinity": "alternating", "provider": {"kind": "local", "init_blocks": 0, "min_blocks": 0, "max_blocks": 2, "worker_init": ""},
     }
     assert isinstance(spec["heartbeat_period"], float)
 
@@ -146,7 +147,7 @@ def test_htex_local_is_parsls():
         "executors": [{
             "kind": "htex", "label": "htex_local", "max_workers": None, "cores_per_worker": 1.0,
             "worker_debug": False, "prefetch": None, "heartbeat_period": None, "heartbeat_threshold": None,
-            "worker_logdir_root": None,
+            "worker_logdir_root": None, "cpu_affinity": "none",
             "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": ""},
         }],
         "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
@@ -192,6 +193,7 @@ def test_a_typo_gets_a_suggestion():
     (lambda: HighThroughputExecutor(cores_per_worker="1"), "cores_per_worker must be a number"),
     (lambda: LocalProvider(channel=object()), "channel must be a LocalChannel"),
     (lambda: LocalProvider(worker_init=None), "worker_init must be a str"),
+    (lambda: Config(exit_mode="later"), "exit_mode must be 'cleanup', 'skip' or 'wait', not 'later'"),
 ])
 def test_wrong_types_are_type_errors(make, text):
     with pytest.raises(TypeError, match=text):
@@ -202,7 +204,6 @@ def test_wrong_types_are_type_errors(make, text):
     (lambda: ThreadPoolExecutor(max_threads=0), "max_threads is 0; it must be 1 or more"),
     (lambda: Config(retries=-1), "retries is -1"),
     (lambda: Config(max_idletime=-1), "max_idletime"),
-    (lambda: Config(exit_mode="later"), "exit_mode"),
     (lambda: HighThroughputExecutor(cores_per_worker=0), "cores_per_worker"),
     (lambda: HighThroughputExecutor(max_workers_per_node=0), "max_workers_per_node is 0"),
     (lambda: HighThroughputExecutor(prefetch_capacity=-1), "prefetch_capacity is -1"),

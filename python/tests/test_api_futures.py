@@ -403,7 +403,7 @@ def test_runtime_error_classes():
     assert issubclass(errors.EngineNotAvailableError, RuntimeError)
     assert issubclass(errors.ConfigAlreadyLoadedError, RuntimeError)
     assert errors.NoDataFlowKernelError is errors.NoConfigLoadedError
-    message = str(errors.NoConfigLoadedError())
+    message = " ".join(errors.NoConfigLoadedError().__notes__)
     assert "no config is loaded" in message
     assert "parsl.load(config)" in message and "sprig.load(config)" in message
     assert "sprig run --config threads|htex script.py" in message

@@ -128,8 +128,15 @@ def test_source_is_one_short_line_any_python3_parses() -> None:
         ast.parse(BOOT, feature_version=version)
         ast.parse(bootstrap._STAGE0, feature_version=version)
         ast.parse((PACKAGE_DIR / "bootstrap.py").read_text(), feature_version=version)
-    assert bootstrap.PROTOCOL_VERSION == protocol.PROTOCOL_VERSION
-    assert bootstrap.FRAME_HEADER.format == protocol.HEADER.format
+        ast.parse((PACKAGE_DIR / "wire.py").read_text(), feature_version=version)
+    # The protocol's numbers live in sprig/wire.py only; the loader reads them from the bundle.
+    assert bootstrap.wire()["PROTOCOL_VERSION"] == protocol.PROTOCOL_VERSION
+    from_bundle = bootstrap.wire(BUNDLE[12:])
+    assert {key: from_bundle[key] for key in ("PROTOCOL_VERSION", "HELLO", "HELLO_ACK", "FRAME_HEADER_FORMAT")} == {
+        "PROTOCOL_VERSION": protocol.PROTOCOL_VERSION, "HELLO": protocol.HELLO, "HELLO_ACK": protocol.HELLO_ACK,
+        "FRAME_HEADER_FORMAT": protocol.HEADER.format}
+    for module in ("bootstrap.py", "protocol.py", "manager.py", "bundle.py"):
+        assert "PROTOCOL_VERSION =" not in (PACKAGE_DIR / module).read_text(), module
     command = bootstrap.remote_command(["--workers", "2", "--block-id", "b 1"], python="/usr/bin/python3")
     assert shlex.split(command) == [
         "exec", "/usr/bin/python3", "-c", BOOT, "--expect-python", "3.11", "--", "--workers", "2", "--block-id", "b 1"
@@ -145,7 +152,8 @@ def test_bundle_is_deterministic_and_holds_what_managers_and_workers_import(tmp_
     assert names[0] == "sprig/bootstrap.py" and archive.infolist()[0].compress_type == zipfile.ZIP_STORED
     assert names[1:] == sorted(names[1:])
     assert bootstrap.zip_members(BUNDLE[12:]) == [(info.filename, info.file_size) for info in archive.infolist()]
-    needed = {f"sprig/{name}.py" for name in ("__init__", "bootstrap", "files", "manager", "protocol", "serialize", "worker")}
+    needed = {f"sprig/{name}.py" for name in ("__init__", "bootstrap", "files", "manager", "protocol", "serialize", "worker",
+                                              "wire", "dispatch", "worker_pool", "bash")}
     assert needed <= set(names), names
     assert "sprig/api.py" not in names, "the script API (lazily imported) does not travel"
     for info in archive.infolist():

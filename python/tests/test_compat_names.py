@@ -113,6 +113,44 @@ def test_executor_errors(parsl):
     assert pickle.loads(pickle.dumps(scaling)).reason == "no quota"
 
 
+def test_resource_specification_is_validated_as_parsl_does(parsl):
+    from parsl.executors import HighThroughputExecutor, ThreadPoolExecutor
+    from parsl.executors.errors import ExecutorError, InvalidResourceSpecification
+
+    assert InvalidResourceSpecification is errors.InvalidResourceSpecification
+    htex = HighThroughputExecutor(label="h")
+    assert htex.validate_resource_spec({}) is None
+    assert htex.validate_resource_spec({"priority": 2}) is None
+    with pytest.raises(InvalidResourceSpecification) as caught:
+        htex.validate_resource_spec({"num_nodes": 2, "priority": 1, "cores": 4})
+    bad = caught.value
+    assert isinstance(bad, ExecutorError) and bad.invalid_keys == {"num_nodes", "cores"}
+    assert "'cores', 'num_nodes'" in str(bad) and "takes these resources only: priority" in str(bad)
+    again = pickle.loads(pickle.dumps(bad))
+    assert type(again) is InvalidResourceSpecification and again.invalid_keys == bad.invalid_keys
+    threads = ThreadPoolExecutor(label="t")
+    assert threads.validate_resource_spec({}) is None
+    with pytest.raises(InvalidResourceSpecification, match="takes these resources only: none"):
+        threads.validate_resource_spec({"priority": 1})
+    # As the engine reports it in a failure dict.
+    rebuilt = errors.exception_from_failure({"kind": "invalid_resource_spec", "task_id": 5, "app": "f",
+                                             "invalid_keys": ["cores"], "reason": "htex"})
+    assert isinstance(rebuilt, InvalidResourceSpecification) and rebuilt.invalid_keys == {"cores"}
+    assert rebuilt.task_id == 5
+
+
+def test_executor_submit_checks_the_resource_specification_first(parsl):
+    from parsl.executors import HighThroughputExecutor
+    from parsl.executors.errors import InvalidResourceSpecification
+
+    htex = HighThroughputExecutor()
+    with pytest.raises(InvalidResourceSpecification):
+        htex.submit(pow, {"memory": 1}, 2, 3)
+    # A valid one goes on to the engine, which is not here.
+    with pytest.raises(errors.EngineNotAvailableError):
+        htex.submit(pow, {"priority": 1}, 2, 3)
+
+
 # MARK: names Sprig does not provide
 
 

@@ -191,10 +191,23 @@ def test_dependency_error_names_app_and_data_futures():
 # MARK: DataFlowKernelLoader._dfk and the no-config message
 
 
-def test_no_config_message_starts_with_parsls_words_and_says_what_to_do():
-    message = str(errors.NoDataFlowKernelError())
-    assert message.startswith("Must first load config")
-    assert "parsl.load(config)" in message and "sprig run --config" in message
+def test_no_config_message_is_parsls_and_a_note_says_what_to_do():
+    error = errors.NoDataFlowKernelError()
+    assert str(error) == "Must first load config"  # Parsl's test_within_context_manger compares it
+    (note,) = error.__notes__
+    assert "parsl.load(config)" in note and "sprig run --config" in note
+    import traceback
+
+    assert "sprig run --config" in "".join(traceback.format_exception(error))
+    assert str(errors.NoDataFlowKernelError("other words")) == "other words"
+
+
+def test_a_bad_exit_mode_is_a_type_error_as_parsls_literal_type_makes_it():
+    from sprig.config import Config
+
+    with pytest.raises(TypeError, match="exit_mode must be 'cleanup', 'skip' or 'wait', not 'wrongmode'") as caught:
+        Config(exit_mode="wrongmode")
+    assert caught.type is TypeError  # Parsl's test_exit_wrong_mode checks the type's name
 
 
 def test_loader_dfk_is_none_without_a_loaded_config(parsl):

@@ -1,4 +1,4 @@
-"""The four protocol modules work on their own, as when shipped to a host without sprig."""
+"""The manager's modules work on their own, as when shipped to a host without sprig."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import sample_apps
 from client import PY, PYTHON_DIR
 from sprig.serialize import Pickled
 
-SHIPPED = ("protocol.py", "serialize.py", "manager.py", "worker.py")
+SHIPPED = ("protocol.py", "serialize.py", "manager.py", "manager_options.py", "dispatch.py", "worker_pool.py",
+           "process_tree.py", "worker.py", "bash.py", "failures.py", "isolation.py", "affinity.py", "wire.py")
 
 
 def sprig_imports(name: str) -> set[str]:
@@ -33,7 +34,15 @@ def test_shipped_modules_import_only_each_other() -> None:
     allowed = {f"sprig.{name[:-3]}" for name in SHIPPED}
     for name in SHIPPED:
         assert sprig_imports(name) <= allowed, name
-    assert sprig_imports("manager.py") == {"sprig.protocol", "sprig.serialize", "sprig.worker"}
+    assert sprig_imports("manager.py") == {"sprig.protocol", "sprig.serialize", "sprig.dispatch", "sprig.isolation",
+                                           "sprig.manager_options", "sprig.worker_pool"}
+
+
+def test_the_bundle_holds_every_module_the_manager_needs() -> None:
+    from sprig import bootstrap
+
+    names = set(bootstrap.bundle_modules(str(PYTHON_DIR / "sprig")))
+    assert {f"sprig.{name[:-3]}" for name in SHIPPED} <= names
 
 
 def test_manager_runs_from_a_folder_with_only_the_shipped_files(start_manager, tmp_path: Path) -> None:

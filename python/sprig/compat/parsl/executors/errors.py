@@ -1,6 +1,8 @@
 """Parsl's ``parsl.executors.errors``, served by Sprig (see :mod:`sprig.errors`).
 
-``ExecutorError`` is the class Sprig raises when an executor cannot run a task.
+``ExecutorError`` is the class Sprig raises when an executor cannot run a task;
+``InvalidResourceSpecification`` (a subclass) when a task's resource specification names what
+its executor does not take (``HighThroughputExecutor.validate_resource_spec``).
 ``BadStateException`` and ``ScalingFailed`` are subclasses of it that Sprig does not raise yet:
 they exist so that Parsl scripts naming them import cleanly, and ``except ExecutorError`` catches
 what Sprig raises instead. They take Parsl's arguments: the executor and the reason.
@@ -8,7 +10,7 @@ what Sprig raises instead. They take Parsl's arguments: the executor and the rea
 
 from __future__ import annotations
 
-from sprig.errors import ExecutorError
+from sprig.errors import ExecutorError, InvalidResourceSpecification
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,4 +42,4 @@ class ScalingFailed(_ExecutorFailure):
     _what = "failed to scale"
 
 
-__all__ = ["ExecutorError", "BadStateException", "ScalingFailed"]
+__all__ = ["ExecutorError", "BadStateException", "ScalingFailed", "InvalidResourceSpecification"]

@@ -1,0 +1,82 @@
+"""The manager's command line: ``python -m sprig.manager --workers N --block-id B [--logdir DIR]
+[--heartbeat-period S] [--heartbeat-threshold S] [--prefetch K] [--cpu-affinity A]
+[--worker-debug] [--pickle-only]`` (PROTOCOL.md, "Processes"). A bad one exits with status 2
+and nothing on stdout."""
+
+from __future__ import annotations
+
+import os
+
+from sprig import affinity
+from sprig import serialize
+
+DEFAULT_HEARTBEAT_PERIOD = 1.0
+DEFAULT_HEARTBEAT_THRESHOLD = 10.0
+DEFAULT_PREFETCH = 3
+
+
+class Options:
+    """Command-line options of the manager."""
+
+    __slots__ = (
+        "workers",
+        "block_id",
+        "logdir",
+        "heartbeat_period",
+        "heartbeat_threshold",
+        "prefetch",
+        "worker_debug",
+        "cpu_affinity",
+        "worker_cpus",
+    )
+
+    def __init__(self) -> None:
+        self.workers = 1
+        self.block_id = "0"
+        self.logdir: str | None = None
+        self.heartbeat_period = DEFAULT_HEARTBEAT_PERIOD
+        self.heartbeat_threshold = DEFAULT_HEARTBEAT_THRESHOLD
+        self.prefetch = DEFAULT_PREFETCH
+        self.worker_debug = False
+        self.cpu_affinity = affinity.NONE
+        self.worker_cpus: list[list[int]] | None = None  # by worker index; None: not pinned
+
+
+def parse_args(argv: list[str]) -> Options:
+    """Parses the command line (exits with status 2 on a bad one)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sprig.manager", description="Sprig block manager")
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--block-id", required=True)
+    parser.add_argument("--logdir")
+    parser.add_argument("--heartbeat-period", type=float, default=DEFAULT_HEARTBEAT_PERIOD)
+    parser.add_argument("--heartbeat-threshold", type=float, default=DEFAULT_HEARTBEAT_THRESHOLD)
+    parser.add_argument("--prefetch", type=int, default=DEFAULT_PREFETCH)
+    parser.add_argument("--worker-debug", action="store_true")
+    parser.add_argument("--cpu-affinity", default=affinity.NONE)
+    # The engine has no cloudpickle: this manager and its workers pickle without it too, whatever
+    # this host has, so that both sides match.
+    parser.add_argument("--pickle-only", action="store_true")
+    parsed = parser.parse_args(argv)
+    if parsed.workers < 1 or parsed.prefetch < 0:
+        parser.error("--workers must be at least 1 and --prefetch at least 0")
+    if parsed.heartbeat_period <= 0 or parsed.heartbeat_threshold <= 0:
+        parser.error("heartbeat period and threshold must be positive")
+    try:
+        worker_cpus = affinity.plan(parsed.cpu_affinity, parsed.workers, sorted(os.sched_getaffinity(0)))
+    except ValueError as exc:
+        parser.error(f"--cpu-affinity: {exc}")
+    options = Options()
+    options.workers = parsed.workers
+    options.block_id = parsed.block_id
+    options.logdir = parsed.logdir
+    options.heartbeat_period = parsed.heartbeat_period
+    options.heartbeat_threshold = parsed.heartbeat_threshold
+    options.prefetch = parsed.prefetch
+    options.worker_debug = parsed.worker_debug
+    options.cpu_affinity = parsed.cpu_affinity
+    options.worker_cpus = worker_cpus
+    if parsed.pickle_only:
+        serialize.use_pickle_only()
+    return options

@@ -1,0 +1,61 @@
+"""The manager protocol's numbers, in one place: its version, frame types, task kinds, result
+statuses and failure kinds (PROTOCOL.md is the spec; ``contracts/frames/`` holds vectors).
+
+Imported by :mod:`sprig.protocol` (and through it by everything that speaks frames) and read by
+:mod:`sprig.bootstrap` on hosts where sprig is not installed (from the bundle), so this file stays
+Python 3.6 syntax and defines constants only.
+"""
+
+PROTOCOL_VERSION = 2
+
+# Every frame: a u32 body length (little-endian), a u8 frame type, then the body.
+FRAME_HEADER_FORMAT = "<IB"
+
+# Frame types (u8 after the u32 body length).
+HELLO = 1
+HELLO_ACK = 2
+TASKS = 3
+RESULTS = 4
+HEARTBEAT = 5
+SHUTDOWN = 6
+KILL_TASK = 7
+STATS = 8
+
+FRAME_NAMES = {
+    HELLO: "HELLO",
+    HELLO_ACK: "HELLO_ACK",
+    TASKS: "TASKS",
+    RESULTS: "RESULTS",
+    HEARTBEAT: "HEARTBEAT",
+    SHUTDOWN: "SHUTDOWN",
+    KILL_TASK: "KILL_TASK",
+    STATS: "STATS",
+}
+
+# Task kinds (u8 of a TASKS entry).
+KIND_PYTHON = 0
+KIND_BASH_FROM_PYTHON = 1
+KIND_BASH = 2
+
+KIND_NAMES = {KIND_PYTHON: "PYTHON", KIND_BASH_FROM_PYTHON: "BASH_FROM_PYTHON", KIND_BASH: "BASH"}
+
+# Result statuses (u8 of a RESULTS entry). SKIPPED travels only from a worker to its manager;
+# STARTED (a task begins on a worker) goes on to the interchange, which starts the task's
+# walltime then. Neither ends a task.
+STATUS_OK = 0
+STATUS_FAILED = 1
+STATUS_WORKER_LOST = 2
+STATUS_SKIPPED = 3
+STATUS_STARTED = 4
+
+STATUS_NAMES = {
+    STATUS_OK: "OK",
+    STATUS_FAILED: "FAILED",
+    STATUS_WORKER_LOST: "WORKER_LOST",
+    STATUS_SKIPPED: "SKIPPED",
+    STATUS_STARTED: "STARTED",
+}
+
+# The "kind" of a FAILED result's JSON, as the Python side produces them. ("walltime" is never
+# produced here: the interchange enforces walltimes with KILL_TASK.)
+FAILURE_KINDS = ("python", "bash_exit", "bad_std_stream", "missing_outputs", "bad_command", "serialization")
