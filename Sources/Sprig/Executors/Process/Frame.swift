@@ -13,8 +13,6 @@ struct Frame {
 
 /// The protocol version this side speaks.
 let managerProtocolVersion = 2
-/// A RESULTS entry saying that a worker starts the task now (the task goes on).
-let resultStatusStarted: UInt8 = 4
 
 /// Little-endian encoding into a growing byte buffer.
 struct ByteWriter {

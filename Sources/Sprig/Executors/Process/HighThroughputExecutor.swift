@@ -35,6 +35,11 @@ public final class HighThroughputExecutor: Executor {
     public let shortTask: Duration = .milliseconds(20)
     /// Where block logs go; default `<run directory>/<label>`.
     public let workerLogDirectory: String?
+    /// How workers are pinned to CPUs (Parsl's `cpu_affinity`): `none`, `block`, `block-reverse`,
+    /// `alternating`, or `list:0,1:2,3` (one CPU list per worker). Pinned workers get
+    /// `OMP_NUM_THREADS`, `GOMP_CPU_AFFINITY` and `KMP_AFFINITY` as Parsl sets them; every worker
+    /// gets `PARSL_WORKER_RANK`, `PARSL_WORKER_COUNT`, `PARSL_WORKER_POOL_ID`, `PARSL_WORKER_BLOCK_ID`.
+    public let cpuAffinity: String
 
     private struct State {
         var phase = Phase.created
@@ -66,12 +71,13 @@ public final class HighThroughputExecutor: Executor {
     public static let defaultHeartbeatPeriod: Duration = .seconds(2)
     public static let defaultHeartbeatThreshold: Duration = .seconds(30)
     public static let defaultPrefetch = 16
+    public static let defaultCPUAffinity = "none"
 
     public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = 1,
                 workerDebug: Bool = false, provider: any ExecutionProvider = LocalProvider(),
                 heartbeatPeriod: Duration = defaultHeartbeatPeriod,
                 heartbeatThreshold: Duration = defaultHeartbeatThreshold, prefetch: Int = defaultPrefetch,
-                workerLogDirectory: String? = nil) {
+                workerLogDirectory: String? = nil, cpuAffinity: String = defaultCPUAffinity) {
         self.label = label
         self.maxWorkers = maxWorkers
         self.coresPerWorker = coresPerWorker
@@ -81,6 +87,7 @@ public final class HighThroughputExecutor: Executor {
         self.heartbeatThreshold = heartbeatThreshold
         self.prefetch = prefetch
         self.workerLogDirectory = workerLogDirectory
+        self.cpuAffinity = cpuAffinity
         self.local = ThreadPoolExecutor(label: "\(label)-swift", maxThreads: 2)
         self.state = Mutex(State(slots: SlotSupervisor(slots: provider.maxBlocks)))
     }
@@ -262,6 +269,7 @@ public final class HighThroughputExecutor: Executor {
                          "--heartbeat-period", "\(heartbeatPeriod.seconds)", "--heartbeat-threshold", "\(heartbeatThreshold.seconds)",
                          "--prefetch", "\(prefetch)"]
         if workerDebug { arguments.append("--worker-debug") }
+        if cpuAffinity != "none" { arguments += ["--cpu-affinity", cpuAffinity] }
         if expected.withLock({ $0?.serializer }) == "pickle" { arguments.append("--pickle-only") }
         let info = Python.info!
         return ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,

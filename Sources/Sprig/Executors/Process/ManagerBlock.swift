@@ -142,13 +142,13 @@ final class ManagerBlock: Sendable {
                     startFailure = "block \(name): \(problem)"
                     permanent = true
                     var ack = ByteWriter()
-                    ack.bytes = Array(#"{"ok": false, "error": "#.utf8) + Array(jsonString(problem).utf8) + Array("}".utf8)
+                    ack.bytes = HelloAck(ok: false, error: problem).body
                     writer.send(ack.frame(.helloAck))
                     process.kill()
                     break loop
                 }
                 var ack = ByteWriter()
-                ack.bytes = Array(#"{"ok": true}"#.utf8)
+                ack.bytes = HelloAck(ok: true, error: nil).body
                 writer.send(ack.frame(.helloAck))
                 ledger.withLock { $0.becameReady(at: .now) }
                 logger.debug("block ready")
@@ -158,9 +158,8 @@ final class ManagerBlock: Sendable {
                 for duration in receiveResults(frame.body, events: events) { events.taskReturned(duration) }
                 events.capacityChanged()
             case .stats:
-                if let object = try? JSONSerialization.jsonObject(with: Data(frame.body)) as? [String: Any] {
-                    let pids = (object["worker_pids"] as? [Int] ?? []).map { Int32($0) }
-                    extra.withLock { $0.workerPIDs = pids }
+                if let stats = ManagerStats.parse(frame.body) {
+                    extra.withLock { $0.workerPIDs = stats.workerPIDs }
                 }
             case .heartbeat, .helloAck, .tasks, .shutdown, .killTask:
                 break
@@ -192,19 +191,17 @@ final class ManagerBlock: Sendable {
     }
 
     private func receiveResults(_ body: [UInt8], events: BlockEvents) -> [Duration] {
-        var reader = ByteReader(body)
-        guard let count = try? reader.u32() else { return [] }
-        var entries: [(UInt64, UInt8, [UInt8])] = []
-        for _ in 0..<count {
-            guard let id = try? reader.u64(), let status = try? reader.u8(), let bytes = try? reader.blob() else { break }
-            entries.append((id, status, bytes))
+        guard let entries = try? ResultEntry.parse(body) else {
+            kill(reason: "it sent a RESULTS frame that ends inside an entry")
+            return []
         }
         let now = ContinuousClock.now
         var finished: [(BlockLedger.InFlight, UInt8, [UInt8])] = []
         var started: [(UInt64, Attempt)] = []
         ledger.withLock { ledger in
-            for (id, status, bytes) in entries {
-                if status == resultStatusStarted {
+            for entry in entries {
+                let (id, status, bytes) = (entry.taskID, entry.status, entry.data)
+                if status == ResultStatus.started.rawValue {
                     if let attempt = ledger.starting(id) { started.append((id, attempt)) }
                 } else if let item = ledger.remove(id, at: now) {
                     finished.append((item, status, bytes))
@@ -223,38 +220,28 @@ final class ManagerBlock: Sendable {
     }
 
     private func verifyHello(_ body: [UInt8], expected: ExpectedManager) -> String? {
-        let hello = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
-        extra.withLock { $0.managerPID = (hello?["pid"] as? Int).map { Int32($0) } }
+        extra.withLock { $0.managerPID = ManagerHello.parse(body)?.pid }
         return Self.checkHello(body, expected: expected, host: process.host)
     }
 
     /// What is wrong with a manager's HELLO, or `nil` when it matches this side.
     static func checkHello(_ body: [UInt8], expected: ExpectedManager, host fallbackHost: String) -> String? {
-        guard let hello = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            return "its manager sent an unreadable hello"
-        }
-        let host = hello["host"] as? String ?? fallbackHost
-        let protocolVersion = hello["protocol"] as? Int ?? -1
+        guard let hello = ManagerHello.parse(body) else { return "its manager sent an unreadable hello" }
+        let host = hello.host ?? fallbackHost
+        let protocolVersion = hello.protocol ?? -1
         if protocolVersion != managerProtocolVersion {
             return "the manager on \(host) speaks protocol \(protocolVersion), this Sprig speaks \(managerProtocolVersion); use the same Sprig version on both sides"
         }
-        let python = hello["python"] as? String ?? "?"
+        let python = hello.python ?? "?"
         if python != expected.pythonVersion {
-            return "the manager on \(host) runs Python \(python) (\(hello["executable"] as? String ?? "?")), "
+            return "the manager on \(host) runs Python \(python) (\(hello.executable ?? "?")), "
                 + "but this process embeds Python \(expected.pythonVersion); workers need the same minor version"
         }
-        let serializer = "\(hello["serializer"] as? String ?? "?") \(hello["serializer_version"] as? String ?? "")"
-            .trimmingCharacters(in: .whitespaces)
+        let serializer = "\(hello.serializer ?? "?") \(hello.serializerVersion ?? "")".trimmingCharacters(in: .whitespaces)
         let local = "\(expected.serializer) \(expected.serializerVersion)".trimmingCharacters(in: .whitespaces)
         if serializer != local {
             return "the manager on \(host) serializes with \(serializer), this process with \(local); install the same cloudpickle on both sides"
         }
         return nil
     }
-}
-
-/// A JSON string literal for `text`.
-func jsonString(_ text: String) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8)
-    return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
 }

@@ -133,38 +133,35 @@ final class TaskEncoder: Sendable {
 enum WireResult {
     static func outcome(status: UInt8, bytes: [UInt8], kind: WireTask.Kind, attempt: Attempt, block: String) -> Outcome {
         let fail = { (reason: TaskError.Reason) -> Outcome in .failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: reason)) }
-        switch status {
-        case 0:
+        switch ResultStatus(rawValue: status) {
+        case .ok?:
             return kind == .python ? .success(Value.pickled(PickledValue(bytes: bytes))) : .success(0)
-        case 1:
-            guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        case .failed?:
+            guard let report = FailureReport.parse(bytes) else {
                 return fail(.executor("block \(block) sent an unreadable failure report"))
             }
-            let message = object["message"] as? String ?? ""
-            switch object["kind"] as? String {
-            case "bash_exit":
-                return fail(.bashExit(code: Int32(object["exit_code"] as? Int ?? -1)))
-            case "bad_std_stream":
-                return fail(.badStdStream(path: object["path"] as? String ?? "?", detail: message))
-            case "missing_outputs":
-                return fail(.missingOutputs((object["missing"] as? [String] ?? []).map(File.init)))
-            case "bad_command":
-                return fail(.badCommand(message))
-            case "serialization":
-                return fail(.serialization(message))
-            case "walltime":
-                return fail(.timeout(walltime: attempt.walltime ?? .zero))
-            default:
-                let pickled = (object["pickled_exception"] as? String).flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
-                return fail(.python(PythonError(kind: .exception, typeName: object["type"] as? String ?? "Exception",
-                                                message: message, traceback: object["traceback"] as? String ?? "",
-                                                pickledException: pickled)))
-            }
-        case 2:
-            let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
-            return fail(.workerLost(object?["message"] as? String ?? "a worker of block \(block) died"))
-        default:
-            return fail(.executor("block \(block) sent unknown result status \(status)"))
+            return fail(reason(for: report, walltime: attempt.walltime))
+        case .workerLost?:
+            return fail(.workerLost(WorkerLostReport.parse(bytes)?.message ?? "a worker of block \(block) died"))
+        case .skipped?, .started?, nil:
+            return fail(.executor("block \(block) sent result status \(status), which does not end a task"))
+        }
+    }
+
+    /// The error reason a failure report stands for.
+    static func reason(for report: FailureReport, walltime: Duration?) -> TaskError.Reason {
+        let message = report.message ?? ""
+        switch report.knownKind {
+        case .bashExit: return .bashExit(code: report.exitCode ?? -1)
+        case .badStdStream: return .badStdStream(path: report.path ?? "?", detail: message)
+        case .missingOutputs: return .missingOutputs((report.missing ?? []).map(File.init))
+        case .badCommand: return .badCommand(message)
+        case .serialization: return .serialization(message)
+        case .walltime: return .timeout(walltime: walltime ?? .zero)
+        case .python:
+            let pickled = report.pickledException.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
+            return .python(PythonError(kind: .exception, typeName: report.type ?? "Exception", message: message,
+                                       traceback: report.traceback ?? "", pickledException: pickled))
         }
     }
 }

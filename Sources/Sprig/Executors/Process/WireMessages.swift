@@ -1,0 +1,104 @@
+import Foundation
+
+/// The protocol's result statuses (`python/sprig/PROTOCOL.md`, "RESULTS"; `sprig.wire` on the
+/// Python side). SKIPPED never reaches the interchange.
+enum ResultStatus: UInt8 {
+    case ok = 0, failed = 1, workerLost = 2, skipped = 3, started = 4
+}
+
+/// One entry of a RESULTS frame.
+struct ResultEntry: Equatable {
+    let taskID: UInt64
+    /// The raw status byte: an unknown one is the block's fault and is reported as such.
+    let status: UInt8
+    let data: [UInt8]
+
+    /// The entries of a RESULTS body.
+    /// - Throws: ``ByteReader/Truncated`` when the body ends inside an entry.
+    static func parse(_ body: [UInt8]) throws -> [ResultEntry] {
+        var reader = ByteReader(body)
+        let count = try reader.u32()
+        var entries: [ResultEntry] = []
+        entries.reserveCapacity(Int(min(count, 1 << 16)))
+        for _ in 0..<count {
+            entries.append(ResultEntry(taskID: try reader.u64(), status: try reader.u8(), data: try reader.blob()))
+        }
+        return entries
+    }
+}
+
+/// A manager's HELLO (JSON), as far as this side reads it.
+struct ManagerHello: Decodable, Equatable {
+    let `protocol`: Int?
+    let python: String?
+    let executable: String?
+    let serializer: String?
+    let serializerVersion: String?
+    let host: String?
+    let pid: Int32?
+
+    enum CodingKeys: String, CodingKey {
+        case `protocol`, python, executable, serializer, host, pid
+        case serializerVersion = "serializer_version"
+    }
+
+    static func parse(_ body: [UInt8]) -> ManagerHello? { try? JSONDecoder().decode(Self.self, from: Data(body)) }
+}
+
+/// This side's answer to a HELLO.
+struct HelloAck: Encodable, Equatable {
+    let ok: Bool
+    let error: String?
+
+    /// The frame body: `{"ok": true}`, or `{"ok": false, "error": "…"}`.
+    var body: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return [UInt8]((try? encoder.encode(self)) ?? Data(#"{"ok":false}"#.utf8))
+    }
+}
+
+/// A manager's STATS (JSON), as far as this side reads it.
+struct ManagerStats: Decodable, Equatable {
+    let workerPIDs: [Int32]
+
+    enum CodingKeys: String, CodingKey { case workerPIDs = "worker_pids" }
+
+    static func parse(_ body: [UInt8]) -> ManagerStats? { try? JSONDecoder().decode(Self.self, from: Data(body)) }
+}
+
+/// A FAILED entry's report (JSON). Every report has `kind`, `type`, `message`, `traceback`; the
+/// other fields belong to one kind each.
+struct FailureReport: Decodable, Equatable {
+    /// The kinds this side tells apart; any other kind reads as `python`.
+    enum Kind: String, Decodable {
+        case python, bashExit = "bash_exit", badStdStream = "bad_std_stream", missingOutputs = "missing_outputs"
+        case badCommand = "bad_command", serialization, walltime
+    }
+
+    let kind: String?
+    let type: String?
+    let message: String?
+    let traceback: String?
+    let exitCode: Int32?
+    let path: String?
+    let missing: [String]?
+    /// Base64 of the pickled exception (a `python` failure, best effort).
+    let pickledException: String?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, type, message, traceback, path, missing
+        case exitCode = "exit_code"
+        case pickledException = "pickled_exception"
+    }
+
+    var knownKind: Kind { kind.flatMap(Kind.init(rawValue:)) ?? .python }
+
+    static func parse(_ data: [UInt8]) -> FailureReport? { try? JSONDecoder().decode(Self.self, from: Data(data)) }
+}
+
+/// A WORKER_LOST entry's report (JSON).
+struct WorkerLostReport: Decodable, Equatable {
+    let message: String?
+    static func parse(_ data: [UInt8]) -> WorkerLostReport? { try? JSONDecoder().decode(Self.self, from: Data(data)) }
+}

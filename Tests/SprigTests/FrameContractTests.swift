@@ -1,0 +1,134 @@
+import Foundation
+@testable import Sprig
+import Testing
+
+/// The manager protocol checked against the shared vectors in `contracts/frames/` (the same files
+/// pytest checks the Python side with): every frame this side sends is encoded to exactly the
+/// vector's bytes, and every frame it receives decodes to the vector's meaning.
+@Suite("Frame contract")
+struct FrameContractTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../contracts/frames").standardizedFileURL
+
+    struct Case {
+        let name: String
+        let bytes: [UInt8]
+        let meaning: [String: Any]
+        var type: String { meaning["type"] as? String ?? "?" }
+        var body: [UInt8] { Array(bytes.dropFirst(5)) }
+    }
+
+    static func cases() throws -> [Case] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        return try names.map { name in
+            let stem = String(name.dropLast(5))
+            let meaning = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(name))) as! [String: Any]
+            return Case(name: stem, bytes: [UInt8](try Data(contentsOf: folder.appendingPathComponent(stem + ".bin"))), meaning: meaning)
+        }
+    }
+
+    /// A blob given as `NAME_hex` or `NAME_text`.
+    static func blob(_ entry: [String: Any], _ name: String) -> [UInt8] {
+        if let text = entry["\(name)_text"] as? String { return Array(text.utf8) }
+        let hex = entry["\(name)_hex"] as? String ?? ""
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        return bytes
+    }
+
+    @Test func everyFrameTypeAndStatusHasAVectorAndTheVersionMatches() throws {
+        let cases = try Self.cases()
+        #expect(Set(cases.map(\.type)) == ["HELLO", "HELLO_ACK", "TASKS", "RESULTS", "HEARTBEAT", "SHUTDOWN", "KILL_TASK", "STATS"])
+        for item in cases {
+            #expect(item.meaning["protocol"] as? Int == managerProtocolVersion, "\(item.name)")
+            #expect(FrameType(rawValue: item.bytes[4])?.rawValue == item.meaning["type_code"] as? UInt8, "\(item.name)")
+            let length = Int(item.bytes[0]) | Int(item.bytes[1]) << 8 | Int(item.bytes[2]) << 16 | Int(item.bytes[3]) << 24
+            #expect(length == item.bytes.count - 5, "\(item.name)")
+        }
+        let statuses = cases.flatMap { ($0.meaning["results"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String } }
+        #expect(Set(statuses).isSuperset(of: ["OK", "FAILED", "WORKER_LOST", "STARTED"]))
+    }
+
+    /// Frames this side sends: its encoder produces exactly the vector's bytes (HELLO_ACK, JSON, by meaning).
+    @Test func framesThisSideSendsAreEncodedExactly() throws {
+        for item in try Self.cases() {
+            switch item.type {
+            case "HEARTBEAT": #expect(ByteWriter().frame(.heartbeat) == item.bytes)
+            case "SHUTDOWN": #expect(ByteWriter().frame(.shutdown) == item.bytes)
+            case "KILL_TASK":
+                var body = ByteWriter()
+                body.u64(UInt64(item.meaning["task_id"] as! Int))
+                #expect(body.frame(.killTask) == item.bytes, "\(item.name)")
+            case "TASKS":
+                let tasks = item.meaning["tasks"] as! [[String: Any]]
+                var body = ByteWriter()
+                body.u32(UInt32(tasks.count))
+                for entry in tasks {
+                    let attempt = Attempt(taskID: TaskID(entry["task_id"] as! Int), app: "a", number: 1, work: .swift({ 0 }),
+                                          walltime: nil, onEnd: { _ in })
+                    let kind: WireTask.Kind = ["PYTHON": .python, "BASH_FROM_PYTHON": .pythonBash, "BASH": .bash][entry["kind"] as! String]!
+                    let function = Self.blob(entry, "fn")
+                    let task = WireTask(attempt: attempt, kind: kind, functionKey: UInt64(entry["fn_key"] as! Int), function: function,
+                                        options: Self.blob(entry, "options"), payload: Self.blob(entry, "payload"))
+                    task.write(to: &body, includeFunction: !function.isEmpty)
+                }
+                #expect(body.frame(.tasks) == item.bytes, "\(item.name)")
+            case "HELLO_ACK":
+                let expected = try JSONSerialization.jsonObject(with: Data(item.body)) as! NSDictionary
+                let ok = expected["ok"] as! Bool
+                let mine = HelloAck(ok: ok, error: expected["error"] as? String)
+                #expect(try JSONSerialization.jsonObject(with: Data(mine.body)) as! NSDictionary == expected, "\(item.name)")
+                #expect(item.bytes[4] == FrameType.helloAck.rawValue)
+            default: continue
+            }
+        }
+    }
+
+    /// Frames this side receives decode to the vector's meaning, failure reports to the error reasons.
+    @Test func framesThisSideReceivesAreDecodedToTheirMeaning() throws {
+        for item in try Self.cases() {
+            switch item.type {
+            case "HELLO":
+                let fields = try JSONSerialization.jsonObject(with: Data(item.body)) as! [String: Any]
+                let hello = try #require(ManagerHello.parse(item.body))
+                #expect(hello.protocol == fields["protocol"] as? Int && hello.python == fields["python"] as? String)
+                #expect(hello.serializer == fields["serializer"] as? String && hello.serializerVersion == fields["serializer_version"] as? String)
+                #expect(hello.host == fields["host"] as? String && hello.pid == (fields["pid"] as? Int).map(Int32.init))
+            case "STATS":
+                let fields = try JSONSerialization.jsonObject(with: Data(item.body)) as! [String: Any]
+                #expect(ManagerStats.parse(item.body)?.workerPIDs == (fields["worker_pids"] as! [Int]).map(Int32.init))
+            case "RESULTS":
+                let expected = item.meaning["results"] as! [[String: Any]]
+                let entries = try ResultEntry.parse(item.body)
+                let names: [String: ResultStatus] = ["OK": .ok, "FAILED": .failed, "WORKER_LOST": .workerLost, "SKIPPED": .skipped, "STARTED": .started]
+                #expect(entries == expected.map { ResultEntry(taskID: UInt64($0["task_id"] as! Int),
+                                                              status: names[$0["status"] as! String]!.rawValue, data: Self.blob($0, "data")) },
+                        "\(item.name)")
+                for entry in entries where entry.status == ResultStatus.failed.rawValue {
+                    let fields = try JSONSerialization.jsonObject(with: Data(entry.data)) as! [String: Any]
+                    let report = try #require(FailureReport.parse(entry.data), "\(item.name)")
+                    Self.expectReason(WireResult.reason(for: report, walltime: nil), matches: fields)
+                }
+            default: continue
+            }
+        }
+    }
+
+    private static func expectReason(_ reason: TaskError.Reason, matches fields: [String: Any]) {
+        switch (fields["kind"] as? String, reason) {
+        case ("bash_exit", .bashExit(let code)): #expect(Int(code) == fields["exit_code"] as? Int)
+        case ("bad_std_stream", .badStdStream(let path, _)): #expect(path == fields["path"] as? String)
+        case ("missing_outputs", .missingOutputs(let files)): #expect(files.map(\.path) == fields["missing"] as? [String])
+        case ("bad_command", .badCommand(let message)), ("serialization", .serialization(let message)):
+            #expect(message == fields["message"] as? String)
+        case ("python", .python(let error)):
+            #expect(error.typeName == fields["type"] as? String && error.message == fields["message"] as? String)
+        default: Issue.record("kind \(fields["kind"] ?? "none") read as \(reason)")
+        }
+    }
+}
