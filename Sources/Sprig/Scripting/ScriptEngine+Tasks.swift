@@ -43,28 +43,25 @@ extension ScriptEngine {
     func submitJoin(_ kernel: DataFlowKernel, function: PythonObject, options: DataFlowKernel.ResolvedOptions,
                             policy: KeywordPolicy, arguments: [any AppArgument], keywords: [(String, any AppArgument)], app: String) -> TaskCore {
         let inner = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: arguments, keywords: keywords, bash: false)
-        let outer = kernel.makeExternalTask(app: app)
-        state.withLock { $0.external[outer.id.rawValue] = (outer, .join, kernel) }
-        inner.onComplete { [self] outcome in
-            switch outcome {
-            case .failure(let error):
-                finishExternal(outer.id.rawValue, .failure(error))
-            case .success(let result):
-                do {
-                    guard case .python(let returned) = result as? Value else {
-                        throw PythonException("TypeError", "a join app must return a future or a list of futures")
-                    }
-                    try withGIL {
-                        let helpers = try self.helpers()
-                        _ = try helpers.watchFutures.call([returned, helpers.settle, try outer.id.rawValue.toPython()])
-                    }
-                } catch {
-                    let reason: TaskError.Reason = (error as? PythonError).map(TaskError.Reason.python) ?? .conversion("\(error)")
-                    finishExternal(outer.id.rawValue, .failure(TaskError(taskID: outer.id, app: app, reason: reason)))
+        return kernel.join(inner, app: app) { [self] result, outer, _ in
+            guard case .python(let returned) = result as? Value else {
+                throw JoinError(taskID: outer.id, app: app, reason: .notAFuture("it returned \(result)"))
+            }
+            state.withLock { $0.external[outer.id.rawValue] = (outer, .join, kernel) }
+            do {
+                try withGIL {
+                    let helpers = try self.helpers()
+                    _ = try helpers.watchFutures.call([returned, helpers.settle, try outer.id.rawValue.toPython()])
                 }
+            } catch {
+                state.withLock { $0.external[outer.id.rawValue] = nil }
+                guard let python = error as? PythonError else {
+                    throw TaskError(taskID: outer.id, app: app, reason: .conversion("\(error)"))
+                }
+                if python.typeName == "TypeError" { throw JoinError(taskID: outer.id, app: app, reason: .notAFuture(python.message)) }
+                throw TaskError(taskID: outer.id, app: app, reason: .python(python))
             }
         }
-        return outer
     }
 
     /// Ends an external task from Python: a join app's futures ended (`payload`: the value, or the
@@ -85,7 +82,7 @@ extension ScriptEngine {
                 return PythonObjectFailure(exception: try pair[0], taskID: tid, app: future.hasAttribute("app_name")
                                            ? (try? String(python: future.attribute("app_name"))) ?? "?" : "?")
             }
-            finishExternal(id, .failure(JoinFailure(taskID: core.id, app: core.appName, failures: failures)))
+            finishExternal(id, .failure(JoinError(taskID: core.id, app: core.appName, reason: .innerFailed(failures))))
         }
     }
 

@@ -47,11 +47,20 @@ extension ScriptEngine {
             put("app", error.app)
             put("exception", error.exception)
             put("type", error.exception.typeName)
-        case let error as JoinFailure:
-            put("kind", "join")
+        case let error as JoinError:
             put("task_id", error.taskID.rawValue)
             put("app", error.app)
-            put("failures", error.failures.map { failure($0) })
+            switch error.reason {
+            case .innerFailed(let failures):
+                put("kind", "join")
+                put("failures", failures.map { failure($0) })
+            case .notAFuture(let detail):  // Parsl's TypeError
+                put("kind", "python")
+                put("type", "TypeError")
+                put("exc_message", detail)
+                put("traceback", "")
+                put("exception", (try? Python.evaluate("TypeError").call(detail)) ?? PythonObject.none)
+            }
         default:
             put("kind", "swift")
         }
