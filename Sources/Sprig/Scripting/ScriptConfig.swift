@@ -6,54 +6,30 @@ enum ScriptConfig {
     static let internalLabel = "_sprig_internal"
     static let internalThreads = 4
 
-    /// The config a spec describes, plus the label of a thread executor for join apps (added when
-    /// the spec has none, as Parsl adds its internal one).
-    static func config(from spec: PythonObject) throws -> (Config, String) {
-        let fields = try [String: PythonObject](python: spec)
-        func number(_ object: PythonObject?, _ fallback: Double) throws -> Double {
-            guard let object, !object.isNone else { return fallback }
-            return try Double(python: object)
+    /// The config a spec describes, plus the label of the thread executor for join apps (added
+    /// when the spec has none, as Parsl adds its internal one). Call holding the GIL.
+    /// - Throws: `ValueError` or `TypeError` (as ``PythonBridge/PythonException``) naming what is wrong.
+    static func config(from object: PythonObject) throws -> (Config, String) {
+        let (spec, handler): (ConfigSpec, PythonObject?)
+        do {
+            (spec, handler) = try ConfigSpec.read(object)
+        } catch let error as ConfigError {
+            throw PythonException("ValueError", error.message)
         }
-        var executors: [any Executor] = []
-        for entry in try [PythonObject](python: fields["executors"] ?? PythonObject.from([PythonObject]())) {
-            let executor = try [String: PythonObject](python: entry)
-            let kind = try String(python: executor["kind"] ?? PythonObject.from("?"))
-            let label = try String(python: executor["label"] ?? PythonObject.from(kind))
-            switch kind {
-            case "threads":
-                executors.append(ThreadPoolExecutor(label: label, maxThreads: Int(try number(executor["max_threads"], 2))))
-            case "htex":
-                executors.append(HighThroughputExecutor(
-                    label: label,
-                    maxWorkers: executor["max_workers"].flatMap { $0.isNone ? nil : try? Int(python: $0) } ?? .max,
-                    coresPerWorker: try number(executor["cores_per_worker"], 1),
-                    workerDebug: (try? Bool(python: executor["worker_debug"] ?? .none)) ?? false,
-                    provider: try provider(from: executor["provider"]),
-                    heartbeatPeriod: .milliseconds(Int64(try number(executor["heartbeat_period"],
-                                                                    HighThroughputExecutor.defaultHeartbeatPeriod.seconds) * 1000)),
-                    heartbeatThreshold: .milliseconds(Int64(try number(executor["heartbeat_threshold"],
-                                                                       HighThroughputExecutor.defaultHeartbeatThreshold.seconds) * 1000)),
-                    prefetch: Int(try number(executor["prefetch"], Double(HighThroughputExecutor.defaultPrefetch))),
-                    workerLogDirectory: executor["worker_logdir_root"].flatMap { $0.isNone ? nil : try? String(python: $0) }))
-            default:
-                throw PythonException("ValueError", "unknown executor kind \(kind.debugDescription) in the config")
-            }
+        return try config(from: spec, retryHandler: handler)
+    }
+
+    /// The config `spec` describes, with the script's retry handler (a Python callable).
+    static func config(from spec: ConfigSpec, retryHandler handler: PythonObject?) throws -> (Config, String) {
+        var executors = spec.executors.map { $0.makeExecutor() }
+        if spec.joinExecutor == internalLabel {
+            executors.append(ThreadPoolExecutor(label: internalLabel, maxThreads: internalThreads))
         }
-        var internalThreads = executors.first { $0 is ThreadPoolExecutor }?.label
-        if internalThreads == nil {
-            executors.append(ThreadPoolExecutor(label: internalLabel, maxThreads: Self.internalThreads))
-            internalThreads = internalLabel
-        }
-        let strategyName = (try? String(python: fields["strategy"] ?? .none)) ?? "simple"
-        let strategy: Strategy = strategyName == "none" ? .none
-            : .simple(idleTime: .milliseconds(Int64(try number(fields["max_idletime"], 120) * 1000)))
-        let config = Config(executors: executors,
-                            retries: Int(try number(fields["retries"], 0)),
-                            runDirectory: (try? String(python: fields["run_dir"] ?? .none)) ?? "runinfo",
-                            strategy: strategy,
-                            retryHandler: try retryHandler(from: fields["retry_handler"]))
+        let config = Config(executors: executors, retries: spec.retries, runDirectory: spec.runDirectory,
+                            strategy: spec.strategy == .none ? .none : .simple(idleTime: .seconds(spec.maxIdleTime)),
+                            retryHandler: try retryHandler(from: handler))
         var withAutopath = config
-        if let flag = fields["std_autopath"], (try? Bool(python: flag)) == true {
+        if spec.stdAutopath {
             withAutopath.stdAutopath = { task, app, stream in
                 try withGIL {
                     let target = try Python.importModule("sprig.api").attribute("_autopath")
@@ -69,7 +45,7 @@ enum ScriptConfig {
                 }
             }
         }
-        return (withAutopath, internalThreads!)
+        return (withAutopath, spec.joinExecutor)
     }
 
     /// A script's `retry_handler(exception, task_record) -> float`, called with the exception the
@@ -88,37 +64,5 @@ enum ScriptConfig {
                 return try Double(python: handler.call([exception, record]))
             }
         }
-    }
-
-    private static func provider(from object: PythonObject?) throws -> any ExecutionProvider {
-        guard let object, !object.isNone else { return LocalProvider() }
-        let fields = try [String: PythonObject](python: object)
-        let kind = (try? String(python: fields["kind"] ?? .none)) ?? "local"
-        func int(_ key: String, _ fallback: Int) -> Int { fields[key].flatMap { try? Int(python: $0) } ?? fallback }
-        let workerInit = fields["worker_init"].flatMap { try? String(python: $0) } ?? ""
-        switch kind {
-        case "local":
-            return LocalProvider(initBlocks: int("init_blocks", 1), minBlocks: int("min_blocks", 0), maxBlocks: int("max_blocks", 1),
-                                 workerInit: workerInit)
-        case "adhoc":
-            let channels = try [PythonObject](python: fields["channels"] ?? PythonObject.from([PythonObject]())).map(channel(from:))
-            return AdHocProvider(channels: channels, workerInit: workerInit,
-                                 coresPerHost: fields["cores_per_host"].flatMap { $0.isNone ? nil : try? Int(python: $0) })
-        default:
-            throw PythonException("ValueError", "provider kind \(kind.debugDescription) is not supported")
-        }
-    }
-
-    private static func channel(from object: PythonObject) throws -> any Channel {
-        let fields = try [String: PythonObject](python: object)
-        func text(_ key: String) -> String? { fields[key].flatMap { $0.isNone ? nil : try? String(python: $0) } }
-        guard text("kind") == "ssh", let hostname = text("hostname") else { return LocalChannel(scriptDir: text("script_dir")) }
-        return SSHChannel(hostname: hostname, username: text("username"),
-                          port: fields["port"].flatMap { $0.isNone ? nil : try? Int(python: $0) },
-                          scriptDir: text("script_dir"), keyFilename: text("key_filename"),
-                          hostKeysFilename: text("host_keys_filename"), configFile: text("config_file"),
-                          extraOptions: fields["ssh_options"].flatMap { try? [String](python: $0) } ?? [],
-                          python: text("python") ?? "python3",
-                          multiplex: fields["multiplex"].flatMap { try? Bool(python: $0) } ?? true)
     }
 }

@@ -64,8 +64,9 @@ public final class HighThroughputExecutor: Executor {
     public static let defaultHeartbeatPeriod: Duration = .seconds(2)
     public static let defaultHeartbeatThreshold: Duration = .seconds(30)
     public static let defaultPrefetch = 16
+    public static let defaultCoresPerWorker: Double = 1
 
-    public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = 1,
+    public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = defaultCoresPerWorker,
                 workerDebug: Bool = false, provider: any ExecutionProvider = LocalProvider(),
                 heartbeatPeriod: Duration = defaultHeartbeatPeriod,
                 heartbeatThreshold: Duration = defaultHeartbeatThreshold, prefetch: Int = defaultPrefetch,
