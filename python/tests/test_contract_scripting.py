@@ -4,6 +4,8 @@
 
 - ``contracts/config-spec/NAME.json``: the Python construction in ``python`` gives exactly ``spec``
   from ``Config.to_spec()``.
+- ``contracts/failures/NAME.json``: ``exception_from_failure(dict)`` builds the exception that
+  ``python`` describes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 
 import sprig.config
+from sprig.errors import exception_from_failure
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 CALLABLE = "<callable>"
@@ -68,3 +71,60 @@ def test_every_case_is_well_formed(path: Path) -> None:
         for executor in case["decoded"]["executors"]:
             assert executor["kind"] in ("threads", "htex")
         assert set(case["spec"]) - {"retry_handler"} <= set(case["decoded"])
+
+
+# MARK: failures
+
+FAILURE_CASES = _cases("failures")
+
+
+def _live(value: Any) -> Any:
+    """The dict as the engine hands it over: the cases' markers become bytes and exception objects."""
+    if isinstance(value, list):
+        return [_live(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"bytes_base64"}:
+        import base64
+
+        return base64.b64decode(value["bytes_base64"])
+    if set(value) == {"python_exception"}:
+        import builtins
+
+        type_name, message = value["python_exception"]
+        return getattr(builtins, type_name)(message)
+    return {key: _live(item) for key, item in value.items()}
+
+
+def test_the_failures_folder_has_cases() -> None:
+    assert len(FAILURE_CASES) >= 15
+
+
+@pytest.mark.parametrize("path", FAILURE_CASES, ids=lambda p: p.stem)
+def test_exception_from_failure_builds_what_the_case_says(path: Path) -> None:
+    case = _load(path)
+    expected = case["python"]
+    exc = exception_from_failure(_live(case["dict"]))
+    assert type(exc).__name__ == expected["class"], exc
+    if "str" in expected:
+        assert str(exc) == expected["str"]
+    for name, value in expected.get("attributes", {}).items():
+        assert getattr(exc, name) == value, name
+    if "isinstance" in expected:
+        import builtins
+
+        assert isinstance(exc, getattr(builtins, expected["isinstance"]))
+    if "notes_contain" in expected:
+        assert any(expected["notes_contain"] in note for note in getattr(exc, "__notes__", []))
+    if "outputs" in expected:
+        assert [getattr(f, "filepath", f) for f in exc.outputs] == expected["outputs"]
+    if "cause_class" in expected:
+        assert type(exc.__cause__).__name__ == expected["cause_class"]
+    if "failure_classes" in expected:
+        assert [type(inner).__name__ for inner in exc.failures] == expected["failure_classes"]
+
+
+@pytest.mark.parametrize("path", FAILURE_CASES, ids=lambda p: p.stem)
+def test_every_failure_dict_has_a_kind_and_a_message(path: Path) -> None:
+    failure = _load(path)["dict"]
+    assert isinstance(failure["kind"], str) and isinstance(failure["message"], str)
