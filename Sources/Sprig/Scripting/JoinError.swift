@@ -17,6 +17,7 @@ public struct JoinError: Error, CustomStringConvertible {
     public let taskID: TaskID
     /// The join app's name.
     public let app: String
+    /// What its body returned.
     public let reason: Reason
 
     /// The errors of the returned futures that failed; empty for ``Reason/notAFuture(_:)``.
@@ -25,6 +26,7 @@ public struct JoinError: Error, CustomStringConvertible {
         return []
     }
 
+    /// Names the join app and says what failed.
     public var description: String {
         let head = "task \(taskID) (join app \(app))"
         switch reason {

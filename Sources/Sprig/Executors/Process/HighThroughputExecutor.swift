@@ -64,6 +64,7 @@ public final class HighThroughputExecutor: Executor {
     public static let defaultHeartbeatPeriod: Duration = .seconds(2)
     public static let defaultHeartbeatThreshold: Duration = .seconds(30)
     public static let defaultPrefetch = 16
+    /// Cores each worker is given when a script or caller does not say.
     public static let defaultCoresPerWorker: Double = 1
 
     public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = defaultCoresPerWorker,

@@ -10,8 +10,11 @@ public struct LocalProvider: ExecutionProvider {
     public var channel: LocalChannel
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.
+    /// One block starts at once.
     public static let defaultInitBlocks = 1
+    /// Scaling may remove every block.
     public static let defaultMinBlocks = 0
+    /// One block at most.
     public static let defaultMaxBlocks = 1
 
     public init(channel: LocalChannel = LocalChannel(), initBlocks: Int = defaultInitBlocks, minBlocks: Int = defaultMinBlocks,

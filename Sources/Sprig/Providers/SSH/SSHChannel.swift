@@ -26,7 +26,9 @@ public struct SSHChannel: Channel {
     public let multiplex: Bool
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.
+    /// `python3` on the host's PATH.
     public static let defaultPython = "python3"
+    /// Connections are shared.
     public static let defaultMultiplex = true
 
     public init(hostname: String, username: String? = nil, port: Int? = nil, scriptDir: String? = nil,
