@@ -20,7 +20,7 @@ struct Run: ParsableCommand {
             provided by Sprig. Exit status: the script's own.
             """)
 
-    @Option(name: .long, help: "Load a ready config before the script runs: \(ConfigNames.all.joined(separator: ", ")). The script's own load() is then ignored.")
+    @Option(name: .long, help: "Load a ready config before the script runs: \(Run.configNames). The script's own load() is then ignored.")
     var config: String?
 
     @Flag(name: .long, help: "Show progress even when standard error is not a terminal (as lines, once a second).")
@@ -32,24 +32,25 @@ struct Run: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "Arguments for the script (its sys.argv[1:]).")
     var arguments: [String] = []
 
+    static let configNames = ReadyConfig.allCases.map(\.rawValue).joined(separator: ", ")
+
     func run() throws {
         ProgramSignals.stopOnInterrupt()
         signal(SIGPIPE, SIG_IGN)  // as python3 does: a closed pipe is BrokenPipeError, not the end
-        if let config, !ConfigNames.all.contains(config) {
-            throw ValidationError("unknown config \(config.debugDescription); choose one of: \(ConfigNames.all.joined(separator: ", "))")
+        let readyConfig = try config.map { name in
+            guard let ready = ReadyConfig(rawValue: name) else {
+                throw ValidationError("unknown config \(name.debugDescription); choose one of: \(Self.configNames)")
+            }
+            return ready
         }
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: script, isDirectory: &isFolder), !isFolder.boolValue else {
             FileHandle.standardError.write(Data("sprig: can't open file '\(script)': No such file or directory\n".utf8))
             throw ExitCode(2)
         }
-        let status = try ScriptRun(script: script, arguments: arguments, config: config, progress: progress).run()
+        let runner = ScriptRunner(script: script, arguments: arguments, readyConfig: readyConfig)
+        let display = ProgressDisplay(engine: runner.engine, forced: progress)
+        let status = try runner.run(onStart: { try display.start() }, onEnd: { display.stop(interrupted: $0) })
         throw ExitCode(status)
     }
-}
-
-/// The ready configs `--config` names, as the Python side defines them.
-enum ConfigNames {
-    static let all = ["threads", "htex"]
-    static func pythonName(_ name: String) -> String { name == "threads" ? "local_threads" : "htex_local" }
 }

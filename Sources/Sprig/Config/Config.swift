@@ -22,10 +22,18 @@ public struct Config: Sendable {
     /// the task fails with that error.
     public var stdAutopath: (@Sendable (_ task: TaskID, _ app: String, _ stream: String) throws -> Redirect)?
 
+    /// The defaults, in one place: scripts that leave a setting unset get these too.
+    /// Each failing app runs once only.
+    public static let defaultRetries = 0
+    /// Run records go under `runinfo` in the working directory.
+    public static let defaultRunDirectory = "runinfo"
+    /// Blocks scale with the load (Parsl's `simple`).
+    public static let defaultStrategy = Strategy.simple()
+
     public init(executors: [any Executor] = [ThreadPoolExecutor()],
-                retries: Int = 0,
-                runDirectory: String = "runinfo",
-                strategy: Strategy = .simple(),
+                retries: Int = defaultRetries,
+                runDirectory: String = defaultRunDirectory,
+                strategy: Strategy = defaultStrategy,
                 python: PythonConfiguration = .init(),
                 retryHandler: (@Sendable (_ error: any Error, _ task: RetryContext) throws -> Double)? = nil) {
         self.retryHandler = retryHandler

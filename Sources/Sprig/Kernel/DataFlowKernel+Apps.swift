@@ -56,6 +56,31 @@ extension DataFlowKernel {
         SwiftApp(name: name, kernel: self, options: try resolve(options, app: name), body: body)
     }
 
+    /// Makes a join app from a closure that calls apps and returns one of their futures (Parsl's
+    /// `@join_app`): the join app's future ends with that future's value.
+    ///
+    ///     let total = try dfk.joinApp(name: "total") { (n: Int) in sum(n > 0 ? n : 1) }
+    ///
+    /// - Throws: ``ConfigError`` when `options` name an unknown executor.
+    public func joinApp<each Input: Sendable, Output: Sendable>(
+        name: String, options: AppOptions = .init(), _ body: @escaping @Sendable (repeat each Input) throws -> AppFuture<Output>
+    ) throws -> JoinApp<repeat each Input, Output> {
+        JoinApp(name: name, kernel: self, options: try resolve(options, app: name)) { (input: repeat each Input) in
+            JoinedFutures(try body(repeat each input))
+        }
+    }
+
+    /// Makes a join app from a closure that calls apps and returns a list of their futures: the
+    /// join app's future ends with the list of their values, in order (``JoinError`` if any failed).
+    /// - Throws: ``ConfigError`` when `options` name an unknown executor.
+    public func joinApp<each Input: Sendable, Element: Sendable>(
+        name: String, options: AppOptions = .init(), _ body: @escaping @Sendable (repeat each Input) throws -> [AppFuture<Element>]
+    ) throws -> JoinApp<repeat each Input, [Element]> {
+        JoinApp(name: name, kernel: self, options: try resolve(options, app: name)) { (input: repeat each Input) in
+            JoinedFutures(try body(repeat each input))
+        }
+    }
+
     private func lookUp(_ function: String, in module: String, from folder: String?) throws -> PythonObject {
         let imported = try importModule(module, from: folder)
         guard imported.hasAttribute(function) else {

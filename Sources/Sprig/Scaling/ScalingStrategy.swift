@@ -4,7 +4,10 @@ public enum Strategy: Sendable, Equatable {
     case none
     /// Also add blocks while tasks wait, up to `maxBlocks`, and remove blocks idle for `idleTime`,
     /// down to `minBlocks`.
-    case simple(idleTime: Duration = .seconds(120))
+    case simple(idleTime: Duration = defaultIdleTime)
+
+    /// How long a block may stay idle before `.simple` removes it (Parsl's `max_idletime`).
+    public static let defaultIdleTime: Duration = .seconds(120)
 }
 
 /// The scaling decision as a value-type state machine: given the blocks and the load now, what to

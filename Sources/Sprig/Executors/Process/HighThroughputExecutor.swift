@@ -72,8 +72,10 @@ public final class HighThroughputExecutor: Executor {
     public static let defaultHeartbeatThreshold: Duration = .seconds(30)
     public static let defaultPrefetch = 16
     public static let defaultCPUAffinity = "none"
+    /// Cores each worker is given when a script or caller does not say.
+    public static let defaultCoresPerWorker: Double = 1
 
-    public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = 1,
+    public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = defaultCoresPerWorker,
                 workerDebug: Bool = false, provider: any ExecutionProvider = LocalProvider(),
                 heartbeatPeriod: Duration = defaultHeartbeatPeriod,
                 heartbeatThreshold: Duration = defaultHeartbeatThreshold, prefetch: Int = defaultPrefetch,

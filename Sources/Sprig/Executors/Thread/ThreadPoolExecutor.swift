@@ -16,10 +16,13 @@ public final class ThreadPoolExecutor: Executor {
     private let threads = Mutex<[JoinableThread]>([])
     private let running = Atomic<Int>(0)
 
+    /// Parsl's default `max_threads` (scripts that leave it unset get it too).
+    public static let defaultMaxThreads = 2
+
     /// - Parameters:
     ///   - label: unique among the config's executors.
     ///   - maxThreads: how many apps may run at once (Parsl's `max_threads`, default 2).
-    public init(label: String = "threads", maxThreads: Int = 2) {
+    public init(label: String = "threads", maxThreads: Int = defaultMaxThreads) {
         self.label = label
         self.maxThreads = maxThreads
     }

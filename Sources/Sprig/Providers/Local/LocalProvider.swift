@@ -9,7 +9,16 @@ public struct LocalProvider: ExecutionProvider {
     public var workerInit: String
     public var channel: LocalChannel
 
-    public init(channel: LocalChannel = LocalChannel(), initBlocks: Int = 1, minBlocks: Int = 0, maxBlocks: Int = 1, workerInit: String = "") {
+    /// The defaults, in one place: scripts that leave a setting unset get these too.
+    /// One block starts at once.
+    public static let defaultInitBlocks = 1
+    /// Scaling may remove every block.
+    public static let defaultMinBlocks = 0
+    /// One block at most.
+    public static let defaultMaxBlocks = 1
+
+    public init(channel: LocalChannel = LocalChannel(), initBlocks: Int = defaultInitBlocks, minBlocks: Int = defaultMinBlocks,
+                maxBlocks: Int = defaultMaxBlocks, workerInit: String = "") {
         self.channel = channel
         self.initBlocks = initBlocks
         self.minBlocks = minBlocks

@@ -25,9 +25,15 @@ public struct SSHChannel: Channel {
     /// Share one connection per host between commands.
     public let multiplex: Bool
 
+    /// The defaults, in one place: scripts that leave a setting unset get these too.
+    /// `python3` on the host's PATH.
+    public static let defaultPython = "python3"
+    /// Connections are shared.
+    public static let defaultMultiplex = true
+
     public init(hostname: String, username: String? = nil, port: Int? = nil, scriptDir: String? = nil,
                 keyFilename: String? = nil, hostKeysFilename: String? = nil, configFile: String? = nil,
-                extraOptions: [String] = [], python: String = "python3", multiplex: Bool = true) {
+                extraOptions: [String] = [], python: String = defaultPython, multiplex: Bool = defaultMultiplex) {
         self.hostname = hostname
         self.username = username
         self.port = port

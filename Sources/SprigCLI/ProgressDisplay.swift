@@ -2,42 +2,10 @@ import Foundation
 import Sprig
 import Synchronization
 
-/// One `sprig run`: the interpreter, the engine module, the script, the progress line, the summary.
-struct ScriptRun {
-    let script: String
-    let arguments: [String]
-    let config: String?
-    let progress: Bool
-
-    func run() throws -> Int32 {
-        try Python.start()
-        let root = PythonSide.packageRoot
-        try Python.addSearchPath(root)
-        // Parsl's names exist only here, under `sprig run`: a real Parsl elsewhere is never shadowed.
-        try Python.addSearchPath(root + "/sprig/compat")
-        let engine = ScriptEngine()
-        try engine.install()
-        if let config {
-            let spec = try withGIL { try Python.importModule("sprig.config").attribute(ConfigNames.pythonName(config)).call().callMethod("to_spec") }
-            try engine.load(spec: spec, forced: config)
-        }
-        let display = ProgressDisplay(engine: engine, forced: progress)
-        EmergencyStop.register(engine) { display.stop(interrupted: true) }
-        try display.start()
-        let status = try withGIL {
-            Int32(truncatingIfNeeded: try Int(python: Python.importModule("sprig.runner").attribute("run_script").call(script, arguments)))
-        }
-        engine.cleanup()
-        display.stop(interrupted: false)
-        EmergencyStop.unregister(engine)
-        Python.flushStandardStreams()
-        return status
-    }
-}
-
 /// The live progress line on a terminal (or, with `--progress`, a line a second), and the summary.
 final class ProgressDisplay: Sendable {
     private let engine: ScriptEngine
+    private let started = ContinuousClock.now
     private let onTerminal: Bool
     private let enabled: Bool
     private let line = Mutex<PythonObject?>(nil)
@@ -82,12 +50,12 @@ final class ProgressDisplay: Sendable {
     }
 
     private func status() -> String {
-        let counts = engine.totalCounts
+        let counts = engine.taskCounts
         return String(format: "sprig: %d pending, %d queued, %d running, %d done, %d failed, %.1f s",
                       counts.pending, counts.queued, counts.running, counts.done, counts.failed, elapsed())
     }
 
-    private func elapsed() -> Double { (ContinuousClock.now - engine.started).seconds }
+    private func elapsed() -> Double { (ContinuousClock.now - started).seconds }
 
     /// Ends the display and prints the summary line (when the display was on).
     func stop(interrupted: Bool) {
@@ -97,7 +65,7 @@ final class ProgressDisplay: Sendable {
         }
         guard first, enabled else { return }
         wake.signal()
-        let counts = engine.totalCounts
+        let counts = engine.taskCounts
         let unfinished = counts.pending + counts.queued + counts.running
         let total = counts.done + counts.failed + unfinished
         let summary = String(format: "sprig: %d task%@: %d done, %d failed%@ in %.2f s%@", total, total == 1 ? "" : "s",

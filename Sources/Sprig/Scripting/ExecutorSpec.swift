@@ -1,0 +1,124 @@
+/// One executor of a ``ConfigSpec``, told apart by its `kind` key.
+enum ExecutorSpec: Codable, Equatable, Sendable {
+    /// `"threads"`: a ``ThreadPoolExecutor``.
+    case threads(ThreadPoolSpec)
+    /// `"htex"`: a ``HighThroughputExecutor``.
+    case htex(HighThroughputSpec)
+
+    var label: String {
+        switch self {
+        case .threads(let spec): spec.label
+        case .htex(let spec): spec.label
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        switch try SpecKind.read(decoder, known: ["threads", "htex"], of: "executors") {
+        case "threads": self = .threads(try ThreadPoolSpec(from: decoder))
+        default: self = .htex(try HighThroughputSpec(from: decoder))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .threads(let spec): try spec.encode(to: encoder)
+        case .htex(let spec): try spec.encode(to: encoder)
+        }
+    }
+
+    /// The executor it describes (not started).
+    func makeExecutor() -> any Executor {
+        switch self {
+        case .threads(let spec):
+            return ThreadPoolExecutor(label: spec.label, maxThreads: spec.maxThreads)
+        case .htex(let spec):
+            return HighThroughputExecutor(
+                label: spec.label, maxWorkers: spec.maxWorkers ?? .max, coresPerWorker: spec.coresPerWorker,
+                workerDebug: spec.workerDebug, provider: spec.provider.makeProvider(),
+                heartbeatPeriod: .seconds(spec.heartbeatPeriod), heartbeatThreshold: .seconds(spec.heartbeatThreshold),
+                prefetch: spec.prefetch,
+                workerLogDirectory: spec.workerLogDirectory, cpuAffinity: spec.cpuAffinity)
+        }
+    }
+}
+
+/// `{"kind": "threads", "label": …, "max_threads": …}`.
+struct ThreadPoolSpec: Codable, Equatable, Sendable {
+    var label: String
+    var maxThreads: Int
+
+    enum CodingKeys: String, CodingKey { case kind, label, maxThreads = "max_threads" }
+
+    init(from decoder: any Decoder) throws {
+        let keys = try decoder.container(keyedBy: CodingKeys.self)
+        label = try keys.decode(String.self, forKey: .label)
+        maxThreads = try keys.value(.maxThreads, default: ThreadPoolExecutor.defaultMaxThreads, atLeast: 1)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var keys = encoder.container(keyedBy: CodingKeys.self)
+        try keys.encode("threads", forKey: .kind)
+        try keys.encode(label, forKey: .label)
+        try keys.encode(maxThreads, forKey: .maxThreads)
+    }
+}
+
+/// `{"kind": "htex", "label": …, "max_workers": …, …, "provider": {…}}`.
+struct HighThroughputSpec: Codable, Equatable, Sendable {
+    /// What `cpu_affinity` is when the spec leaves it out (Parsl's default: no pinning).
+    static let defaultCPUAffinity = HighThroughputExecutor.defaultCPUAffinity
+
+    var label: String
+    /// Workers per block at most; `nil`: no limit.
+    var maxWorkers: Int?
+    var coresPerWorker: Double
+    var workerDebug: Bool
+    var prefetch: Int
+    /// Seconds.
+    var heartbeatPeriod: Double
+    /// Seconds.
+    var heartbeatThreshold: Double
+    var workerLogDirectory: String?
+    /// Parsl's `cpu_affinity` (`"none"`, `"block"`, `"alternating"`, …), kept for the executor.
+    var cpuAffinity: String
+    var provider: ProviderSpec
+
+    enum CodingKeys: String, CodingKey {
+        case kind, label, prefetch, provider
+        case maxWorkers = "max_workers", coresPerWorker = "cores_per_worker", workerDebug = "worker_debug"
+        case heartbeatPeriod = "heartbeat_period", heartbeatThreshold = "heartbeat_threshold"
+        case workerLogDirectory = "worker_logdir_root", cpuAffinity = "cpu_affinity"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let keys = try decoder.container(keyedBy: CodingKeys.self)
+        label = try keys.decode(String.self, forKey: .label)
+        maxWorkers = try keys.decodeIfPresent(Int.self, forKey: .maxWorkers)
+        if let maxWorkers, maxWorkers < 1 {
+            throw DecodingError.dataCorruptedError(forKey: .maxWorkers, in: keys, debugDescription: "is \(maxWorkers); it must be 1 or more (null: no limit)")
+        }
+        coresPerWorker = try keys.positive(.coresPerWorker, default: HighThroughputExecutor.defaultCoresPerWorker)
+        workerDebug = try keys.value(.workerDebug, default: false)
+        prefetch = try keys.value(.prefetch, default: HighThroughputExecutor.defaultPrefetch, atLeast: 0)
+        heartbeatPeriod = try keys.positive(.heartbeatPeriod, default: HighThroughputExecutor.defaultHeartbeatPeriod.seconds)
+        heartbeatThreshold = try keys.positive(.heartbeatThreshold, default: HighThroughputExecutor.defaultHeartbeatThreshold.seconds)
+        workerLogDirectory = try keys.decodeIfPresent(String.self, forKey: .workerLogDirectory)
+        cpuAffinity = try keys.value(.cpuAffinity, default: Self.defaultCPUAffinity)
+        provider = try keys.decodeIfPresent(ProviderSpec.self, forKey: .provider) ?? .local(LocalProviderSpec())
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var keys = encoder.container(keyedBy: CodingKeys.self)
+        try keys.encode("htex", forKey: .kind)
+        try keys.encode(label, forKey: .label)
+        try keys.encode(maxWorkers, forKey: .maxWorkers)
+        try keys.encode(coresPerWorker, forKey: .coresPerWorker)
+        try keys.encode(workerDebug, forKey: .workerDebug)
+        try keys.encode(prefetch, forKey: .prefetch)
+        try keys.encode(heartbeatPeriod, forKey: .heartbeatPeriod)
+        try keys.encode(heartbeatThreshold, forKey: .heartbeatThreshold)
+        try keys.encode(workerLogDirectory, forKey: .workerLogDirectory)
+        try keys.encode(cpuAffinity, forKey: .cpuAffinity)
+        try keys.encode(provider, forKey: .provider)
+    }
+}

@@ -1,0 +1,48 @@
+import PythonBridge
+import Synchronization
+
+/// A script's arguments in the engine's form.
+extension ScriptEngine {
+    /// A script's argument in the engine's form: its futures (anywhere in lists, tuples and dict
+    /// values) become dependencies, `sprig.File`s become files, everything else stays the Python object.
+    func value(of object: PythonObject) throws -> Value {
+        if object.hasAttribute("_sprig_tid") { return try futureValue(object) }
+        switch object.containerKind {
+        case .list?: return .list(try object.items().map(value(of:)))
+        case .tuple?: return .tuple(try object.items().map(value(of:)))
+        case .dict?:
+            return .dict(try object.items().map { pair in (try value(of: pair[0]), try value(of: pair[1])) })
+        case nil:
+            if object.typeName == "sprig.files.File" { return .file(File(try String(python: object.attribute("filepath")))) }
+            if object.isInstance(of: try helpers().setClasses) {
+                // Kept a set (or frozenset: its items are hashable) unless a future is inside.
+                let items = try helpers().list.call([object]).items().map(value(of:))
+                return items.contains(where: \.containsFuture) ? .set(items) : .python(object)
+            }
+            if object.isInstance(of: try helpers().futureClass) { return try plainFutureValue(object) }
+            return .python(object)
+        }
+    }
+
+    /// A `concurrent.futures.Future` that is not an app's: a dependency all the same, through a task
+    /// that ends when the future does.
+    func plainFutureValue(_ object: PythonObject) throws -> Value {
+        guard let kernel = state.withLock({ $0.kernel }) else { return .python(object) }
+        let core = kernel.makeExternalTask(app: "concurrent.futures.Future")
+        state.withLock { $0.external[core.id.rawValue] = (core, .plainFuture, kernel) }
+        let helpers = try helpers()
+        _ = try helpers.watchFuture.call([object, helpers.settle, try core.id.rawValue.toPython()])
+        return .future(AppFuture<Value>.dynamic(core: core))
+    }
+
+    func futureValue(_ object: PythonObject) throws -> Value {
+        let id = try Int(python: object.attribute("_sprig_tid"))
+        let file = object.hasAttribute("_sprig_file") ? File(try String(python: object.attribute("_sprig_file").attribute("filepath"))) : nil
+        if let core = state.withLock({ $0.tasks[id] }) {
+            return .future(file.map { DataFuture(core: core, file: $0) as any TaskFuture } ?? AppFuture<Value>.dynamic(core: core))
+        }
+        // Not tracked any more: it succeeded, and its Python future holds the value.
+        if let file { return .file(file) }
+        return .python(try object.callMethod("result", 0))
+    }
+}

@@ -1,0 +1,139 @@
+import PythonBridge
+import Synchronization
+
+/// Submitting a script's app calls, and completing their Python futures.
+extension ScriptEngine {
+    func submit(kind: String, function: PythonObject, arguments: PythonObject, keywords: PythonObject,
+                        executors: PythonObject, future: PythonObject, app: String) throws -> Int {
+        guard let (kernel, internalThreads, userLabels) = state.withLock({ state in
+            state.kernel.map { ($0, state.internalThreads ?? "", state.userLabels) }
+        }) else {
+            throw PythonException("RuntimeError", "no config is loaded: call parsl.load(config) first, or run with sprig run --config threads")
+        }
+        let named = executors.isNone ? [] : try [String](python: executors)
+        let labels = named.isEmpty || named == ["all"] ? userLabels : named
+        let options: DataFlowKernel.ResolvedOptions
+        do {
+            options = try kernel.resolve(AppOptions(executors: kind == "join" || kind == "lift" ? [internalThreads] : labels), app: app)
+        } catch {
+            throw PythonException("ValueError", error.message)
+        }
+        let policy = try keywordPolicy(for: function)
+        let positional: [any AppArgument] = try arguments.items().map { try value(of: $0) }
+        let keywordArguments: [(String, any AppArgument)] = try [String: PythonObject](python: keywords).map { ($0.key, try value(of: $0.value)) }
+        let core: TaskCore
+        switch kind {
+        case "python", "bash", "lift":  // lift: a lifted future's item or attribute, read on an internal thread
+            core = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: positional,
+                                       keywords: keywordArguments, bash: kind == "bash")
+        case "join":
+            core = submitJoin(kernel, function: function, options: options, policy: policy, arguments: positional, keywords: keywordArguments, app: app)
+        default:
+            throw PythonException("ValueError", "unknown app kind \(kind.debugDescription)")
+        }
+        let id = core.id.rawValue
+        state.withLock { $0.tasks[id] = core }
+        try future.setAttribute("_sprig_tid", id)
+        core.onComplete { [self] outcome in complete(future, id: id, with: outcome) }
+        return id
+    }
+
+    /// Runs the join function on a thread executor; its future ends when the futures it returned
+    /// end, however far along they already are (`sprig.apps.watch_futures` watches them).
+    func submitJoin(_ kernel: DataFlowKernel, function: PythonObject, options: DataFlowKernel.ResolvedOptions,
+                            policy: KeywordPolicy, arguments: [any AppArgument], keywords: [(String, any AppArgument)], app: String) -> TaskCore {
+        let inner = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: arguments, keywords: keywords, bash: false)
+        return kernel.join(inner, app: app) { [self] result, outer, _ in
+            guard case .python(let returned) = result as? Value else {
+                throw JoinError(taskID: outer.id, app: app, reason: .notAFuture("it returned \(result)"))
+            }
+            state.withLock { $0.external[outer.id.rawValue] = (outer, .join, kernel) }
+            do {
+                try withGIL {
+                    let helpers = try self.helpers()
+                    _ = try helpers.watchFutures.call([returned, helpers.settle, try outer.id.rawValue.toPython()])
+                }
+            } catch {
+                state.withLock { $0.external[outer.id.rawValue] = nil }
+                guard let python = error as? PythonError else {
+                    throw TaskError(taskID: outer.id, app: app, reason: .conversion("\(error)"))
+                }
+                if python.typeName == "TypeError" { throw JoinError(taskID: outer.id, app: app, reason: .notAFuture(python.message)) }
+                throw TaskError(taskID: outer.id, app: app, reason: .python(python))
+            }
+        }
+    }
+
+    /// Ends an external task from Python: a join app's futures ended (`payload`: the value, or the
+    /// `(exception, future)` pairs of those that failed), or a plain future did (its result or exception).
+    func settle(id: Int, ok: Bool, payload: PythonObject) throws {
+        guard let (core, kind, _) = state.withLock({ $0.external[id] }) else { return }
+        if ok {
+            finishExternal(id, .success(Value.python(payload)))
+            return
+        }
+        switch kind {
+        case .plainFuture:
+            finishExternal(id, .failure(PythonObjectFailure(exception: payload, taskID: nil, app: core.appName)))
+        case .join:
+            let failures = try payload.items().map { pair -> any Error in
+                let future = try pair[1]
+                let tid = future.hasAttribute("_sprig_tid") ? try? Int(python: future.attribute("_sprig_tid")) : nil
+                return PythonObjectFailure(exception: try pair[0], taskID: tid, app: future.hasAttribute("app_name")
+                                           ? (try? String(python: future.attribute("app_name"))) ?? "?" : "?")
+            }
+            finishExternal(id, .failure(JoinError(taskID: core.id, app: core.appName, reason: .innerFailed(failures))))
+        }
+    }
+
+    func finishExternal(_ id: Int, _ outcome: Outcome) {
+        guard let (core, _, kernel) = state.withLock({ $0.external.removeValue(forKey: id) }) else { return }
+        kernel.completeExternal(core, outcome)
+    }
+
+    /// The Python objects the engine calls, imported once (inside a GIL scope).
+    func helpers() throws -> Helpers {
+        if let helpers = state.withLock({ $0.helpers }) { return helpers }
+        let apps = try Python.importModule("sprig.apps")
+
+        let helpers = Helpers(futureClass: try Python.importModule("concurrent.futures").attribute("Future"),
+                              setClasses: try Python.evaluate("(set, frozenset)"),
+                              list: try Python.evaluate("list"),
+                              settle: try Python.importModule("_sprig_engine").attribute("settle"),
+                              watchFutures: try apps.attribute("watch_futures"),
+                              watchFuture: try apps.attribute("watch_future"))
+        state.withLock { $0.helpers = helpers }
+        return helpers
+    }
+
+    /// Which of Parsl's special keywords a function takes, worked out once per function.
+    func keywordPolicy(for function: PythonObject) throws -> KeywordPolicy {
+        if let cached = state.withLock({ $0.policies[function.identity] }), cached.1.isIdentical(to: function) { return cached.0 }
+        let policy = try KeywordPolicy(function: function)
+        state.withLock { $0.policies[function.identity] = (policy, function) }
+        return policy
+    }
+
+    // MARK: Completing futures
+
+    func complete(_ future: PythonObject, id: Int, with outcome: Outcome) {
+        withGIL {
+            do {
+                switch outcome {
+                case .success(let value):
+                    let object: PythonObject
+                    if let dynamic = value as? Value { object = try dynamic.toPython() }
+                    else if let convertible = value as? any PythonConvertible { object = try convertible.toPython() }
+                    else { object = try Value(swiftValue: value, from: TaskID(id)).toPython() }
+                    _ = try future.callMethod("_sprig_set_result", object)
+                case .failure(let error):
+                    _ = try future.callMethod("_sprig_set_failure", Self.failure(error))
+                }
+            } catch {
+                let reason = TaskError(taskID: TaskID(id), app: "?", reason: .conversion("its result could not be handed to Python: \(error)"))
+                _ = try? future.callMethod("_sprig_set_failure", Self.failure(reason))
+            }
+            if case .success = outcome { state.withLock { $0.tasks[id] = nil } }
+        }
+    }
+}

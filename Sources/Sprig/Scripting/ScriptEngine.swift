@@ -1,0 +1,183 @@
+import Foundation
+import PythonBridge
+import Synchronization
+
+/// The engine as Python scripts see it: the `_sprig_engine` module, whose functions load configs,
+/// submit apps and complete the scripts' futures. `python/sprig/api.py` wraps it; ``ScriptRunner``
+/// installs it and runs a script.
+///
+/// One engine serves one interpreter: install it once. A script may load a config, clean it up and
+/// load another; each load starts a new ``DataFlowKernel``.
+///
+/// Threading: the module's functions run on the script's thread, holding the GIL; waits release
+/// it. Futures are completed from whichever thread ends their task, holding the GIL. The Swift
+/// members may be called from any thread, without the GIL.
+public final class ScriptEngine: Sendable {
+    struct State {
+        var kernel: DataFlowKernel?
+        /// Set by ``load(_:)`` (`sprig run --config`): a script's own `load()` is then ignored.
+        var forcedConfig: String?
+        /// Tasks whose Python futures may still be passed to apps. Succeeded tasks leave once their
+        /// future holds the value; failed ones stay, so that a dependent can name them.
+        var tasks: [Int: TaskCore] = [:]
+        var policies: [Int: (KeywordPolicy, PythonObject)] = [:]
+        /// The label of the thread executor that runs join apps and lifted items.
+        var internalThreads: String?
+        /// The config's own executors: apps that name none run on these (never on an added internal one).
+        var userLabels: [String] = []
+        /// Tasks no executor runs, ended by `settle` from Python: join apps' outer tasks (ended when
+        /// the futures their function returned end) and plain `concurrent.futures.Future`s passed
+        /// as arguments (ended when they end).
+        /// Each keeps its kernel: a settlement may come while `cleanup()` waits for it, after
+        /// the kernel has left `kernel`.
+        var external: [Int: (core: TaskCore, kind: ExternalKind, kernel: DataFlowKernel)] = [:]
+        /// `concurrent.futures.Future`, the settle function and the watch helpers, once imported.
+        var helpers: Helpers?
+    }
+
+    enum ExternalKind { case join, plainFuture }
+
+    struct Helpers: @unchecked Sendable {  // Python objects, used only inside GIL scopes
+        let futureClass: PythonObject
+        /// `(set, frozenset)`, and `list` to read their items.
+        let setClasses: PythonObject
+        let list: PythonObject
+        let settle: PythonObject
+        let watchFutures: PythonObject
+        let watchFuture: PythonObject
+    }
+
+    let state = Mutex(State())
+    private let finishedCounts = Mutex(TaskCounts())
+
+    /// An engine with no config loaded; ``install()`` makes it visible to Python.
+    public init() {}
+
+    /// Registers the `_sprig_engine` module in the interpreter (start it first, with
+    /// `Python.start()`). Scripts reach it through `sprig`'s (and Parsl's) import names.
+    /// - Throws: ``PythonBridge/PythonError`` when the module cannot be registered.
+    public func install() throws {
+        _ = try Python.registerModule("_sprig_engine", functions: [
+            "load": { [self] arguments, _ in
+                try load(spec: arguments.first ?? .none, forced: nil)
+                return .none
+            },
+            "loaded": { [self] _, _ in try state.withLock { $0.kernel != nil }.toPython() },
+            "submit": { [self] arguments, _ in
+                guard arguments.count == 7 else { throw PythonException("TypeError", "submit takes 7 arguments") }
+                return try submit(kind: String(python: arguments[0]), function: arguments[1], arguments: arguments[2],
+                                  keywords: arguments[3], executors: arguments[4], future: arguments[5],
+                                  app: String(python: arguments[6])).toPython()
+            },
+            "wait_for_current_tasks": { [self] _, _ in
+                let kernel = state.withLock { $0.kernel }
+                withoutGIL { kernel?.waitForCurrentTasks() }
+                return .none
+            },
+            "cleanup": { [self] _, _ in
+                withoutGIL { cleanup() }
+                return .none
+            },
+            "settle": { [self] arguments, _ in
+                guard arguments.count == 3 else { throw PythonException("TypeError", "settle takes 3 arguments") }
+                try settle(id: Int(python: arguments[0]), ok: Bool(python: arguments[1]), payload: arguments[2])
+                return .none
+            },
+            "cancel": { [self] arguments, _ in
+                guard let first = arguments.first else { throw PythonException("TypeError", "cancel takes a task id") }
+                let id = try Int(python: first)
+                guard let (kernel, core) = state.withLock({ state in state.kernel.flatMap { k in state.tasks[id].map { (k, $0) } } }) else {
+                    return try false.toPython()
+                }
+                return try withoutGIL { kernel.cancel(core) }.toPython()
+            },
+            "auto_logname": { [self] arguments, _ in
+                guard arguments.count == 4 else { throw PythonException("TypeError", "auto_logname takes 4 arguments") }
+                let runDirectory = state.withLock { $0.kernel?.config.runDirectory } ?? Config.defaultRunDirectory
+                return try Redirect.automaticPath(task: TaskID(try Int(python: arguments[0])), app: String(python: arguments[1]),
+                                                  label: arguments[2].isNone ? nil : try String(python: arguments[2]),
+                                                  runDirectory: runDirectory, stream: String(python: arguments[3])).toPython()
+            },
+            "task_counts": { [self] _, _ in
+                let counts = currentCounts
+                return try ["pending": counts.pending, "queued": counts.queued, "running": counts.running, "done": counts.done, "failed": counts.failed].toPython()
+            },
+        ])
+    }
+
+    /// The loaded kernel's counts (what a script's `task_counts()` reports).
+    private var currentCounts: TaskCounts { state.withLock { $0.kernel }?.taskCounts ?? TaskCounts() }
+
+    /// Tasks by state over every kernel this engine has had: ended tasks of kernels already
+    /// cleaned up count as done or failed.
+    public var taskCounts: TaskCounts {
+        let current = currentCounts
+        let earlier = finishedCounts.withLock { $0 }
+        return TaskCounts(pending: current.pending, queued: current.queued, running: current.running,
+                          done: current.done + earlier.done, failed: current.failed + earlier.failed)
+    }
+
+    /// Waits for every task and stops the kernel; a later load starts a new one. Does nothing
+    /// when no config is loaded. Blocks: call it without the GIL.
+    public func cleanup() {
+        // First wait with the config still loaded: running join apps may still call apps (and
+        // their settlements find their kernel), as in Parsl, whose cleanup waits the same way.
+        state.withLock { $0.kernel }?.waitForCurrentTasks()
+        let kernel = state.withLock { state -> DataFlowKernel? in
+            defer { state.kernel = nil; state.tasks = [:]; state.forcedConfig = nil }
+            return state.kernel
+        }
+        guard let kernel else { return }
+        kernel.shutdown()
+        let counts = kernel.taskCounts
+        finishedCounts.withLock { $0.done += counts.done; $0.failed += counts.failed }
+    }
+
+    // MARK: Configs
+
+    /// Loads one of the ready configs (`sprig run --config`); the scripts' own `load()` calls are
+    /// then ignored, with a note on standard error, until ``cleanup()``.
+    /// - Throws: ``PythonBridge/PythonError`` when the Python side cannot make it; ``ConfigError``
+    ///   or ``ExecutorError`` when the kernel cannot start.
+    public func load(_ config: ReadyConfig) throws {
+        let spec = try withGIL { try Python.importModule("sprig.config").attribute(config.pythonFunction).call().callMethod("to_spec") }
+        try load(spec: spec, forced: config.rawValue)
+    }
+
+    /// Loads `spec` (a config dict from `sprig.config`); with `forced`, remembers that this config
+    /// came from `--config NAME` and that scripts' own configs are to be ignored.
+    func load(spec: PythonObject, forced: String?) throws {
+        let already = state.withLock { ($0.kernel != nil, $0.forcedConfig) }
+        if already.0 {
+            if let name = already.1 {
+                FileHandle.standardError.write(Data("sprig: --config \(name) is in force; the script's own config is not loaded\n".utf8))
+                return
+            }
+            throw PythonException("RuntimeError", "a config is already loaded; call clear() (or dfk().cleanup()) first")
+        }
+        let (config, internalThreads) = try ScriptConfig.config(from: spec)
+        let kernel = try DataFlowKernel(config: config)
+        state.withLock {
+            $0.kernel = kernel
+            $0.forcedConfig = forced
+            $0.internalThreads = internalThreads
+            $0.userLabels = config.executors.map(\.label).filter { $0 != ScriptConfig.internalLabel }
+        }
+    }
+}
+
+/// The ready configs `sprig run --config NAME` loads, as the Python side (`sprig.config`) defines them.
+public enum ReadyConfig: String, CaseIterable, Sendable {
+    /// Parsl's `local_threads`: one thread executor, 2 threads.
+    case threads
+    /// Parsl's `htex_local`: one process executor with one local block.
+    case htex
+
+    /// The `sprig.config` function that makes it.
+    var pythonFunction: String {
+        switch self {
+        case .threads: "local_threads"
+        case .htex: "htex_local"
+        }
+    }
+}
