@@ -181,6 +181,9 @@ struct SSHTests {
             SSHChannel(hostname: host, scriptDir: scriptDir, configFile: hosts.config, python: wrappers[host]!)
         }
         defer { h.close() }
+        // Both must have started (the point is that each runs the shipped copy), before the tasks,
+        // which are quick enough for one host to take them all.
+        #expect(eventually(timeout: .seconds(30)) { h.htex.readyBlocks == 2 }, "failures: \(h.htex.startFailures)")
         let triple = try h.dfk.pythonApp(Python.evaluate("lambda x: (x * 3, __import__('socket').gethostname())"))
         let results = try (0..<8).map { triple($0) }.map { try $0.result() }
         let hosts = Set(try results.map { try String(python: $0.toPython()[1]) })
