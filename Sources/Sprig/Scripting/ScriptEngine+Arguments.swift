@@ -3,20 +3,32 @@ import Synchronization
 
 /// A script's arguments in the engine's form.
 extension ScriptEngine {
+    /// How deep containers are searched for futures: deeper nesting fails the call (a Swift
+    /// recursion that deep would overflow the script thread's stack).
+    static let maximumNesting = 1_000
+
+    /// An argument nested deeper than ``maximumNesting``.
+    struct ArgumentTooDeep: Error {}
+
     /// A script's argument in the engine's form: its futures (anywhere in lists, tuples and dict
     /// values) become dependencies, `sprig.File`s become files, everything else stays the Python object.
-    func value(of object: PythonObject) throws -> Value {
+    /// - Throws: ``ArgumentTooDeep`` past ``maximumNesting`` levels of containers.
+    func value(of object: PythonObject, depth: Int = 0) throws -> Value {
         if object.hasAttribute("_sprig_tid") { return try futureValue(object) }
+        let inner = { (item: PythonObject) throws -> Value in
+            guard depth < Self.maximumNesting else { throw ArgumentTooDeep() }
+            return try self.value(of: item, depth: depth + 1)
+        }
         switch object.containerKind {
-        case .list?: return .list(try object.items().map(value(of:)))
-        case .tuple?: return .tuple(try object.items().map(value(of:)))
+        case .list?: return .list(try object.items().map(inner))
+        case .tuple?: return .tuple(try object.items().map(inner))
         case .dict?:
-            return .dict(try object.items().map { pair in (try value(of: pair[0]), try value(of: pair[1])) })
+            return .dict(try object.items().map { pair in (try inner(pair[0]), try inner(pair[1])) })
         case nil:
             if object.typeName == "sprig.files.File" { return .file(File(try String(python: object.attribute("filepath")))) }
             if object.isInstance(of: try helpers().setClasses) {
                 // Kept a set (or frozenset: its items are hashable) unless a future is inside.
-                let items = try helpers().list.call([object]).items().map(value(of:))
+                let items = try helpers().list.call([object]).items().map(inner)
                 return items.contains(where: \.containsFuture) ? .set(items) : .python(object)
             }
             if object.isInstance(of: try helpers().futureClass) { return try plainFutureValue(object) }

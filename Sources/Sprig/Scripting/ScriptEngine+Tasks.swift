@@ -19,9 +19,18 @@ extension ScriptEngine {
             throw PythonException("ValueError", error.message)
         }
         let policy = try keywordPolicy(for: function)
-        let positional: [any AppArgument] = try arguments.items().map { try value(of: $0) }
-        let keywordArguments: [(String, any AppArgument)] = try [String: PythonObject](python: keywords).map { ($0.key, try value(of: $0.value)) }
+        let positional: [any AppArgument]
+        let keywordArguments: [(String, any AppArgument)]
         let core: TaskCore
+        do {
+            positional = try arguments.items().map { try value(of: $0) }
+            keywordArguments = try [String: PythonObject](python: keywords).map { ($0.key, try value(of: $0.value)) }
+        } catch is ArgumentTooDeep {
+            // That call fails, as a task; the script and the rest of the workflow carry on.
+            return try track(kernel.failedCall(app: app, reason: .conversion(
+                "an argument is nested more than \(Self.maximumNesting) containers deep; Sprig looks for futures no deeper")),
+                future: future)
+        }
         switch kind {
         case "python", "bash", "lift":  // lift: a lifted future's item or attribute, read on an internal thread
             core = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: positional,
@@ -31,6 +40,11 @@ extension ScriptEngine {
         default:
             throw PythonException("ValueError", "unknown app kind \(kind.debugDescription)")
         }
+        return try track(core, future: future)
+    }
+
+    /// Ties a task to the script's Python future: the future ends with it.
+    private func track(_ core: TaskCore, future: PythonObject) throws -> Int {
         let id = core.id.rawValue
         state.withLock { $0.tasks[id] = core }
         try future.setAttribute("_sprig_tid", id)
