@@ -18,3 +18,27 @@ struct FaultTests {
         #expect(result.stdout.hasSuffix("ok 3\n"), "\(result.stdout)")
     }
 }
+
+@Suite("worker_init", .serialized, .timeLimit(.minutes(2)))
+struct WorkerInitTests {
+    /// Whatever `worker_init` prints goes to the block's log, and what it exports reaches the
+    /// workers. (Its output shared the frame stream: "its stream broke: unknown frame type 105".)
+    @Test func whatWorkerInitPrintsGoesToTheBlocksLog() throws {
+        let setup = "echo hello from the profile; echo and a warning >&2; export SPRIG_TEST_INIT=seen"
+        let h = try ProcessHarness(workers: 1, provider: LocalProvider(initBlocks: 1, maxBlocks: 1, workerInit: setup))
+        defer { h.close() }
+        #expect(try h.python("environment_value")("SPRIG_TEST_INIT").result(as: String.self) == "seen")
+        h.rememberProcesses()
+        let log = try String(contentsOfFile: h.path("runinfo/htex/block-0/block.stderr"), encoding: .utf8)
+        #expect(log.contains("hello from the profile") && log.contains("and a warning"), "\(log)")
+    }
+
+    /// A `worker_init` that fails says why, in the error of the tasks that could not run.
+    @Test func aFailingWorkerInitIsReportedWithWhatItSaid() throws {
+        let setup = "echo cannot activate the environment >&2; exit 3"
+        let h = try ProcessHarness(workers: 1, provider: LocalProvider(initBlocks: 1, maxBlocks: 1, workerInit: setup))
+        defer { h.dfk.shutdown(); try? FileManager.default.removeItem(atPath: h.folder) }
+        let error = try #require(throws: TaskError.self) { try h.python("add")(1, 2).result(timeout: .seconds(60)) }
+        #expect(error.description.contains("cannot activate the environment"), "\(error)")
+    }
+}

@@ -57,7 +57,7 @@ final class SSHHarness: @unchecked Sendable {  // immutable after init
     private let seen = LockedValue<Set<Int32>>([])
 
     init(hosts names: [String]? = nil, workers: Int = 1, retries: Int = 0, heartbeatThreshold: Duration = .seconds(3),
-         channel: ((TestHosts, String, String) -> SSHChannel)? = nil) throws {
+         workerInit: String = "", channel: ((TestHosts, String, String) -> SSHChannel)? = nil) throws {
         let testHosts = try TestHosts.load()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-ssh-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -66,7 +66,7 @@ final class SSHHarness: @unchecked Sendable {  // immutable after init
         let channels: [any Channel] = (names ?? testHosts.names).map { host in
             channel?(testHosts, host, "\(scratch)/\(host)") ?? testHosts.channel(host, scriptDir: "\(scratch)/\(host)")
         }
-        htex = HighThroughputExecutor(label: "ssh", maxWorkers: workers, provider: AdHocProvider(channels: channels),
+        htex = HighThroughputExecutor(label: "ssh", maxWorkers: workers, provider: AdHocProvider(channels: channels, workerInit: workerInit),
                                       heartbeatPeriod: .milliseconds(500), heartbeatThreshold: heartbeatThreshold)
         dfk = try DataFlowKernel(config: Config(executors: [htex], retries: retries, runDirectory: folder + "/runinfo",
                                                 strategy: .none, python: PythonConfiguration(searchPaths: [samplesFolder])))
@@ -163,6 +163,17 @@ struct SSHTests {
         #expect(!hosts.contains("hostC"))
         #expect(eventually(timeout: .seconds(30)) { h.htex.startFailures.values.contains { $0.contains("hostC") } },
                 "failures: \(h.htex.startFailures)")
+    }
+
+    /// A host whose profile prints (the article's `source ~/.profile`) still runs its block; the
+    /// output is in the block's log. (It broke every block: "unknown frame type 105".)
+    @Test func aChattyWorkerInitDoesNotBreakTheHost() throws {
+        let h = try SSHHarness(hosts: ["hostA"], workerInit: "echo welcome to hostA; printf 'no newline'")
+        defer { h.close() }
+        #expect(try h.python("add")(2, 2).result(timeout: .seconds(30)).decode(Int.self) == 4)
+        h.rememberProcesses()
+        let log = try String(contentsOfFile: h.folder + "/runinfo/ssh/block-0/block.stderr", encoding: .utf8)
+        #expect(log.contains("welcome to hostA"), "\(log)")
     }
 
     @Test func hostsWithAnotherCloudpickleOrNoneRunTheEnginesShippedCopy() throws {

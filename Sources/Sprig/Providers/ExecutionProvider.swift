@@ -28,6 +28,16 @@ extension ExecutionProvider {
     public func close() {}
 }
 
+/// The shell lines that run a provider's `worker_init` before the manager: whatever it prints goes
+/// to the block's log (stderr) and it reads nothing — the block's stdin and stdout carry frames
+/// (a profile that prints a line used to break every block with "unknown frame type").
+func workerInitLines(_ workerInit: String) -> [String] {
+    guard !workerInit.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
+    // A group, not a subshell: what it exports and `cd`s stays for the manager. The newline
+    // before `}` keeps a trailing comment in the init from swallowing it.
+    return ["{", workerInit, "} </dev/null >&2"]
+}
+
 /// How to start a manager: the arguments, the environment additions, and where its logs go.
 public struct ManagerCommand: Sendable {
     public let block: Int

@@ -180,3 +180,7 @@ def host_after(seconds):
 
 def text_of_size(n):
     return "x" * n
+
+
+def environment_value(name):
+    return os.environ.get(name)

@@ -30,7 +30,7 @@ public struct LocalProvider: ExecutionProvider {
 
     public func launch(slot: Int, block: Int, command: ManagerCommand) throws -> BlockProcess {
         let line = command.shellLine(python: channel.python, shipped: false, scriptDir: "")
-        let script = workerInit.isEmpty ? line : workerInit + "\n" + line
+        let script = (workerInitLines(workerInit) + [line]).joined(separator: "\n")
         do {
             return try channel.start(script: script, stderrPath: command.logFolder + "/block.stderr", environment: command.environment)
         } catch let error as ProviderError {

@@ -38,7 +38,7 @@ public struct AdHocProvider: ExecutionProvider {
         // `~` must reach the remote shell unquoted to expand there.
         let folder = scriptDir.hasPrefix("~/") ? "\"$HOME\"/" + shellQuote(String(scriptDir.dropFirst(2))) : shellQuote(scriptDir)
         var lines = ["mkdir -p \(folder) && cd \(folder) || exit 111"]
-        if !workerInit.isEmpty { lines.append(workerInit) }
+        lines += workerInitLines(workerInit)
         lines.append(command.shellLine(python: channel.python, shipped: channel.shipsCode, scriptDir: "."))
         let process: BlockProcess
         do {
