@@ -42,3 +42,36 @@ struct WorkerInitTests {
         #expect(error.description.contains("cannot activate the environment"), "\(error)")
     }
 }
+
+@Suite("Shared places")
+struct SharedPlaceTests {
+    /// The SSH socket folder is used only when it is this user's and no one else may write to it;
+    /// otherwise a private one is made. (A world-writable or foreign `/tmp/sprig-ssh-<uid>` was used.)
+    @Test func aSocketFolderOthersCanWriteIsNotUsed() throws {
+        let parent = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let shared = parent + "/sprig-ssh-test"
+        #expect(SSHChannel.privateControlFolder(shared: shared, runtime: nil) == shared)  // made, 0700
+        var info = stat()
+        stat(shared, &info)
+        #expect(info.st_mode & 0o777 == 0o700 && info.st_uid == getuid())
+
+        chmod(shared, 0o777)
+        let instead = SSHChannel.privateControlFolder(shared: shared, runtime: nil)
+        #expect(instead != shared)
+        stat(instead, &info)
+        #expect(info.st_mode & 0o777 == 0o700 && info.st_uid == getuid())
+        try? FileManager.default.removeItem(atPath: instead)
+
+        let runtime = parent + "/run"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        #expect(SSHChannel.privateControlFolder(shared: shared, runtime: runtime) == runtime + "/sprig-ssh")
+
+        if getuid() == 0 {  // as root the test can make the folder another user's
+            let foreign = parent + "/foreign"
+            mkdir(foreign, 0o700)
+            chown(foreign, 65534, 65534)
+            #expect(SSHChannel.privateControlFolder(shared: foreign, runtime: runtime) == runtime + "/sprig-ssh")
+        }
+    }
+}

@@ -42,6 +42,9 @@ public final class Attempt: Sendable {
     /// Ends the attempt with its outcome; later calls are ignored. Returns whether this call ended it.
     @discardableResult
     public func finish(_ outcome: Outcome) -> Bool {
+        // A stopping program (``ProgramSignals``) exits with the signal's status: the tasks its
+        // stop killed must not end first and let it return normally.
+        guard !EmergencyStop.inProgress.load(ordering: .acquiring) else { return false }
         guard ended.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return false }
         onEnd(outcome)
         return true

@@ -29,10 +29,14 @@ public final class BlockProcess: Sendable {
     /// Kills the block's whole process group at once; returns `false` when the process had
     /// already been reaped (nothing is signalled then).
     @discardableResult
-    func kill() -> Bool {
+    func kill() -> Bool { signal(SIGKILL) }
+
+    /// Sends `signal` to the block's whole process group, unless the process has been reaped.
+    @discardableResult
+    func signal(_ signal: Int32) -> Bool {
         reaped.withLock { code in
             guard code == nil else { return false }
-            _ = Glibc.kill(-pid, SIGKILL)
+            _ = Glibc.kill(-pid, signal)
             return true
         }
     }

@@ -14,7 +14,12 @@ package enum EmergencyStop {
         _ = actions.withLock { $0.removeValue(forKey: ObjectIdentifier(owner)) }
     }
 
+    /// Set once the program is stopping: from then on no attempt finishes, so nothing the
+    /// program waits for returns before it exits with the signal's status.
+    static let inProgress = Atomic<Bool>(false)
+
     static func runAll() {
+        inProgress.store(true, ordering: .releasing)
         for action in actions.withLock({ Array($0.values) }) { action() }
     }
 }
@@ -29,7 +34,8 @@ public enum ProgramSignals {
     /// number, as a shell reports it. Calling it again does nothing.
     public static func stopOnInterrupt() { SignalWatcher.install() }
 
-    /// Kills every block of every kernel of this process at once — for a program that handles
-    /// signals itself and is about to exit. Tasks running on them fail as lost.
+    /// Stops every block of every kernel of this process and every bash command running here —
+    /// for a program that handles signals itself and is about to exit. From then on no task of
+    /// this process finishes (waiting code stays waiting): call it only on the way out.
     public static func stopAllBlocks() { EmergencyStop.runAll() }
 }

@@ -213,9 +213,16 @@ public final class HighThroughputExecutor: Executor {
         EmergencyStop.unregister(self)
     }
 
-    /// Kills every block's process group at once: for Ctrl-C and SIGTERM.
+    /// Stops every block at once, for Ctrl-C and SIGTERM: SIGTERM to each block's process group
+    /// (managers and workers end the commands they run, then exit), SIGKILL to what is left after
+    /// a second; then the provider's shared connections are closed.
     func killAllBlocks() {
-        for block in state.withLock({ Array($0.blocks.values) }) { block.kill(reason: "the program is stopping") }
+        let blocks = state.withLock { Array($0.blocks.values) }
+        for block in blocks { block.terminate(reason: "the program is stopping") }
+        let deadline = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < deadline && blocks.contains(where: { $0.phase != .dead }) { usleep(5_000) }
+        for block in blocks where block.phase != .dead { block.kill(reason: "the program is stopping") }
+        provider.close()
     }
 
     // MARK: Blocks

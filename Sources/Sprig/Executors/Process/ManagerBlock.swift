@@ -118,6 +118,13 @@ final class ManagerBlock: Sendable {
         writer.finish()
     }
 
+    /// Asks the block's processes to stop now (SIGTERM to its group): managers and workers end
+    /// the commands they run and exit. The reader reports the end as usual.
+    func terminate(reason: String) {
+        ledger.withLock { $0.noteEnd(reason) }
+        process.signal(SIGTERM)
+    }
+
     /// Kills the block's process group (a silent or hung manager); the reader then reports the loss.
     func kill(reason: String) {
         ledger.withLock { $0.noteEnd(reason) }

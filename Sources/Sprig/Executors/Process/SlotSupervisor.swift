@@ -45,7 +45,12 @@ struct SlotSupervisor {
         let pause = Duration.milliseconds(min(30_000, 500 << min(count, 6)))
         failures[slot] = Failure(count: count, retryAt: now + pause, message: message)
         let allFailing = (0..<slots).allSatisfy { (failures[$0]?.count ?? 0) >= 3 }
-        if permanent || (liveBlocks == 0 && allFailing) { broken = message }
+        if permanent {
+            broken = message
+        } else if liveBlocks == 0 && allFailing {
+            // Every slot (every host) says why, not only the last one to fail.
+            broken = (0..<slots).compactMap { failures[$0]?.message }.joined(separator: "; ")
+        }
         return Verdict(report: count == 1 || permanent, failWaiting: broken != nil && liveBlocks == 0)
     }
 }

@@ -49,12 +49,27 @@ public struct SSHChannel: Channel {
     public var host: String { hostname }
     public var shipsCode: Bool { true }
 
-    /// Where multiplexed connections keep their sockets: private to this user.
-    static let controlFolder: String = {
-        let folder = NSTemporaryDirectory() + "sprig-ssh-\(getuid())"
-        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return folder
-    }()
+    /// Where multiplexed connections keep their sockets: a folder only this user can enter.
+    static let controlFolder: String = privateControlFolder(
+        shared: NSTemporaryDirectory() + "sprig-ssh-\(getuid())",
+        runtime: ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"])
+
+    /// `shared` (created mode 0700) when it is this user's own folder that no one else may write;
+    /// else `$XDG_RUNTIME_DIR/sprig-ssh` under the same rule; else a new private folder of this
+    /// process. A socket folder another user owns, or may write to, could hand this process
+    /// someone else's connection: it is never used.
+    static func privateControlFolder(shared: String, runtime: String?) -> String {
+        for candidate in [shared, runtime.map { $0 + "/sprig-ssh" }].compactMap({ $0 }) {
+            _ = mkdir(candidate, 0o700)
+            var info = stat()
+            guard lstat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR,
+                  info.st_uid == getuid(), info.st_mode & 0o077 == 0 else { continue }
+            return candidate
+        }
+        var template = Array((NSTemporaryDirectory() + "sprig-ssh-XXXXXX").utf8CString)
+        if let made = mkdtemp(&template) { return String(cString: made) }
+        return shared  // mkdtemp failed: ssh will refuse an unusable folder and say so
+    }
 
     /// The `ssh` argument vector that runs `remoteCommand` (one shell command line) on the host.
     /// Every value is its own argument: nothing here goes through a local shell.
