@@ -17,6 +17,15 @@ struct FaultTests {
         #expect(result.stdout.hasPrefix("TaskConversionError task 0 (app depth): an argument is nested more than 1000"), "\(result.stdout)")
         #expect(result.stdout.hasSuffix("ok 3\n"), "\(result.stdout)")
     }
+
+    /// An exception whose `__str__` raises arrives as itself. (On workers the report of it failed
+    /// and the script got the `ValueError` its `__str__` raised.)
+    @Test(arguments: [["--config", "threads"], ["--config", "htex"]])
+    func anExceptionThatCannotBePrintedArrivesAsItself(config: [String]) throws {
+        let result = try runSprig(["run"] + config + ["\(Self.scripts)/unprintable_exception.py"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "caught Unprintable\n", "\(result.stderr)")
+    }
 }
 
 @Suite("worker_init", .serialized, .timeLimit(.minutes(2)))

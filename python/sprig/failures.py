@@ -30,6 +30,15 @@ def qualified_name(kind: type) -> str:
     return name if module in (None, "builtins") else f"{module}.{name}"
 
 
+def _safe_str(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in when the exception's own ``__str__`` raises: the failure is
+    still reported as this exception, not as whatever its ``__str__`` raised."""
+    try:
+        return str(exc)
+    except Exception:
+        return f"<unprintable {type(exc).__name__} object>"
+
+
 def exception_info(kind: str, exc: BaseException, skip_frames: int = 0) -> dict[str, Any]:
     """The failure JSON of an exception: its type, message and traceback (minus our own frames)."""
     import traceback
@@ -41,7 +50,7 @@ def exception_info(kind: str, exc: BaseException, skip_frames: int = 0) -> dict[
     info = {
         "kind": kind,
         "type": qualified_name(type(exc)),
-        "message": str(exc),
+        "message": _safe_str(exc),
         "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
     }
     if kind == "python":
