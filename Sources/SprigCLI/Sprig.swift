@@ -36,6 +36,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         ProgramSignals.stopOnInterrupt()
+        ProgramSignals.nameTasksInCrashReports()
         signal(SIGPIPE, SIG_IGN)  // as python3 does: a closed pipe is BrokenPipeError, not the end
         let readyConfig = try config.map { name in
             guard let ready = ReadyConfig(rawValue: name) else {

@@ -18,6 +18,14 @@ struct FaultTests {
         #expect(result.stdout.hasSuffix("ok 3\n"), "\(result.stdout)")
     }
 
+    /// A segmentation fault in a thread-executor app cannot be survived, but the report names the
+    /// task and app. (It named neither.)
+    @Test func aCrashInAThreadAppNamesTheTask() throws {
+        let result = try runSprig(["run", "--config", "threads", "\(Self.scripts)/segfault.py"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("sprig: crashed while running task 0 (app crash)"), "\(result.stderr.prefix(2000))")
+    }
+
     /// An exception whose `__str__` raises arrives as itself. (On workers the report of it failed
     /// and the script got the `ValueError` its `__str__` raised.)
     @Test(arguments: [["--config", "threads"], ["--config", "htex"]])

@@ -4,6 +4,8 @@ import Synchronization
 /// Runs an attempt's work on the calling thread: how the thread executor runs Python, bash and Swift apps.
 enum InProcessRunner {
     static func run(_ attempt: Attempt) -> Outcome {
+        CrashNote.running(attempt.taskID, app: attempt.app)
+        defer { CrashNote.running(nil, app: "") }
         switch attempt.work {
         case .swift(let body):
             do {

@@ -38,4 +38,9 @@ public enum ProgramSignals {
     /// for a program that handles signals itself and is about to exit. From then on no task of
     /// this process finishes (waiting code stays waiting): call it only on the way out.
     public static func stopAllBlocks() { EmergencyStop.runAll() }
+
+    /// From now on a crash of this process (a segmentation fault in a thread-executor app's C
+    /// code, say) first says which task and app the crashing thread was running, then is
+    /// reported as it would have been. Calling it again does nothing.
+    public static func nameTasksInCrashReports() { CrashNote.install() }
 }
