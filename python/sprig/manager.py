@@ -41,6 +41,8 @@ EXIT_REFUSED = 3
 EXIT_HEARTBEAT = 5
 
 SHUTDOWN_GRACE = 2.0  # seconds workers get to stop after SHUTDOWN
+# Seconds workers get to end their commands (process_tree.STOP_GRACE) and exit after a signal.
+SIGNAL_GRACE = 0.35
 
 __all__ = ["Manager", "Options", "parse_args", "main", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_REFUSED",
            "EXIT_WORKERS", "EXIT_HEARTBEAT"]
@@ -160,7 +162,8 @@ class Manager(Dispatcher):
         """Everything after a round of events: signals, reaping, respawns, dispatch, output."""
         if self.signalled is not None:
             number = self.signalled
-            self.stop(f"received signal {number}", 128 + number, QUICK_GRACE)
+            self.signalled_stop = True
+            self.stop(f"received signal {number}", 128 + number, SIGNAL_GRACE)
             return
         if self.child_event:
             self.child_event = False

@@ -241,11 +241,17 @@ def _flush_std_streams() -> None:
 
 
 def _exit_on_sigterm(number: int, _frame: Any) -> None:
-    """SIGTERM: while a bash command runs, unwind through sprig.bash (which ends its group);
-    otherwise exit at once, as the default action would."""
+    """SIGTERM (from the manager, from anyone, or PR_SET_PDEATHSIG when the manager dies): while a
+    bash command runs, unwind through sprig.bash, which ends its group within
+    ``process_tree.STOP_GRACE``; otherwise exit at once, as the default action would. Later
+    SIGTERMs are ignored, so that they cannot cut that clean-up short."""
+    import signal
+
     from sprig import bash
 
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if bash.running is not None:
+        bash.stopping = True
         raise SystemExit(128 + number)
     _flush_std_streams()
     os._exit(128 + number)
@@ -271,7 +277,8 @@ def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug] [--cpus LIST]``."""
     fd_in, fd_out = isolate_stdio()
-    die_with_parent()
+    # SIGTERM, not SIGKILL, when the manager dies: the worker then ends its command first.
+    die_with_parent(15)
     index, manager_pid, debug, cpus = _parse_args(sys.argv[1:] if argv is None else argv)
     if os.getppid() != manager_pid:
         return 1  # the manager died before PR_SET_PDEATHSIG took effect
@@ -292,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     log.debug("worker %d started (manager %d)", index, manager_pid)
     try:
         Worker(fd_in, fd_out, manager_pid).serve()
+    except SystemExit as stop:  # SIGTERM while a command ran: its group is ended by now
+        _flush_std_streams()
+        os._exit(stop.code if isinstance(stop.code, int) else 1)
     except BrokenPipeError:
         log.info("manager closed the result pipe; exiting")
     except P.ProtocolError as exc:

@@ -30,6 +30,8 @@ IN = select.POLLIN | select.POLLPRI
 OUT = select.POLLOUT
 MAX_STARTUP_FAILURES = 3  # workers in a row that die before saying they are ready
 KILL_POLL = 0.02  # seconds between checks of a killed worker's commands during their grace
+SIGNAL_KILL_GRACE = 0.1  # after a signal: seconds stragglers' commands get between SIGTERM and SIGKILL
+ORPHAN_REAP_WAIT = 0.5  # seconds the manager waits, at its end, for the SIGKILLed orphans to be reaped
 
 
 def watch_writable(poller: select.poll, fd: int, watching: bool, done: bool) -> bool:
@@ -117,6 +119,10 @@ class WorkerPool:
         self.pool_id = os.urandom(6).hex()  # PARSL_WORKER_POOL_ID: this manager's workers
         self.worker_logs: dict[int, int] = {}
         self.wake_r = -1  # the manager's signal wake-up pipe (drained while stopping)
+        # Orphans of the workers' commands become this manager's children (Linux), so that none
+        # outlives a worker killed even by SIGKILL.
+        self.subreaper = process_tree.set_child_subreaper(True)
+        self.signalled_stop = False  # stopping because of a signal: workers get SIGTERM at once
 
     # Hooks of the task-routing half.
     def on_result(self, slot: WorkerSlot, result: P.ResultRecord) -> None:
@@ -314,6 +320,9 @@ class WorkerPool:
             if pid == 0:
                 return False
             slot.status = status
+            # What its commands left behind is this manager's now (a child subreaper): killed
+            # before anything of the worker's tasks is decided, so no command runs twice at once.
+            self.end_orphans()
         if not slot.eof:
             # Ended, but the pipe is still open (a process it forked holds it): take what is there.
             while slot.from_fd >= 0:
@@ -332,15 +341,40 @@ class WorkerPool:
         for slot in list(self.slots):
             if slot is not None and (slot.status is None or not slot.eof):
                 self._try_reap(slot)
+        self.end_orphans()
+
+    def worker_pids(self) -> list[int]:
+        """Every worker process not reaped yet."""
+        return [slot.pid for slot in self.slots if slot is not None and slot.status is None]
+
+    def end_orphans(self) -> None:
+        """SIGKILLs (the process groups of) the processes dead workers left behind, which this
+        manager inherited as a child subreaper, and reaps the ended ones."""
+        if self.subreaper:
+            process_tree.end_orphans(self.worker_pids())
 
     # -- shutdown -------------------------------------------------------------------------------------
 
     def stop_workers(self) -> None:
         """Closes every worker's input, waits up to the grace period, then kills what is left:
-        SIGTERM to the commands they run, SIGKILL to everything after the kill grace."""
+        SIGTERM to the commands they run, SIGKILL to everything after the kill grace; then what
+        their commands left behind is killed and reaped.
+
+        After a signal the workers get SIGTERM at once too (each ends its command's group within
+        ``process_tree.STOP_GRACE``), and the kill grace is short: everything is gone well within
+        the second the engine waits before it SIGKILLs the manager's process group."""
         live = [slot for slot in self.slots if slot is not None]
         for slot in live:
             self._close_writer(slot)
+        term_grace = process_tree.TERM_GRACE
+        if self.signalled_stop:
+            term_grace = SIGNAL_KILL_GRACE
+            for slot in live:
+                if slot.status is None and not slot.killing:
+                    try:
+                        os.kill(slot.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
         deadline = time.monotonic() + self.grace
         pending = [slot for slot in live if slot.status is None or not slot.eof]
         while pending:
@@ -361,7 +395,7 @@ class WorkerPool:
             if not slot.killing:
                 slot.killing = True
                 slot.kill_groups = process_tree.stop_and_terminate(slot.pid)
-        end = time.monotonic() + process_tree.TERM_GRACE
+        end = time.monotonic() + term_grace
         waiting = [slot for slot in running if slot.kill_groups]
         while waiting and time.monotonic() < end:
             select.select([], [], [], KILL_POLL)
@@ -377,6 +411,8 @@ class WorkerPool:
                 except ChildProcessError:
                     slot.status = 0
                     break
+        if self.subreaper:
+            process_tree.reap_orphans((), ORPHAN_REAP_WAIT)
         for slot in pending:
             self._close_reader(slot)
         for fd in self.worker_logs.values():
