@@ -68,6 +68,7 @@ class Manager(Dispatcher):
         self.grace = QUICK_GRACE
         self.host = os.uname().nodename
         now = time.monotonic()
+        self.now = now
         self.last_received = now
         self.next_heartbeat = now + options.heartbeat_period
         self.next_kill_check: float | None = None
@@ -122,6 +123,7 @@ class Manager(Dispatcher):
         self.poller.register(self.wake_r, IN)
         while not self.stopping:
             events = self.poller.poll(self._timeout_ms())
+            self.now = time.monotonic()
             for fd, mask in events:
                 if fd == self.fd_in:
                     self.on_input()
@@ -135,7 +137,7 @@ class Manager(Dispatcher):
                     self.flush_worker(self.writers[fd])
                 if self.stopping:
                     break
-            self.maintain(time.monotonic())
+            self.maintain(self.now)
         self.shut_down()
         return self.exit_code
 
@@ -156,6 +158,8 @@ class Manager(Dispatcher):
         until = min(self.next_heartbeat, self.last_received + self.options.heartbeat_threshold) - now
         if self.next_kill_check is not None:
             until = min(until, self.next_kill_check - now)
+        if self.next_recall is not None:
+            until = min(until, self.next_recall - now)
         return max(0, int(until * 1000) + 1)
 
     def maintain(self, now: float) -> None:
@@ -178,6 +182,7 @@ class Manager(Dispatcher):
         self.send_results()
         if now >= self.next_heartbeat:
             self.reap()
+            self.check_silent(now)
             self.out.append(P.frame(P.HEARTBEAT))
             self.stats_due = True
             self.next_heartbeat = now + self.options.heartbeat_period

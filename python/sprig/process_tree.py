@@ -39,6 +39,15 @@ def _stat_fields(pid: int | str) -> list[str] | None:
     return text[text.rfind(")") + 2 :].split()
 
 
+def state_and_cpu(pid: int) -> tuple[str, int] | None:
+    """(state letter, CPU time used in clock ticks) of a process from /proc, None when gone. A
+    process stopped by SIGSTOP is ``T`` (``t`` when traced)."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 13:
+        return None
+    return fields[0], int(fields[11]) + int(fields[12])
+
+
 def children_of(pid: int) -> list[int]:
     """PIDs of the children of a process (from /proc)."""
     found: list[int] = []

@@ -65,6 +65,11 @@ class WorkerSlot:
         "kill_groups",
         "kill_deadline",
         "writing",
+        "heard",
+        "silent_cpu",
+        "lost_reason",
+        "started_at",
+        "recalled",
     )
 
     def __init__(self, index: int, pid: int, to_fd: int, from_fd: int) -> None:
@@ -84,6 +89,11 @@ class WorkerSlot:
         self.kill_groups: list[int] = []  # its commands' process groups, sent SIGTERM
         self.kill_deadline: float | None = None  # when they get SIGKILL (with the worker)
         self.writing = False  # registered for POLLOUT
+        self.heard = time.monotonic()  # when its last frame arrived (it sends HEARTBEAT)
+        self.silent_cpu: int | None = None  # its CPU time when found silent (see check_silent)
+        self.lost_reason: str | None = None  # why the manager killed it, when it was taken for hung
+        self.started_at = 0.0  # when its running task was announced STARTED
+        self.recalled: int | None = None  # the running task during which RECALL was sent
 
     @property
     def accepting(self) -> bool:
@@ -183,7 +193,8 @@ class WorkerPool:
         log_fd = self._worker_log(index)
         if log_fd is not None:
             actions.append((os.POSIX_SPAWN_DUP2, log_fd, 2))
-        argv = [sys.executable, "-m", "sprig.worker", "--index", str(index), "--manager-pid", str(os.getpid())]
+        argv = [sys.executable, "-m", "sprig.worker", "--index", str(index), "--manager-pid", str(os.getpid()),
+                "--heartbeat-period", repr(self.options.heartbeat_period)]
         if self.options.worker_debug:
             argv.append("--debug")
         cpus = self._cpus_of(index)
@@ -232,13 +243,15 @@ class WorkerPool:
         if frames is None:
             self._try_reap(slot)
             return
+        slot.heard = time.monotonic()
         self._take_frames(slot, frames)
 
     def _take_frames(self, slot: WorkerSlot, frames: list[tuple[int, memoryview]]) -> None:
         """Handles the RESULTS frames read from a worker (the first one says it is ready)."""
         for frame_type, body in frames:
             if frame_type != P.RESULTS:
-                log.warning("worker %d sent a frame of type %d; ignored", slot.index, frame_type)
+                if frame_type != P.HEARTBEAT:
+                    log.warning("worker %d sent a frame of type %d; ignored", slot.index, frame_type)
                 continue
             if not slot.ready:
                 slot.ready = True
@@ -278,6 +291,30 @@ class WorkerPool:
             slot.kill_deadline = time.monotonic() + process_tree.TERM_GRACE
         else:
             process_tree.kill_tree(slot.pid)
+
+    def check_silent(self, now: float) -> None:
+        """Kills the workers silent for more than the heartbeat threshold that are stopped (SIGSTOP)
+        or used no CPU since they were last found silent: hung, not busy. (A worker whose app holds
+        the GIL in a long C call sends no heartbeat but uses CPU: it is left alone.)"""
+        threshold = self.options.heartbeat_threshold
+        for slot in self.slots:
+            if slot is None or slot.killing or slot.status is not None:
+                continue
+            silence = now - slot.heard
+            if silence <= threshold:
+                slot.silent_cpu = None
+                continue
+            seen = process_tree.state_and_cpu(slot.pid)
+            if seen is None:
+                continue  # ended: reaping handles it
+            state, cpu = seen
+            if state in ("T", "t") or cpu == slot.silent_cpu:
+                how = "stopped (SIGSTOP)" if state in ("T", "t") else "using no CPU"
+                log.warning("worker %d (pid %d) is silent for %.1f s and %s: killing it", slot.index, slot.pid, silence, how)
+                slot.lost_reason = f"stopped answering ({how}, silent for {silence:.1f} s)"
+                self.kill_worker(slot)
+            else:
+                slot.silent_cpu = cpu
 
     def finish_kills(self, now: float) -> float | None:
         """SIGKILLs the workers whose commands have ended or whose grace is over; returns the
