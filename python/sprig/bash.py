@@ -8,7 +8,8 @@
   goes to the worker's stderr (its log).
 * No process of the command outlives its task: once bash has exited, what is left of its process
   group gets SIGTERM, then SIGKILL after :data:`sprig.process_tree.TERM_GRACE`; the same happens
-  when the worker is told to stop (SIGTERM) while the command runs. (A kill from the manager,
+  when the worker is told to stop (SIGTERM) while the command runs, with the shorter
+  :data:`sprig.process_tree.STOP_GRACE`. (A kill from the manager,
   for KILL_TASK or at shutdown, ends the group the same way, from outside.)
 * Non-zero exit: ``bash_exit`` (signal N gives 128+N); exit 0 with ``outputs`` missing:
   ``missing_outputs``; a target that cannot be opened: ``bad_std_stream``.
@@ -29,6 +30,11 @@ BASH = "/bin/bash"
 
 #: The pid of the bash command running now, if any (a worker runs one task at a time).
 running: int | None = None
+
+#: Set by the worker's SIGTERM handler: the running command is being ended because the worker
+#: stops. Its group then gets :data:`sprig.process_tree.STOP_GRACE`, and whatever else the
+#: command left behind (a ``setsid`` child the worker inherited) is SIGKILLed too.
+stopping = False
 
 
 def _redirect(spec: Any) -> tuple[str, str] | None:
@@ -118,7 +124,9 @@ def run_bash(command: str, options: dict[str, Any]) -> int:
         _wait_unreaped(process.pid)
     finally:  # also when the worker is told to stop (its SIGTERM handler raises SystemExit here)
         running = None
-        process_tree.end_group(process.pid)
+        process_tree.end_group(process.pid, process_tree.STOP_GRACE if stopping else process_tree.TERM_GRACE)
+        if stopping:
+            process_tree.reap_orphans((process.pid,), process_tree.STOP_GRACE)
         code = process.wait()
         process_tree.set_child_subreaper(False)
     if code < 0:
@@ -130,3 +138,4 @@ def run_bash(command: str, options: dict[str, Any]) -> int:
     if missing:
         raise failure("missing_outputs", "MissingOutputs", "missing outputs: " + ", ".join(missing), missing=missing)
     return 0
+

@@ -1,5 +1,6 @@
 """Task routing inside a manager: the queue of tasks from the interchange, giving them to the
-least loaded workers (``--prefetch`` beside the one each runs), what a worker's result entries
+least loaded workers that can start them soon (at most one beside the one each runs, none while
+that one is long, recalling what a busy worker holds unstarted), what a worker's result entries
 mean (STARTED, SKIPPED, results to forward), KILL_TASK, and the fate of a dead worker's tasks
 (the running one WORKER_LOST, the others re-queued in order). PROTOCOL.md has the rules.
 
@@ -22,6 +23,21 @@ log = logging.getLogger("sprig.manager")
 EXIT_WORKERS = 4  # the manager's exit status when workers keep dying before they are ready
 QUICK_GRACE = 0.25  # seconds workers get to stop after end of input, a refusal or a signal
 
+# When a worker counts as busy with a long task: its running task has run for more than
+# SLOW_FACTOR times the block's recent average task time, at least SLOW_FLOOR and at most
+# SLOW_CAP seconds (SLOW_CAP before any task has finished). A busy worker gets no task beyond the
+# one it runs, and the tasks it holds unstarted are recalled.
+SLOW_CAP = 0.05
+SLOW_FLOOR = 0.002
+SLOW_FACTOR = 10.0
+# Tasks a worker may hold beside the one it runs: one, or --prefetch while the block's tasks
+# average under DEEP_BELOW seconds, where the round trip to the manager (~0.1 ms) dominates and a
+# single task ahead costs ~30% of the no-op throughput on a 2-core machine. Both are recalled
+# once the worker turns busy.
+MAX_AHEAD = 1
+DEEP_BELOW = 0.001
+AVERAGE_WEIGHT = 0.1  # weight of the newest task in the running average of task times
+
 
 class Dispatcher(WorkerPool):
     """Tasks between the interchange link and the worker pool."""
@@ -35,6 +51,10 @@ class Dispatcher(WorkerPool):
         self.result_count = 0
         self.result_bytes = 0
         self.killed: set[int] = set()  # killed by the interchange while on a worker
+        self.recalled_tasks: list[P.TaskRecord] = []  # given back by workers, to queue first again
+        self.average_task: float | None = None  # seconds, STARTED to result, recent tasks
+        self.now = 0.0  # set by the event loop before it handles a round of events
+        self.next_recall: float | None = None  # when a worker holding unstarted tasks turns busy
 
     def stop(self, reason: str, code: int, grace: float) -> None:
         raise NotImplementedError
@@ -62,23 +82,68 @@ class Dispatcher(WorkerPool):
         self.result_count += 1
         self.result_bytes += P.RESULT_HEAD.size + len(data)
 
+    def busy_after(self) -> float:
+        """Seconds after which a running task makes its worker busy (see SLOW_CAP)."""
+        if self.average_task is None:
+            return SLOW_CAP
+        return max(SLOW_FLOOR, min(SLOW_CAP, SLOW_FACTOR * self.average_task))
+
+    def ahead(self) -> int:
+        """Tasks a worker that is not busy may hold beside the one it runs (see MAX_AHEAD)."""
+        average = self.average_task
+        return self.options.prefetch if average is not None and average < DEEP_BELOW else MAX_AHEAD
+
     def dispatch(self) -> None:
-        """Moves queued tasks to the least loaded workers with room, one TASKS frame per worker."""
-        if not self.queue:
-            return
-        # --prefetch counts the tasks a worker holds beside the one it runs (the engine's meaning).
-        prefetch = self.options.prefetch + 1
-        open_slots = [slot for slot in self.slots if slot is not None and slot.accepting and len(slot.inflight) < prefetch]
-        batches: dict[WorkerSlot, list[P.TaskRecord]] = {}
-        while self.queue and open_slots:
-            slot = min(open_slots, key=lambda s: len(s.inflight))
-            task = self.queue.popleft()
-            slot.inflight.append(task)
-            batches.setdefault(slot, []).append(task)
-            if len(slot.inflight) >= prefetch:
-                open_slots.remove(slot)
-        for slot, tasks in batches.items():
-            self.send_tasks(slot, tasks)
+        """Moves queued tasks to the least loaded workers that can start them soon, one TASKS
+        frame per worker: a worker holds at most :meth:`ahead` tasks beside the one it runs, and
+        none while that one is long; then recalls unstarted tasks from busy workers."""
+        if self.recalled_tasks:
+            self.queue.extendleft(reversed(self.recalled_tasks))
+            self.recalled_tasks = []
+        if self.queue:
+            now = self.now
+            busy_after = self.busy_after()
+            ahead = 1 + min(self.options.prefetch, self.ahead())
+            room: dict[WorkerSlot, int] = {}
+            for slot in self.slots:
+                if slot is None or not slot.accepting:
+                    continue
+                busy = slot.running is not None and now - slot.started_at > busy_after
+                limit = 1 if busy else ahead
+                if len(slot.inflight) < limit:
+                    room[slot] = limit
+            batches: dict[WorkerSlot, list[P.TaskRecord]] = {}
+            while self.queue and room:
+                slot = min(room, key=lambda s: len(s.inflight))
+                task = self.queue.popleft()
+                slot.inflight.append(task)
+                batches.setdefault(slot, []).append(task)
+                if len(slot.inflight) >= room[slot]:
+                    del room[slot]
+            for slot, tasks in batches.items():
+                self.send_tasks(slot, tasks)
+        self.recall_from_busy()
+
+    def recall_from_busy(self) -> None:
+        """Sends RECALL to each worker whose running task has made it busy while it holds tasks it
+        has not started (once per running task); sets when the next one may turn busy."""
+        now = self.now
+        busy_after = self.busy_after()
+        due: float | None = None
+        for slot in self.slots:
+            if slot is None or not slot.accepting or slot.running is None or len(slot.inflight) < 2:
+                continue
+            if slot.recalled == slot.running:
+                continue
+            at = slot.started_at + busy_after
+            if now >= at:
+                log.debug("worker %d is busy with task %d: recalling its other tasks", slot.index, slot.running)
+                slot.recalled = slot.running
+                slot.out.append(P.frame(P.RECALL))
+                self.flush_worker(slot)
+            elif due is None or at < due:
+                due = at
+        self.next_recall = due
 
     def send_tasks(self, slot: WorkerSlot, tasks: list[P.TaskRecord]) -> None:
         pieces: list[P.Buffer] = [b"", P.U32.pack(len(tasks))]
@@ -105,6 +170,7 @@ class Dispatcher(WorkerPool):
         task_id = result.task_id
         if result.status == P.STATUS_STARTED:
             slot.running = task_id
+            slot.started_at = self.now
             if task_id in self.killed:
                 log.info("worker %d started task %d, which was killed; killing the worker", slot.index, task_id)
                 self.kill_worker(slot)
@@ -116,9 +182,12 @@ class Dispatcher(WorkerPool):
             return
         if slot.running == task_id:
             slot.running = None
+            took = self.now - slot.started_at
+            average = self.average_task
+            self.average_task = took if average is None else average + AVERAGE_WEIGHT * (took - average)
         inflight = slot.inflight
         if inflight and inflight[0].task_id == task_id:
-            inflight.popleft()
+            task = inflight.popleft()
         else:
             for position, task in enumerate(inflight):
                 if task.task_id == task_id:
@@ -131,6 +200,9 @@ class Dispatcher(WorkerPool):
             self.killed.discard(task_id)
             return
         if result.status == P.STATUS_SKIPPED:
+            return
+        if result.status == P.STATUS_RECALLED:
+            self.recalled_tasks.append(task)
             return
         self.results.append(result.raw)
         self.result_count += 1
@@ -187,11 +259,13 @@ class Dispatcher(WorkerPool):
             inflight.remove(running)
             if running.task_id in self.killed:
                 self.killed.discard(running.task_id)
-            elif slot.killing:
+            elif slot.killing and slot.lost_reason is None:
                 # Killed for another task that had just finished: this one had only begun.
                 log.info("task %d was interrupted by the kill of worker %d; re-queued", running.task_id, slot.index)
                 inflight.appendleft(running)
             else:
+                if slot.lost_reason is not None:
+                    words = f"{slot.lost_reason} and was killed (signal {number})"
                 message = (
                     f"worker {slot.index} (pid {slot.pid}) on host {self.host} {words} while running task {running.task_id}"
                 )

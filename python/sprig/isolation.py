@@ -21,15 +21,16 @@ def isolate_stdio() -> tuple[int, int]:
     return fd_in, fd_out
 
 
-def die_with_parent() -> None:
-    """Asks Linux to SIGKILL this process when its parent dies (PR_SET_PDEATHSIG)."""
+def die_with_parent(number: int = 9) -> None:
+    """Asks Linux to send signal ``number`` (default SIGKILL) to this process when its parent
+    dies (PR_SET_PDEATHSIG)."""
     if not sys.platform.startswith("linux"):
         return
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, 9) != 0:
+        if libc.prctl(1, number) != 0:
             log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
     except (OSError, AttributeError) as exc:
         log.warning("cannot set PR_SET_PDEATHSIG: %s", exc)

@@ -41,6 +41,8 @@ EXIT_REFUSED = 3
 EXIT_HEARTBEAT = 5
 
 SHUTDOWN_GRACE = 2.0  # seconds workers get to stop after SHUTDOWN
+# Seconds workers get to end their commands (process_tree.STOP_GRACE) and exit after a signal.
+SIGNAL_GRACE = 0.35
 
 __all__ = ["Manager", "Options", "parse_args", "main", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_REFUSED",
            "EXIT_WORKERS", "EXIT_HEARTBEAT"]
@@ -66,6 +68,7 @@ class Manager(Dispatcher):
         self.grace = QUICK_GRACE
         self.host = os.uname().nodename
         now = time.monotonic()
+        self.now = now
         self.last_received = now
         self.next_heartbeat = now + options.heartbeat_period
         self.next_kill_check: float | None = None
@@ -120,6 +123,7 @@ class Manager(Dispatcher):
         self.poller.register(self.wake_r, IN)
         while not self.stopping:
             events = self.poller.poll(self._timeout_ms())
+            self.now = time.monotonic()
             for fd, mask in events:
                 if fd == self.fd_in:
                     self.on_input()
@@ -133,7 +137,7 @@ class Manager(Dispatcher):
                     self.flush_worker(self.writers[fd])
                 if self.stopping:
                     break
-            self.maintain(time.monotonic())
+            self.maintain(self.now)
         self.shut_down()
         return self.exit_code
 
@@ -154,13 +158,16 @@ class Manager(Dispatcher):
         until = min(self.next_heartbeat, self.last_received + self.options.heartbeat_threshold) - now
         if self.next_kill_check is not None:
             until = min(until, self.next_kill_check - now)
+        if self.next_recall is not None:
+            until = min(until, self.next_recall - now)
         return max(0, int(until * 1000) + 1)
 
     def maintain(self, now: float) -> None:
         """Everything after a round of events: signals, reaping, respawns, dispatch, output."""
         if self.signalled is not None:
             number = self.signalled
-            self.stop(f"received signal {number}", 128 + number, QUICK_GRACE)
+            self.signalled_stop = True
+            self.stop(f"received signal {number}", 128 + number, SIGNAL_GRACE)
             return
         if self.child_event:
             self.child_event = False
@@ -175,6 +182,7 @@ class Manager(Dispatcher):
         self.send_results()
         if now >= self.next_heartbeat:
             self.reap()
+            self.check_silent(now)
             self.out.append(P.frame(P.HEARTBEAT))
             self.stats_due = True
             self.next_heartbeat = now + self.options.heartbeat_period

@@ -23,6 +23,11 @@ from collections.abc import Iterable
 #: Seconds a command's process group gets between SIGTERM and SIGKILL.
 TERM_GRACE = 1.0
 
+#: The same when the worker or manager running it is told to stop by a signal: the engine sends
+#: SIGTERM to a manager's process group on Ctrl-C and SIGKILL about 1 s later, by which time
+#: every command must be gone.
+STOP_GRACE = 0.2
+
 
 def _stat_fields(pid: int | str) -> list[str] | None:
     """Fields of /proc/PID/stat after the command name (state first), or None when gone."""
@@ -32,6 +37,15 @@ def _stat_fields(pid: int | str) -> list[str] | None:
     except OSError:
         return None
     return text[text.rfind(")") + 2 :].split()
+
+
+def state_and_cpu(pid: int) -> tuple[str, int] | None:
+    """(state letter, CPU time used in clock ticks) of a process from /proc, None when gone. A
+    process stopped by SIGSTOP is ``T`` (``t`` when traced)."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 13:
+        return None
+    return fields[0], int(fields[11]) + int(fields[12])
 
 
 def children_of(pid: int) -> list[int]:
@@ -180,6 +194,45 @@ def kill_tree(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def end_orphans(keep: Iterable[int]) -> list[int]:
+    """Ends the processes this process (a child subreaper) inherited: each child not in ``keep``
+    (the manager's workers) was left behind by a dead worker's command. Its process group (when
+    it is not this process's own) and the child itself get SIGKILL at once; children that have
+    already ended are reaped. Returns the children signalled, still to be reaped."""
+    me = os.getpid()
+    own_group = os.getpgid(0)
+    kept = set(keep)
+    signalled: list[int] = []
+    for child in children_of(me):
+        if child in kept:
+            continue
+        fields = _stat_fields(child)
+        if fields is None or fields[0] in ("Z", "X"):
+            _reap({child}, block=False)
+            continue
+        group = int(fields[2]) if len(fields) > 2 else own_group
+        if group != own_group:
+            signal_group(group, signal.SIGKILL)
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        signalled.append(child)
+    return signalled
+
+
+def reap_orphans(keep: Iterable[int], seconds: float) -> None:
+    """Ends and reaps (for at most ``seconds``) every inherited child not in ``keep``, including
+    those its dying children leave behind in turn."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = end_orphans(keep)
+        if not left or time.monotonic() >= deadline:
+            return
+        select.select([], [], [], 0.002)
+        _reap(set(left), block=False)
 
 
 def describe_status(status: int | None) -> tuple[int | None, int | None, str]:

@@ -32,6 +32,10 @@ FRAME_NAMES = {
     STATS: "STATS",
 }
 
+# On the manager <-> worker link only (the interchange never sees them, so they are not in
+# FRAME_NAMES): the manager asks a worker for the tasks it holds but has not started.
+RECALL = 9
+
 # Task kinds (u8 of a TASKS entry).
 KIND_PYTHON = 0
 KIND_BASH_FROM_PYTHON = 1
@@ -55,6 +59,10 @@ STATUS_NAMES = {
     STATUS_SKIPPED: "SKIPPED",
     STATUS_STARTED: "STARTED",
 }
+
+# On the worker -> manager link only (not in STATUS_NAMES): a task given back unstarted after
+# RECALL; the manager queues it again.
+STATUS_RECALLED = 5
 
 # The "kind" of a FAILED result's JSON, as the Python side produces them. ("walltime" is never
 # produced here: the interchange enforces walltimes with KILL_TASK.)

@@ -1,15 +1,18 @@
 """A Sprig worker process: runs the tasks its manager sends, in order, and reports each result.
 
 Started by the manager as ``python -m sprig.worker --index I --manager-pid P [--debug]
-[--cpus 0,1]`` (``--cpus``: the CPUs it is pinned to, see sprig.affinity) with its
+[--cpus 0,1] [--heartbeat-period S]`` (``--cpus``: the CPUs it is pinned to, see sprig.affinity) with its
 stdin and stdout connected to the manager by pipes (frames as in protocol.py) and its stderr on
 the worker log. Frames on the manager link:
 
-* in:  TASKS (a batch, run in order), KILL_TASK (skip a task not started yet), SHUTDOWN.
+* in:  TASKS (a batch, run in order), KILL_TASK (skip a task not started yet), RECALL (give back
+  the tasks not started yet), SHUTDOWN.
 * out: RESULTS -- one empty frame when ready; then, before each task starts, one frame holding the
   result of the task that just finished (if any), SKIPPED entries for killed tasks dropped from
   the head of the queue, and STARTED for the task about to run. So the manager always knows
-  which task a worker runs: the last one announced STARTED and not finished.
+  which task a worker runs: the last one announced STARTED and not finished. RECALL is answered
+  with RECALLED (or SKIPPED) entries, at once even while a task runs. HEARTBEAT every
+  heartbeat period, from a thread: a worker that stops sending them is taken for hung.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
     from typing import Any
 
+from sprig import process_tree
 from sprig import protocol as P
 from sprig import serialize
 from sprig.bash import run_bash
@@ -131,60 +135,130 @@ class Runner:
         return options
 
 
-class Worker:
-    """The worker's loop: reads frames, runs its queue in order, writes one frame per task."""
+#: Seconds a task runs before the watch thread takes over reading the manager's frames (so that
+#: RECALL and KILL_TASK are answered while it runs), and the watch thread's tick otherwise.
+TAKEOVER = 0.02
 
-    def __init__(self, fd_in: int, fd_out: int, manager_pid: int) -> None:
+
+class Worker:
+    """The worker's loop: reads frames, runs its queue in order, writes one frame per task.
+
+    Threads: the main thread runs tasks and, between them, reads the manager's frames. A daemon
+    watch thread sends HEARTBEAT every ``heartbeat_period`` (and exits the process, killing the
+    running command's group, if the manager is gone), and once a task has run for
+    :data:`TAKEOVER` seconds it reads the manager's frames itself until the task ends, so that a
+    RECALL is answered while a long task runs. ``input_lock`` guards the reader, the queue, the
+    skip set and the replies; ``write_lock`` makes each frame written whole.
+    """
+
+    def __init__(self, fd_in: int, fd_out: int, manager_pid: int, heartbeat_period: float = 1.0) -> None:
+        import threading
+
         self.fd_out = fd_out
         self.reader = P.FrameReader(fd_in)
         self.manager_pid = manager_pid
+        self.heartbeat_period = heartbeat_period
         self.queue: deque[P.TaskRecord] = deque()
         self.skip: set[int] = set()
+        self.replies: list[P.Buffer] = []  # RECALLED/SKIPPED entries answering a RECALL, unwritten
         self.runner = Runner()
         self.stopping = False
+        self.running_since: float | None = None  # when the task running now started
+        self.input_lock = threading.Lock()
+        self.write_lock = threading.Lock()
 
     def serve(self) -> None:
         """Runs until SHUTDOWN, end of input, or the manager going away.
 
-        Input is read only when the queue is empty and right after a task finished; the frame
+        Input is read when the queue is empty and right after a task finished; the frame
         written next holds that task's result, SKIPPED entries for killed tasks that were at the
         head of the queue, and STARTED for the task run next, which then runs at once.
         """
         import select
+        import threading
+        import time
 
         poller = select.poll()
         poller.register(self.reader.fd, select.POLLIN)
         self._write([])  # ready
+        threading.Thread(target=self._watch, name="sprig-worker-watch", daemon=True).start()
         entries: list[P.Buffer] = []  # to write before the next task starts (or before waiting)
-        while not self.stopping:
-            if not self.queue:
+        while True:
+            with self.input_lock:
+                if not self.stopping:
+                    self._drain()
+                entries += self.replies
+                self.replies = []
+                entries += self._skipped()
+                task = None
+                if self.queue and not self.stopping:
+                    task = self.queue.popleft()
+                    self.running_since = time.monotonic()
+            if task is None:
                 if entries:
-                    self._write(entries)
+                    self._write(entries)  # the last result, also when stopping
                     entries = []
-                if not poller.poll(1000):
-                    if os.getppid() != self.manager_pid:
-                        log.warning("manager %d is gone; exiting", self.manager_pid)
-                        return
-                    continue
-                self._drain()
                 if self.stopping:
-                    break
-            entries += self._skipped()
-            if not self.queue:
+                    return
+                if not poller.poll(1000) and os.getppid() != self.manager_pid:
+                    log.warning("manager %d is gone; exiting", self.manager_pid)
+                    return
                 continue
-            task = self.queue.popleft()
             entries += P.result_pieces(task.task_id, P.STATUS_STARTED, b"")
             self._write(entries)
             log.debug("running task %d (kind %d)", task.task_id, task.kind)
             status, data = self.runner.run(task)
             _flush_std_streams()
+            with self.input_lock:
+                self.running_since = None
             entries = P.result_pieces(task.task_id, status, data)
-            self._drain()
-        if entries:
-            self._write(entries)  # the last result, in case anyone still reads it
+
+    def _watch(self) -> None:
+        """The watch thread: heartbeats, the manager's death, and input during long tasks."""
+        import select
+        import time
+
+        poller = select.poll()
+        poller.register(self.reader.fd, select.POLLIN)
+        next_beat = time.monotonic() + self.heartbeat_period
+        while True:
+            now = time.monotonic()
+            if now >= next_beat:
+                if os.getppid() != self.manager_pid:
+                    self._manager_gone()
+                self._write_frame(P.frame(P.HEARTBEAT))
+                next_beat = now + self.heartbeat_period
+            wait = min(next_beat - now, TAKEOVER)
+            since = self.running_since
+            if since is None or self.stopping or now < since + TAKEOVER:
+                if since is not None:
+                    wait = min(wait, since + TAKEOVER - now)
+                time.sleep(max(wait, 0.001))
+                continue
+            if not poller.poll(int(wait * 1000) + 1):
+                continue
+            with self.input_lock:
+                if self.running_since is None or self.stopping:
+                    continue  # the main thread reads again
+                self._drain()
+                replies, self.replies = self.replies, []
+            if replies:
+                self._write(replies)
+
+    def _manager_gone(self) -> None:
+        """The manager died and the SIGTERM PR_SET_PDEATHSIG sends did not end this worker (an app
+        ignores it): kill the running command's group, and exit."""
+        from sprig import bash
+
+        log.warning("manager %d is gone; exiting", self.manager_pid)
+        if bash.running is not None:
+            process_tree.signal_group(bash.running, 9)
+        _flush_std_streams()
+        os._exit(1)
 
     def _drain(self) -> None:
-        """Reads every frame available now (the input descriptor is non-blocking)."""
+        """Reads every frame available now (the input descriptor is non-blocking); with
+        ``input_lock`` held."""
         while True:
             frames = self.reader.read()
             if frames is None:
@@ -204,11 +278,24 @@ class Worker:
         elif frame_type == P.KILL_TASK:
             (task_id,) = P.U64.unpack_from(body, 0)
             self.skip.add(task_id)
+        elif frame_type == P.RECALL:
+            self._recall()
         elif frame_type == P.SHUTDOWN:
             log.info("shutdown requested")
             self.stopping = True
         else:
             log.warning("ignoring frame of type %d", frame_type)
+
+    def _recall(self) -> None:
+        """RECALL: gives back every task not started yet (SKIPPED for those killed meanwhile)."""
+        while self.queue:
+            task = self.queue.popleft()
+            status = P.STATUS_RECALLED
+            if task.task_id in self.skip:
+                self.skip.discard(task.task_id)
+                status = P.STATUS_SKIPPED
+            self.replies.extend(P.result_pieces(task.task_id, status, b""))
+        log.debug("recalled; %d entries to send", len(self.replies) // 2)
 
     def _skipped(self) -> list[P.Buffer]:
         """SKIPPED entries for killed tasks at the head of the queue (which are dropped)."""
@@ -224,7 +311,12 @@ class Worker:
         """Writes one RESULTS frame holding the given result entries (maybe none)."""
         count = _count_entries(pieces)
         body_len = 4 + sum(len(piece) for piece in pieces)
-        P.write_all(self.fd_out, [P.frame_header(P.RESULTS, body_len), P.U32.pack(count), *pieces])
+        with self.write_lock:
+            P.write_all(self.fd_out, [P.frame_header(P.RESULTS, body_len), P.U32.pack(count), *pieces])
+
+    def _write_frame(self, frame: bytes) -> None:
+        with self.write_lock:
+            P.write_all(self.fd_out, [frame])
 
 
 def _count_entries(pieces: list[P.Buffer]) -> int:
@@ -241,18 +333,24 @@ def _flush_std_streams() -> None:
 
 
 def _exit_on_sigterm(number: int, _frame: Any) -> None:
-    """SIGTERM: while a bash command runs, unwind through sprig.bash (which ends its group);
-    otherwise exit at once, as the default action would."""
+    """SIGTERM (from the manager, from anyone, or PR_SET_PDEATHSIG when the manager dies): while a
+    bash command runs, unwind through sprig.bash, which ends its group within
+    ``process_tree.STOP_GRACE``; otherwise exit at once, as the default action would. Later
+    SIGTERMs are ignored, so that they cannot cut that clean-up short."""
+    import signal
+
     from sprig import bash
 
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if bash.running is not None:
+        bash.stopping = True
         raise SystemExit(128 + number)
     _flush_std_streams()
     os._exit(128 + number)
 
 
-def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None]:
-    index, manager_pid, debug, cpus = 0, os.getppid(), False, None
+def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None, float]:
+    index, manager_pid, debug, cpus, period = 0, os.getppid(), False, None, 1.0
     args = iter(argv)
     for arg in args:
         if arg == "--index":
@@ -263,16 +361,19 @@ def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None]:
             debug = True
         elif arg == "--cpus":
             cpus = [int(word) for word in next(args).split(",")]
+        elif arg == "--heartbeat-period":
+            period = float(next(args))
         else:
             raise SystemExit(f"sprig.worker: unknown argument {arg!r}")
-    return index, manager_pid, debug, cpus
+    return index, manager_pid, debug, cpus, period
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug] [--cpus LIST]``."""
     fd_in, fd_out = isolate_stdio()
-    die_with_parent()
-    index, manager_pid, debug, cpus = _parse_args(sys.argv[1:] if argv is None else argv)
+    # SIGTERM, not SIGKILL, when the manager dies: the worker then ends its command first.
+    die_with_parent(15)
+    index, manager_pid, debug, cpus, period = _parse_args(sys.argv[1:] if argv is None else argv)
     if os.getppid() != manager_pid:
         return 1  # the manager died before PR_SET_PDEATHSIG took effect
     if cpus is not None:
@@ -291,7 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     os.set_blocking(fd_in, False)
     log.debug("worker %d started (manager %d)", index, manager_pid)
     try:
-        Worker(fd_in, fd_out, manager_pid).serve()
+        Worker(fd_in, fd_out, manager_pid, period).serve()
+    except SystemExit as stop:  # SIGTERM while a command ran: its group is ended by now
+        _flush_std_streams()
+        os._exit(stop.code if isinstance(stop.code, int) else 1)
     except BrokenPipeError:
         log.info("manager closed the result pipe; exiting")
     except P.ProtocolError as exc:

@@ -30,6 +30,8 @@ IN = select.POLLIN | select.POLLPRI
 OUT = select.POLLOUT
 MAX_STARTUP_FAILURES = 3  # workers in a row that die before saying they are ready
 KILL_POLL = 0.02  # seconds between checks of a killed worker's commands during their grace
+SIGNAL_KILL_GRACE = 0.1  # after a signal: seconds stragglers' commands get between SIGTERM and SIGKILL
+ORPHAN_REAP_WAIT = 0.5  # seconds the manager waits, at its end, for the SIGKILLed orphans to be reaped
 
 
 def watch_writable(poller: select.poll, fd: int, watching: bool, done: bool) -> bool:
@@ -63,6 +65,11 @@ class WorkerSlot:
         "kill_groups",
         "kill_deadline",
         "writing",
+        "heard",
+        "silent_cpu",
+        "lost_reason",
+        "started_at",
+        "recalled",
     )
 
     def __init__(self, index: int, pid: int, to_fd: int, from_fd: int) -> None:
@@ -82,6 +89,11 @@ class WorkerSlot:
         self.kill_groups: list[int] = []  # its commands' process groups, sent SIGTERM
         self.kill_deadline: float | None = None  # when they get SIGKILL (with the worker)
         self.writing = False  # registered for POLLOUT
+        self.heard = time.monotonic()  # when its last frame arrived (it sends HEARTBEAT)
+        self.silent_cpu: int | None = None  # its CPU time when found silent (see check_silent)
+        self.lost_reason: str | None = None  # why the manager killed it, when it was taken for hung
+        self.started_at = 0.0  # when its running task was announced STARTED
+        self.recalled: int | None = None  # the running task during which RECALL was sent
 
     @property
     def accepting(self) -> bool:
@@ -117,6 +129,10 @@ class WorkerPool:
         self.pool_id = os.urandom(6).hex()  # PARSL_WORKER_POOL_ID: this manager's workers
         self.worker_logs: dict[int, int] = {}
         self.wake_r = -1  # the manager's signal wake-up pipe (drained while stopping)
+        # Orphans of the workers' commands become this manager's children (Linux), so that none
+        # outlives a worker killed even by SIGKILL.
+        self.subreaper = process_tree.set_child_subreaper(True)
+        self.signalled_stop = False  # stopping because of a signal: workers get SIGTERM at once
 
     # Hooks of the task-routing half.
     def on_result(self, slot: WorkerSlot, result: P.ResultRecord) -> None:
@@ -177,7 +193,8 @@ class WorkerPool:
         log_fd = self._worker_log(index)
         if log_fd is not None:
             actions.append((os.POSIX_SPAWN_DUP2, log_fd, 2))
-        argv = [sys.executable, "-m", "sprig.worker", "--index", str(index), "--manager-pid", str(os.getpid())]
+        argv = [sys.executable, "-m", "sprig.worker", "--index", str(index), "--manager-pid", str(os.getpid()),
+                "--heartbeat-period", repr(self.options.heartbeat_period)]
         if self.options.worker_debug:
             argv.append("--debug")
         cpus = self._cpus_of(index)
@@ -226,13 +243,15 @@ class WorkerPool:
         if frames is None:
             self._try_reap(slot)
             return
+        slot.heard = time.monotonic()
         self._take_frames(slot, frames)
 
     def _take_frames(self, slot: WorkerSlot, frames: list[tuple[int, memoryview]]) -> None:
         """Handles the RESULTS frames read from a worker (the first one says it is ready)."""
         for frame_type, body in frames:
             if frame_type != P.RESULTS:
-                log.warning("worker %d sent a frame of type %d; ignored", slot.index, frame_type)
+                if frame_type != P.HEARTBEAT:
+                    log.warning("worker %d sent a frame of type %d; ignored", slot.index, frame_type)
                 continue
             if not slot.ready:
                 slot.ready = True
@@ -272,6 +291,30 @@ class WorkerPool:
             slot.kill_deadline = time.monotonic() + process_tree.TERM_GRACE
         else:
             process_tree.kill_tree(slot.pid)
+
+    def check_silent(self, now: float) -> None:
+        """Kills the workers silent for more than the heartbeat threshold that are stopped (SIGSTOP)
+        or used no CPU since they were last found silent: hung, not busy. (A worker whose app holds
+        the GIL in a long C call sends no heartbeat but uses CPU: it is left alone.)"""
+        threshold = self.options.heartbeat_threshold
+        for slot in self.slots:
+            if slot is None or slot.killing or slot.status is not None:
+                continue
+            silence = now - slot.heard
+            if silence <= threshold:
+                slot.silent_cpu = None
+                continue
+            seen = process_tree.state_and_cpu(slot.pid)
+            if seen is None:
+                continue  # ended: reaping handles it
+            state, cpu = seen
+            if state in ("T", "t") or cpu == slot.silent_cpu:
+                how = "stopped (SIGSTOP)" if state in ("T", "t") else "using no CPU"
+                log.warning("worker %d (pid %d) is silent for %.1f s and %s: killing it", slot.index, slot.pid, silence, how)
+                slot.lost_reason = f"stopped answering ({how}, silent for {silence:.1f} s)"
+                self.kill_worker(slot)
+            else:
+                slot.silent_cpu = cpu
 
     def finish_kills(self, now: float) -> float | None:
         """SIGKILLs the workers whose commands have ended or whose grace is over; returns the
@@ -314,6 +357,9 @@ class WorkerPool:
             if pid == 0:
                 return False
             slot.status = status
+            # What its commands left behind is this manager's now (a child subreaper): killed
+            # before anything of the worker's tasks is decided, so no command runs twice at once.
+            self.end_orphans()
         if not slot.eof:
             # Ended, but the pipe is still open (a process it forked holds it): take what is there.
             while slot.from_fd >= 0:
@@ -332,15 +378,40 @@ class WorkerPool:
         for slot in list(self.slots):
             if slot is not None and (slot.status is None or not slot.eof):
                 self._try_reap(slot)
+        self.end_orphans()
+
+    def worker_pids(self) -> list[int]:
+        """Every worker process not reaped yet."""
+        return [slot.pid for slot in self.slots if slot is not None and slot.status is None]
+
+    def end_orphans(self) -> None:
+        """SIGKILLs (the process groups of) the processes dead workers left behind, which this
+        manager inherited as a child subreaper, and reaps the ended ones."""
+        if self.subreaper:
+            process_tree.end_orphans(self.worker_pids())
 
     # -- shutdown -------------------------------------------------------------------------------------
 
     def stop_workers(self) -> None:
         """Closes every worker's input, waits up to the grace period, then kills what is left:
-        SIGTERM to the commands they run, SIGKILL to everything after the kill grace."""
+        SIGTERM to the commands they run, SIGKILL to everything after the kill grace; then what
+        their commands left behind is killed and reaped.
+
+        After a signal the workers get SIGTERM at once too (each ends its command's group within
+        ``process_tree.STOP_GRACE``), and the kill grace is short: everything is gone well within
+        the second the engine waits before it SIGKILLs the manager's process group."""
         live = [slot for slot in self.slots if slot is not None]
         for slot in live:
             self._close_writer(slot)
+        term_grace = process_tree.TERM_GRACE
+        if self.signalled_stop:
+            term_grace = SIGNAL_KILL_GRACE
+            for slot in live:
+                if slot.status is None and not slot.killing:
+                    try:
+                        os.kill(slot.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
         deadline = time.monotonic() + self.grace
         pending = [slot for slot in live if slot.status is None or not slot.eof]
         while pending:
@@ -361,7 +432,7 @@ class WorkerPool:
             if not slot.killing:
                 slot.killing = True
                 slot.kill_groups = process_tree.stop_and_terminate(slot.pid)
-        end = time.monotonic() + process_tree.TERM_GRACE
+        end = time.monotonic() + term_grace
         waiting = [slot for slot in running if slot.kill_groups]
         while waiting and time.monotonic() < end:
             select.select([], [], [], KILL_POLL)
@@ -377,6 +448,8 @@ class WorkerPool:
                 except ChildProcessError:
                     slot.status = 0
                     break
+        if self.subreaper:
+            process_tree.reap_orphans((), ORPHAN_REAP_WAIT)
         for slot in pending:
             self._close_reader(slot)
         for fd in self.worker_logs.values():

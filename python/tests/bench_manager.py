@@ -36,9 +36,11 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--latency-rounds", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--prefetch", type=int, default=None, help="the manager's --prefetch (default: its own)")
     options = parser.parse_args()
 
-    manager = ManagerProcess(workers=options.workers, stderr_path=Path("/tmp/sprig-bench-manager.err"))
+    args = () if options.prefetch is None else ("--prefetch", str(options.prefetch))
+    manager = ManagerProcess(workers=options.workers, args=args, stderr_path=Path("/tmp/sprig-bench-manager.err"))
     try:
         manager.handshake()
         first = manager.run(sample_apps.noop)

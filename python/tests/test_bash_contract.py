@@ -7,9 +7,20 @@ from __future__ import annotations
 
 import os
 import select
+import signal
+import subprocess
+import time
 from pathlib import Path
 
-from client import Deadline, ManagerProcess, process_alive, wait_gone
+import pytest
+
+from client import WORKER_LOST, Deadline, ManagerProcess, process_alive, start_time, wait_gone
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        text = handle.read()
+    return int(text[text.rfind(")") + 2 :].split()[1])
 
 
 def run_one(manager: ManagerProcess, entry: tuple[int, bytes]):
@@ -116,3 +127,78 @@ def test_sigterm_to_a_worker_ends_its_command(start_manager, tmp_path: Path) -> 
     (worker,) = manager.stats[-1]["worker_pids"]
     os.kill(worker, 15)
     assert not wait_gone({bash: None, sleeper: None}, 5), "a command outlived its worker's SIGTERM"
+
+
+def start_escapers(manager: ManagerProcess, tmp_path: Path, prefix: str = "") -> tuple[int, dict[int, int | None]]:
+    """(task id, {pid: start time}) of a running command that leaves processes in three places:
+    bash itself, a background ``sleep`` in its group, and a ``setsid sleep`` in a session of its
+    own (still bash's child)."""
+    fifo, fd = fifo_in(tmp_path)
+    try:
+        command = f"{prefix}sleep 100 & a=$!; setsid sleep 100 & echo $$ $a $! > {fifo}; wait"
+        (task_id,) = manager.submit([manager.bash_task(command)])
+        pids = list(map(int, read_words(fd)))
+    finally:
+        os.close(fd)
+    return task_id, {pid: start_time(pid) for pid in pids}
+
+
+def kill_leftovers(pids: dict[int, int | None]) -> None:
+    """Test clean-up: SIGKILLs those of the test's own command processes that still live."""
+    for pid, started in pids.items():
+        if process_alive(pid, started):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_killed_workers_command_is_killed_before_its_task_is_reported_lost(start_manager, tmp_path: Path) -> None:
+    manager = start_manager(workers=1)
+    task_id, pids = start_escapers(manager, tmp_path)
+    try:
+        bash = next(iter(pids))
+        worker = parent_of(bash)
+        assert worker in manager.worker_pids
+        os.kill(worker, signal.SIGKILL)
+        assert manager.wait_results([task_id])[task_id].status == WORKER_LOST
+        assert not wait_gone(pids, 2), "a process of the lost task's command lived on after its worker's SIGKILL"
+        assert manager.run(os.getpid).status == 0  # the block goes on
+    finally:
+        kill_leftovers(pids)
+
+
+@pytest.mark.parametrize("target", ["group", "manager"])
+def test_sigterm_to_the_manager_or_its_group_ends_every_command_within_a_second(start_manager, tmp_path: Path, target: str) -> None:
+    # What the engine does on Ctrl-C: SIGTERM to the manager's process group ("group"), then
+    # SIGKILL to it after about 1 s. Commands ignoring SIGTERM must be SIGKILLed by then.
+    manager = start_manager(workers=2)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _first, pids = start_escapers(manager, tmp_path / "a", "trap '' TERM; ")
+    _second, more = start_escapers(manager, tmp_path / "b", "trap '' TERM; ")
+    pids.update(more)
+    try:
+        began = time.monotonic()
+        if target == "group":
+            os.killpg(manager.pid, signal.SIGTERM)
+        else:
+            os.kill(manager.pid, signal.SIGTERM)
+        try:
+            manager.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            os.killpg(manager.pid, signal.SIGKILL)  # as the engine would
+        took = time.monotonic() - began
+        assert manager.wait_exit(5) == 128 + signal.SIGTERM, f"the manager did not finish within 1 s ({took:.2f} s)"
+        assert not wait_gone(pids, 0.5), f"a command outlived SIGTERM to its manager ({target})"
+        assert took < 0.8, f"the manager took {took:.2f} s to stop"
+    finally:
+        kill_leftovers(pids)
+
+
+def test_sigkill_of_the_manager_alone_ends_its_workers_commands(start_manager, tmp_path: Path) -> None:
+    manager = start_manager(workers=1)
+    _task_id, pids = start_escapers(manager, tmp_path)
+    try:
+        os.kill(manager.pid, signal.SIGKILL)
+        manager.wait_exit(5)
+        assert not wait_gone(pids, 3), "a command outlived its manager's SIGKILL"
+    finally:
+        kill_leftovers(pids)

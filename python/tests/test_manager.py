@@ -8,10 +8,11 @@ import platform
 import select
 import signal
 import socket
+import time
 from pathlib import Path
 
 import sample_apps
-from client import FAILED, OK, WORKER_LOST, Deadline, ManagerProcess, hiding_cloudpickle, process_alive
+from client import FAILED, OK, WORKER_LOST, Deadline, ManagerProcess, hiding_cloudpickle, process_alive, wait_gone
 from conftest import needs_cloudpickle
 from sprig.serialize import Pickled
 
@@ -184,7 +185,7 @@ def test_kill_task_running(start_manager, tmp_path: Path) -> None:
         os.close(fifo_fd)
 
 
-def test_kill_task_prefetched_behind_a_running_one(start_manager, tmp_path: Path) -> None:
+def test_kill_task_recalled_from_a_busy_worker(start_manager, tmp_path: Path) -> None:
     manager = start_manager(workers=1, args=("--heartbeat-period", "0.05"))
     fifo, gate, fifo_fd = make_fifos(tmp_path)
     try:
@@ -196,8 +197,10 @@ def test_kill_task_prefetched_behind_a_running_one(start_manager, tmp_path: Path
             ]
         )
         pid = read_pid(fifo_fd)
+        # The worker is busy with a long task: what it held unstarted is back in the queue.
+        manager.wait_stats(lambda stats: stats["queued"] == 2 and stats["running"] == 1)
         manager.kill_task(victim)
-        manager.wait_stats(lambda stats: stats.get("kills_pending") == 1)
+        manager.wait_stats(lambda stats: stats["queued"] == 1)
         open_gate(gate)
         results = manager.wait_results([blocker, last])
         assert results[blocker].value == pid  # the running task was not disturbed
@@ -205,6 +208,49 @@ def test_kill_task_prefetched_behind_a_running_one(start_manager, tmp_path: Path
         assert manager.run(sample_apps.getpid).value == pid  # same worker: nobody was killed
         manager.wait_stats(lambda stats: stats.get("kills_pending") == 0)
         assert victim not in manager.results
+    finally:
+        os.close(fifo_fd)
+
+
+def test_no_short_task_waits_behind_a_long_one(start_manager) -> None:
+    manager = start_manager(workers=2)
+    (long_task,) = manager.submit([manager.python_task(sample_apps.sleep, 3)])
+    short = manager.submit([manager.python_task(sample_apps.add, i, 1) for i in range(200)])
+    results = manager.wait_results([long_task, *short], 30)
+    assert [results[i].value for i in short] == [i + 1 for i in range(200)]
+    assert results[long_task].value == 3
+    order = manager.result_order
+    waited = [i for i in short if order.index(i) > order.index(long_task)]
+    assert not waited, f"{len(waited)} short tasks finished only after the long one"
+
+
+def test_a_stopped_worker_is_killed_and_reported_lost_while_the_other_goes_on(start_manager, tmp_path: Path) -> None:
+    threshold = 2.0
+    manager = start_manager(workers=2, args=("--heartbeat-period", "0.2", "--heartbeat-threshold", str(threshold)))
+    fifo, _gate, fifo_fd = make_fifos(tmp_path)
+    try:
+        (stuck,) = manager.submit([manager.python_task(sample_apps.report_pid_and_sleep, fifo, 60)])
+        pid = read_pid(fifo_fd)
+        os.kill(pid, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        short = manager.submit([manager.python_task(sample_apps.add, i, 1) for i in range(100)])
+        # The other worker runs them meanwhile; the stopped one may hold a few it was given in the
+        # first moments of its task (before it counted as busy), which it cannot give back.
+        deadline = Deadline(threshold - 0.2)
+        while sum(1 for i in short if i in manager.results) < 97 and manager.pump(deadline) and not deadline.passed():
+            pass
+        assert stuck not in manager.results
+        assert sum(1 for i in short if i in manager.results) >= 97, "the other worker did not go on"
+        lost = manager.wait_results([stuck], threshold + 3)[stuck]
+        noticed = time.monotonic() - stopped_at
+        results = manager.wait_results(short)
+        assert [results[i].value for i in short] == [i + 1 for i in range(100)]
+        assert lost.status == WORKER_LOST
+        assert lost.info["pid"] == pid and lost.info["signal"] == 9
+        assert "stopped answering" in lost.info["message"] and f"task {stuck}" in lost.info["message"]
+        assert threshold <= noticed < threshold + 1.5, f"noticed after {noticed:.2f} s"
+        assert not process_alive(pid) or wait_gone({pid: None}, 2) == []
+        assert manager.run(sample_apps.getpid).status == OK  # replaced
     finally:
         os.close(fifo_fd)
 

@@ -16,7 +16,7 @@ import sample_apps
 from client import PY, Deadline, decode_results, encode_task, process_alive, manager_env
 from sprig import serialize
 
-SKIPPED, STARTED = 3, 4
+SKIPPED, STARTED, RECALLED = 3, 4, 5
 
 
 class RawWorker:
@@ -62,6 +62,8 @@ class RawWorker:
 
     def results(self, seconds: float = 10) -> list[tuple[int, int, bytes]]:
         kind, body = self.frame(seconds)
+        while kind == 5:  # HEARTBEAT, sent every second
+            kind, body = self.frame(seconds)
         assert kind == 4, f"expected RESULTS, got frame type {kind}"
         return decode_results(body)
 
@@ -106,28 +108,52 @@ def test_ready_then_one_result_per_task(worker: RawWorker) -> None:
     assert serialize.loads(frames[1][0][2]) == 3 and serialize.loads(frames[2][0][2]) == 7
 
 
-def test_killed_prefetched_task_is_skipped(worker: RawWorker, tmp_path: Path) -> None:
-    fifo, gate = str(tmp_path / "pid.fifo"), str(tmp_path / "gate.fifo")
-    os.mkfifo(fifo)
-    os.mkfifo(gate)
-    fifo_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
+class BlockedWorker:
+    """A worker running task 1 (which waits until :meth:`release`) with tasks 2 and 3 queued."""
+
+    def __init__(self, worker: RawWorker, tmp_path: Path) -> None:
+        self.fifo, self.gate = str(tmp_path / "pid.fifo"), str(tmp_path / "gate.fifo")
+        os.mkfifo(self.fifo)
+        os.mkfifo(self.gate)
+        self.fifo_fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
         assert worker.results() == []
         body = struct.pack("<I", 3)
-        body += worker.task(1, sample_apps.report_pid_and_wait, fifo, gate)
+        body += worker.task(1, sample_apps.report_pid_and_wait, self.fifo, self.gate)
         body += worker.task(2, sample_apps.add, 1, 1) + worker.task(3, sample_apps.add, 2, 2)
         worker.send(3, body)
         assert [(t, s) for t, s, _ in worker.results()] == [(1, STARTED)]
-        assert read_pid(fifo_fd) == worker.proc.pid  # task 1 runs
-        worker.send(7, struct.pack("<Q", 2))  # KILL_TASK 2, while 1 runs
-        gate_fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+        assert read_pid(self.fifo_fd) == worker.proc.pid  # task 1 runs, and goes on running
+
+    def release(self) -> None:
+        gate_fd = os.open(self.gate, os.O_WRONLY | os.O_NONBLOCK)
         os.write(gate_fd, b"go\n")
         os.close(gate_fd)
+
+    def close(self) -> None:
+        os.close(self.fifo_fd)
+
+
+def test_killed_prefetched_task_is_skipped(worker: RawWorker, tmp_path: Path) -> None:
+    blocked = BlockedWorker(worker, tmp_path)
+    try:
+        worker.send(7, struct.pack("<Q", 2))  # KILL_TASK 2, while 1 runs
+        blocked.release()
         frame = worker.results()
         assert [(t, s) for t, s, _ in frame] == [(1, 0), (2, SKIPPED), (3, STARTED)]
         assert [(t, s) for t, s, _ in worker.results()] == [(3, 0)]
     finally:
-        os.close(fifo_fd)
+        blocked.close()
+
+
+def test_recall_gives_back_unstarted_tasks_while_one_runs(worker: RawWorker, tmp_path: Path) -> None:
+    blocked = BlockedWorker(worker, tmp_path)
+    try:
+        worker.send(9, b"")  # RECALL
+        assert [(t, s) for t, s, _ in worker.results()] == [(2, RECALLED), (3, RECALLED)]
+        blocked.release()
+        assert [(t, s) for t, s, _ in worker.results()] == [(1, 0)]
+    finally:
+        blocked.close()
 
 
 def test_worker_exits_on_end_of_input(worker: RawWorker) -> None:
