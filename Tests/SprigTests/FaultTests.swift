@@ -92,3 +92,23 @@ struct SharedPlaceTests {
         }
     }
 }
+
+@Suite("A slow task does not stall its block", .serialized, .timeLimit(.minutes(2)))
+struct StallTests {
+    /// Short tasks submitted after a long one on a two-worker block all finish while it runs:
+    /// none waits behind it. (Tasks queued at the busy worker waited for it: ~310 of 3,000 finished.)
+    @Test func shortTasksDoNotWaitBehindALongOne() throws {
+        let h = try ProcessHarness(workers: 2)
+        defer { h.close() }
+        #expect(h.waitForWorkers(2))
+        h.rememberProcesses()
+        _ = try (0..<20).map { try h.python("add")($0, 0) }.map { try $0.result() }  // tasks are known to be short
+        let slow = try h.python("sleep_then")(4.0, "slow")
+        let quick = try (0..<300).map { try h.python("add")($0, 1) }
+        for (index, future) in quick.enumerated() {
+            #expect(try future.result(timeout: .seconds(30)).decode(Int.self) == index + 1)
+        }
+        #expect(!slow.isDone, "a short task waited for the long one")
+        #expect(try slow.result(timeout: .seconds(30)).decode(String.self) == "slow")
+    }
+}
