@@ -12,7 +12,9 @@ file out of the archive and runs :func:`boot`, which
 * answers a Python of another major.minor than ``--expect-python`` with one HELLO frame
   (``"python"``: its own version, ``"workers": 0``) and exit status 3, without starting anything;
 * unpacks the archive once per content into ``DIR/sprig-<digest>/sprig/`` (a temporary folder
-  renamed into place; a later start with the same bundle writes nothing);
+  renamed into place; a later start with the same bundle writes nothing, once every cached file
+  matches the sha256 the bundle's manifest gives it); DIR must be private to this user (created
+  mode 0700; another user's folder, or one group or others may write, is refused);
 * puts ``DIR/sprig-<digest>`` first on ``sys.path`` and ``PYTHONPATH`` (workers import sprig
   from there) and runs ``sprig.manager.main(MANAGER_ARGS)`` in this process.
 
@@ -76,18 +78,23 @@ USAGE = (
 )
 
 
+def sha256(data=b""):
+    """A sha256 hash object; the built-in module's (importing hashlib, OpenSSL, costs ~3 ms at
+    each start)."""
+    try:
+        from _sha2 import sha256 as make  # 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256 as make  # up to 3.11
+        except ImportError:
+            from hashlib import sha256 as make
+    return make(data)
+
+
 def bundle_digest(bundle):
     """The bundle's name: the first 16 hex digits of the sha256 of its zip (``bundle`` may be what
     :func:`make_bundle` returns, with its 12-byte header, or the zip alone). The remote side
     unpacks into ``<script dir>/sprig-<digest>``."""
-    try:  # the built-in module: importing hashlib (OpenSSL) costs ~3 ms at each start
-        from _sha2 import sha256  # 3.12+
-    except ImportError:
-        try:
-            from _sha256 import sha256  # up to 3.11
-        except ImportError:
-            from hashlib import sha256
-
     bundle = bytes(bundle)
     if bundle[:8] == MAGIC:
         bundle = bundle[BUNDLE_HEADER.size :]
@@ -238,23 +245,82 @@ def zip_members(data):
     return members
 
 
-def _unpacked(root, sizes):
-    """Whether ``root`` holds every member with its size (stat only: reads nothing)."""
-    for name, size in sizes:
+MANIFEST_HEAD = b"sprig-manifest sha256\n"
+
+
+class UnsafeFolder(Exception):
+    """The cache folder is not private to this user: code in it cannot be trusted."""
+
+
+def digests(data):
+    """{member name: sha256 hex} of a zip archive: from its manifest (the zip comment
+    :func:`sprig.bundle.manifest` writes), else computed from the members."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
+    if end >= 0 and len(data) >= end + 22:
+        (length,) = struct.unpack("<H", data[end + 20 : end + 22])
+        comment = data[end + 22 : end + 22 + length]
+        if comment.startswith(MANIFEST_HEAD):
+            found = {}
+            for line in comment[len(MANIFEST_HEAD) :].decode("utf-8").splitlines():
+                digest, _, name = line.partition(" ")
+                found[name] = digest
+            return found
+    import io
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    return dict((info.filename, sha256(archive.read(info)).hexdigest()) for info in archive.infolist()
+                if not info.filename.endswith("/"))
+
+
+def _unpacked(root, expected):
+    """Whether ``root`` holds every member with its content (``expected``: name -> sha256 hex)."""
+    for name, digest in expected.items():
         try:
-            if os.path.getsize(os.path.join(root, *name.split("/"))) != size:
-                return False
+            with open(os.path.join(root, *name.split("/")), "rb") as handle:
+                if sha256(handle.read()).hexdigest() != digest:
+                    return False
         except OSError:
             return False
     return True
 
 
+def private_folder(folder):
+    """Makes sure ``folder`` exists (created mode 0700), is a folder, is owned by this user and is
+    not writable by group or others; UnsafeFolder otherwise: another user could plant code in it."""
+    if not os.path.isdir(folder):
+        try:
+            os.makedirs(folder, 0o700)
+        except FileExistsError:
+            pass
+        else:
+            os.chmod(folder, 0o700)
+    info = os.stat(folder)
+    import stat
+
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeFolder("%s is not a folder" % folder)
+    if info.st_uid != os.geteuid():
+        raise UnsafeFolder(
+            "%s is owned by uid %d, not by this user (uid %d): another user could plant code in it; "
+            "use a --script-dir of your own" % (folder, info.st_uid, os.geteuid())
+        )
+    if info.st_mode & 0o022:
+        raise UnsafeFolder(
+            "%s is writable by %s (mode %04o): another user could plant code in it; make it private "
+            "(chmod 700) or use another --script-dir"
+            % (folder, "group and others" if info.st_mode & 0o022 == 0o022 else "group" if info.st_mode & 0o020 else "others",
+               stat.S_IMODE(info.st_mode))
+        )
+
+
 def install(bundle, script_dir=DEFAULT_SCRIPT_DIR):
     """Unpacks the zip ``bundle`` into ``script_dir/sprig-<digest>`` unless it is there already,
-    and returns that folder. Written atomically: a temporary folder in ``script_dir`` renamed into
-    place, so a folder of that name is complete; concurrent starts each unpack, one rename wins
-    and the others use its folder. A damaged folder (a member missing or of the wrong size) is
-    replaced."""
+    and returns that folder. ``script_dir`` must be private (:func:`private_folder`; created
+    mode 0700). Written atomically: a temporary folder in ``script_dir`` renamed into place, so a
+    folder of that name is complete; concurrent starts each unpack, one rename wins and the others
+    use its folder. A damaged folder (a member missing or whose content differs from the bundle's,
+    by sha256) is replaced."""
     script_dir = os.path.abspath(os.path.expanduser(script_dir))
     root = os.path.join(script_dir, "sprig-" + bundle_digest(bundle))
     sizes = zip_members(bundle)
@@ -263,7 +329,11 @@ def install(bundle, script_dir=DEFAULT_SCRIPT_DIR):
         # sprig/... and the shipped serializer (cloudpickle/...) only: nothing else may be planted.
         if parts[0] not in SHIPPABLE_ROOTS or ".." in parts or "" in parts or "\\" in name:
             raise ValueError("bad member name in bundle: %r" % name)
-    if _unpacked(root, sizes):
+    expected = digests(bundle)
+    if sorted(expected) != sorted(name for name, _ in sizes):
+        raise ValueError("the bundle's manifest does not list its members")
+    private_folder(script_dir)
+    if _unpacked(root, expected):
         return root
 
     import io
@@ -273,8 +343,6 @@ def install(bundle, script_dir=DEFAULT_SCRIPT_DIR):
 
     archive = zipfile.ZipFile(io.BytesIO(bundle))
 
-    if not os.path.isdir(script_dir):
-        os.makedirs(script_dir, 0o700)
     temp = tempfile.mkdtemp(prefix=".sprig-%s-" % os.path.basename(root)[6:], dir=script_dir)
     try:
         for name, _ in sizes:
@@ -288,7 +356,7 @@ def install(bundle, script_dir=DEFAULT_SCRIPT_DIR):
         try:
             os.rename(temp, root)
         except OSError:
-            if not _unpacked(root, sizes):
+            if not _unpacked(root, expected):
                 if not os.path.isdir(root):
                     raise
                 aside = "%s.damaged-%d" % (root, os.getpid())
@@ -334,6 +402,9 @@ def boot(bundle, argv):
         return refuse_version(options, bundle=bundle)
     try:
         root = install(bundle, options.script_dir)
+    except UnsafeFolder as error:
+        sys.stderr.write("sprig bootstrap: refusing the cache folder: %s\n" % error)
+        return EXIT_BUNDLE
     except Exception as error:  # OSError, BadZipFile, ValueError: say what and where, no traceback
         sys.stderr.write(
             "sprig bootstrap: cannot unpack the bundle into %s: %s: %s\n"

@@ -138,12 +138,21 @@ def shipped_files(names):
     return files
 
 
+def manifest(members):
+    """The zip comment of a bundle: :data:`sprig.bootstrap.MANIFEST_HEAD`, then one line
+    ``<sha256 hex> <name>`` per member, which the host checks its cached copies against."""
+    from sprig.bootstrap import MANIFEST_HEAD, sha256
+
+    lines = [MANIFEST_HEAD] + [("%s %s\n" % (sha256(data).hexdigest(), name)).encode("utf-8") for name, data in members]
+    return b"".join(lines)
+
+
 def make_bundle(package_dir=None, extra=(), ship=()):
     """The bytes to write on the remote stdin before the protocol starts: ``b"SPRIGBN1"``, u32
     length, zip of the files of :func:`bundle_modules` as ``sprig/...``: ``sprig/bootstrap.py``
     first and stored (BOOTSTRAP_SOURCE takes it from there), the others deflated, in name order,
     then the files of the packages named in ``ship`` (see :func:`shipped_files`), which the
-    unpacked folder puts ahead of the host's own. Deterministic: the same file contents give the
+    unpacked folder puts ahead of the host's own; the zip comment is the :func:`manifest`. Deterministic: the same file contents give the
     same bytes (fixed order, timestamps and attributes)."""
     import io
     import zipfile
@@ -167,6 +176,7 @@ def make_bundle(package_dir=None, extra=(), ship=()):
     members.sort(key=lambda member: (member[0] != "sprig/bootstrap.py", member[0]))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
+        archive.comment = manifest(members)
         for arcname, data in members:
             info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
             info.create_system = 3  # Unix, whatever this machine is

@@ -205,6 +205,49 @@ def test_install_once_repairs_damage_and_refuses_bad_names(tmp_path: Path) -> No
         bootstrap.install(buffer.getvalue(), str(tmp_path / "s"))
 
 
+def test_a_same_size_edit_of_a_cached_file_is_found_and_replaced(tmp_path: Path) -> None:
+    zip_bytes = BUNDLE[12:]
+    root = Path(bootstrap.install(zip_bytes, str(tmp_path / "s")))
+    cached = root / "sprig" / "protocol.py"
+    original = cached.read_bytes()
+    stat = cached.stat()
+    planted = original.replace(b"PROTOCOL_VERSION", b"PROTOCOL_VERSIOM", 1)
+    assert planted != original and len(planted) == len(original)
+    cached.write_bytes(planted)
+    os.utime(cached, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even its time is the same
+    assert Path(bootstrap.install(zip_bytes, str(tmp_path / "s"))) == root
+    assert cached.read_bytes() == original == (PACKAGE_DIR / "protocol.py").read_bytes()
+
+
+def test_the_cache_folder_is_created_private(tmp_path: Path) -> None:
+    bootstrap.install(BUNDLE[12:], str(tmp_path / "new" / "cache"))
+    assert (tmp_path / "new" / "cache").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o775, 0o757])
+def test_a_cache_folder_others_can_write_is_refused(tmp_path: Path, mode: int) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    with pytest.raises(bootstrap.UnsafeFolder, match=str(shared)):
+        bootstrap.install(BUNDLE[12:], str(shared))
+    assert list(shared.iterdir()) == [], "nothing was written there"
+    done = run_boot(["--script-dir", str(shared), "--", "--workers", "1", "--block-id", "b"], BUNDLE, tmp_path)
+    assert done.returncode == 1 and done.stdout == b""
+    assert f"refusing the cache folder: {shared} is writable by" in done.stderr.decode(), done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder to another user")
+def test_a_cache_folder_owned_by_another_user_is_refused(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign"
+    foreign.mkdir(mode=0o700)
+    os.chown(foreign, 65534, 65534)
+    done = run_boot(["--script-dir", str(foreign), "--", "--workers", "1", "--block-id", "b"], BUNDLE, tmp_path)
+    assert done.returncode == 1 and done.stdout == b""
+    assert f"{foreign} is owned by uid 65534, not by this user" in done.stderr.decode(), done.stderr
+    assert list(foreign.iterdir()) == []
+
+
 # -- starting managers ------------------------------------------------------------------------------
 
 
