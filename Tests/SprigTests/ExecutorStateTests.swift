@@ -36,6 +36,23 @@ struct ExecutorStateTests {
         #expect(ledger.remove(2, at: now) == nil)  // a result for a task no longer held is ignored
     }
 
+    /// Running tasks do not take the room of waiting ones: a block whose worker runs (or hangs in)
+    /// a task still takes tasks for its other workers. (The block's room counted every task it
+    /// held: a worker stopped with two tasks idled its neighbour — 0 completions for 10 s.)
+    @Test func runningTasksDoNotTakeTheRoomOfWaitingOnes() {
+        var ledger = BlockLedger()
+        let now = ContinuousClock.now
+        ledger.becameReady(at: now)
+        _ = ledger.take([Self.task(1, function: 1), Self.task(2, function: 1)], at: now)
+        #expect(ledger.freeSlots(waiting: 2) == 0)
+        _ = ledger.starting(1)
+        #expect(ledger.freeSlots(waiting: 2) == 1)
+        _ = ledger.starting(2)
+        #expect(ledger.freeSlots(waiting: 2) == 2)
+        _ = ledger.remove(1, at: now)
+        #expect(ledger.freeSlots(waiting: 2) == 2 && ledger.outstanding == 1)
+    }
+
     @Test func anEndingReportsWhatWasLostWithTheFirstReasonGiven() {
         var ledger = BlockLedger()
         let now = ContinuousClock.now

@@ -112,3 +112,24 @@ struct StallTests {
         #expect(try slow.result(timeout: .seconds(30)).decode(String.self) == "slow")
     }
 }
+
+extension StallTests {
+    /// A worker stopped with SIGSTOP does not idle its neighbour: tasks keep completing while it is
+    /// stopped. (Zero completions for as long as it was stopped, 4 runs of 4.)
+    @Test func aStoppedWorkerDoesNotIdleItsNeighbour() throws {
+        let h = try ProcessHarness(workers: 2)
+        defer { h.close() }
+        #expect(h.waitForWorkers(2))
+        h.rememberProcesses()
+        _ = try (0..<50).map { _ in try h.python("sleep_then")(0.002, 0) }.map { try $0.result() }
+        let worker = try #require(h.htex.processIDs.dropFirst().first)
+        kill(worker, SIGSTOP)
+        defer { kill(worker, SIGCONT) }
+        let during = try (0..<400).map { try h.python("sleep_then")(0.002, $0) }
+        // While it stays stopped, the other worker does nearly all of them.
+        #expect(eventually(timeout: .seconds(30)) { during.filter(\.isDone).count >= 390 },
+                "\(during.filter(\.isDone).count) of 400 done with one worker stopped")
+        kill(worker, SIGCONT)
+        for future in during { _ = try? future.result(timeout: .seconds(30)) }
+    }
+}

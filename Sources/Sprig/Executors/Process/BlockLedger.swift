@@ -16,6 +16,8 @@ struct BlockLedger {
 
     private(set) var phase = Phase.starting
     private(set) var inFlight: [UInt64: InFlight] = [:]
+    /// Tasks a worker has started (STARTED came, the result has not).
+    private var started: Set<UInt64> = []
     private var sentFunctions: Set<UInt64> = []
     /// Since when the block holds nothing (`nil` while it holds tasks or is not ready).
     private var emptySince: ContinuousClock.Instant? = nil
@@ -27,6 +29,11 @@ struct BlockLedger {
 
     /// How many more tasks the block may take when it may hold `capacity` at once.
     func freeSlots(capacity: Int) -> Int { phase == .ready ? max(0, capacity - inFlight.count) : 0 }
+
+    /// How many more tasks the block may take when it may hold `waiting` tasks that no worker has
+    /// started, besides those running. Tasks a worker runs — however long, or on a worker that
+    /// stopped answering — then never keep the block's free workers from getting more.
+    func freeSlots(waiting: Int) -> Int { phase == .ready ? max(0, waiting - (inFlight.count - started.count)) : 0 }
 
     /// The manager's HELLO matched: the block takes tasks.
     mutating func becameReady(at now: ContinuousClock.Instant) {
@@ -46,11 +53,16 @@ struct BlockLedger {
     }
 
     /// A worker starts task `id`: its attempt, if the block still holds it.
-    func starting(_ id: UInt64) -> Attempt? { inFlight[id]?.attempt }
+    mutating func starting(_ id: UInt64) -> Attempt? {
+        guard let attempt = inFlight[id]?.attempt else { return nil }
+        started.insert(id)
+        return attempt
+    }
 
     /// Task `id` came back (or will not: it was killed); the block no longer holds it.
     mutating func remove(_ id: UInt64, at now: ContinuousClock.Instant) -> InFlight? {
         let item = inFlight.removeValue(forKey: id)
+        started.remove(id)
         if item != nil && inFlight.isEmpty { emptySince = now }
         return item
     }
@@ -74,7 +86,10 @@ struct BlockLedger {
     mutating func end(exitCode: Int32) -> Ending {
         let wasReady = phase == .ready || phase == .stopping
         phase = .dead
-        defer { inFlight = [:] }
+        defer {
+            inFlight = [:]
+            started = []
+        }
         return Ending(lost: Array(inFlight.values), reason: deathReason ?? "its manager exited with status \(exitCode)",
                       wasReady: wasReady)
     }

@@ -27,9 +27,11 @@ public final class HighThroughputExecutor: Executor {
     public let heartbeatPeriod: Duration
     /// Silence after which a manager is declared lost (and its tasks fail with `managerLost`).
     public let heartbeatThreshold: Duration
-    /// Tasks each worker may have queued beside the one it runs, while tasks are short (they come
-    /// back within ``shortTask``): that is what makes no-op throughput high. Longer tasks get no
-    /// prefetch (Parsl's default), so that new blocks and other hosts get their share of the work.
+    /// Tasks each worker may have waiting beside the one it runs, while tasks are short (they come
+    /// back within ``shortTask``): that is what makes no-op throughput high. Longer tasks wait two
+    /// per worker at most, so that new blocks and other hosts get their share of the work. Tasks
+    /// that run never count: a long one, or a worker that stopped answering, never starves the
+    /// block's other workers.
     public let prefetch: Int
     /// Tasks that come back faster than this, on average, are prefetched.
     public let shortTask: Duration = .milliseconds(20)
@@ -291,10 +293,14 @@ public final class HighThroughputExecutor: Executor {
         }
     }
 
-    /// Tasks a block may hold: one per worker, plus the prefetch while tasks are known to be short.
-    private func capacity(of block: ManagerBlock) -> Int {
+    /// Tasks a block may hold that no worker has started yet (besides those running): per worker,
+    /// the prefetch plus one while tasks are known to be short, else two. Running tasks do not
+    /// count, so a long task, or a worker that stopped answering with tasks it holds, never
+    /// keeps the block's other workers from getting more (the manager gives each worker only what
+    /// it can start soon and takes back what a busy one holds).
+    private func waitingRoom(of block: ManagerBlock) -> Int {
         let short = typicalTask.withLock { $0.map { $0 < shortTask } ?? false }
-        return block.workers * (short ? prefetch + 1 : 1)
+        return block.workers * (short ? prefetch + 1 : 2)
     }
 
     private func blockEnded(_ block: ManagerBlock, startFailure: String?, permanent: Bool) {
@@ -346,7 +352,7 @@ public final class HighThroughputExecutor: Executor {
             let assignments: [(ManagerBlock, [Attempt])] = state.withLock { state in
                 guard !state.queue.isEmpty else { return [] }
                 let ready = state.blocks.values.sorted { $0.number < $1.number }
-                    .map { block in (block, block.freeSlots(capacity: capacity(of: block)), block.freeSlots(capacity: block.workers)) }
+                    .map { block in (block, block.freeSlots(waiting: waitingRoom(of: block)), block.freeSlots(capacity: block.workers)) }
                     .filter { $0.1 > 0 }
                 guard !ready.isEmpty else { return [] }
                 let counts = DispatchPlan.share(waiting: state.queue.count,

@@ -82,6 +82,8 @@ final class ManagerBlock: Sendable {
     var outstanding: Int { ledger.withLock { $0.outstanding } }
     /// How many more tasks the block may take when it may hold `capacity` at once.
     func freeSlots(capacity: Int) -> Int { ledger.withLock { $0.freeSlots(capacity: capacity) } }
+    /// How many more tasks the block may take when it may hold `waiting` unstarted ones.
+    func freeSlots(waiting: Int) -> Int { ledger.withLock { $0.freeSlots(waiting: waiting) } }
     var lastHeard: ContinuousClock.Instant { extra.withLock { $0.lastHeard } }
     var idleSince: ContinuousClock.Instant? { ledger.withLock { $0.idleSince } }
     /// The manager's and its workers' PIDs, as the manager last reported them.
