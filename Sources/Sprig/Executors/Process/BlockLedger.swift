@@ -12,6 +12,13 @@ struct BlockLedger {
         let attempt: Attempt
         let kind: WireTask.Kind
         let sent: ContinuousClock.Instant
+        /// When a worker started it (its STARTED came), if it has.
+        var startedAt: ContinuousClock.Instant? = nil
+
+        /// How long it ran: from its start on a worker (or, without one reported, from when it was
+        /// sent) to `end`. Time spent waiting in the block is not counted, so a deep queue never
+        /// makes short tasks look long.
+        func ran(until end: ContinuousClock.Instant) -> Duration { end - (startedAt ?? sent) }
     }
 
     private(set) var phase = Phase.starting
@@ -53,9 +60,10 @@ struct BlockLedger {
     }
 
     /// A worker starts task `id`: its attempt, if the block still holds it.
-    mutating func starting(_ id: UInt64) -> Attempt? {
+    mutating func starting(_ id: UInt64, at now: ContinuousClock.Instant = .now) -> Attempt? {
         guard let attempt = inFlight[id]?.attempt else { return nil }
         started.insert(id)
+        inFlight[id]?.startedAt = now
         return attempt
     }
 

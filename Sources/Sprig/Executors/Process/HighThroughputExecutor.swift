@@ -28,12 +28,12 @@ public final class HighThroughputExecutor: Executor {
     /// Silence after which a manager is declared lost (and its tasks fail with `managerLost`).
     public let heartbeatThreshold: Duration
     /// Tasks each worker may have waiting beside the one it runs, while tasks are short (they come
-    /// back within ``shortTask``): that is what makes no-op throughput high. Longer tasks wait two
-    /// per worker at most, so that new blocks and other hosts get their share of the work. Tasks
-    /// that run never count: a long one, or a worker that stopped answering, never starves the
-    /// block's other workers.
+    /// back within ``shortTask``): that is what makes no-op throughput high; tasks that run do not
+    /// count then, so a long one, or a worker that stopped answering, never starves the block's
+    /// other workers. Longer tasks get no prefetch (Parsl's default), so that new blocks and
+    /// other hosts get their share of the work.
     public let prefetch: Int
-    /// Tasks that come back faster than this, on average, are prefetched.
+    /// Tasks that run faster than this on a worker, on average (time waiting in a block not counted), are prefetched.
     public let shortTask: Duration = .milliseconds(20)
     /// Where block logs go; default `<run directory>/<label>`.
     public let workerLogDirectory: String?
@@ -56,14 +56,14 @@ public final class HighThroughputExecutor: Executor {
     }
 
     private let state: Mutex<State>
-    /// Attempts that ended in blocks, finished here rather than on the blocks' reader threads
-    /// (finishing runs kernel code: releasing dependents, which may take the GIL).
-    private let completions = WorkQueue<[(Attempt, Outcome)]>()
+    /// Attempts that ended in blocks, finished by the dispatch thread rather than on the blocks'
+    /// reader threads (finishing runs kernel code: releasing dependents, which may take the GIL);
+    /// a dependent released there is dispatched by the same thread, without another wake-up.
+    private let completions = Mutex<[[(Attempt, Outcome)]]>([])
     private let encoder = TaskEncoder()
     private let dispatchKicker = Kicker()
     private let maintenanceKicker = Kicker()
     private let threads = Mutex<[JoinableThread]>([])
-    private let completerThread = Mutex<JoinableThread?>(nil)
     private let local: ThreadPoolExecutor
     private let expected = Mutex<ExpectedManager?>(nil)
     /// A moving average of how long tasks spend in blocks; `nil` until one has come back.
@@ -153,11 +153,7 @@ public final class HighThroughputExecutor: Executor {
         for _ in 0..<provider.initBlocks { startBlock() }
         let dispatcher = try JoinableThread(name: "sprig-dispatch") { [self] in dispatchLoop() }
         let maintenance = try JoinableThread(name: "sprig-maintain") { [self] in maintenanceLoop() }
-        let completer = try JoinableThread(name: "sprig-complete") { [self] in
-            while let batch = completions.pop() { for (attempt, outcome) in batch { attempt.finish(outcome) } }
-        }
         threads.withLock { $0 = [dispatcher, maintenance] }
-        completerThread.withLock { $0 = completer }
         EmergencyStop.register(self) { [weak self] in self?.killAllBlocks() }
     }
 
@@ -199,9 +195,8 @@ public final class HighThroughputExecutor: Executor {
             if block.phase != .dead { block.kill(reason: "it did not stop within 5 s of shutdown") }
             block.joinReader()
         }
-        // Every block's results are in the queue: finish them, then stop the completion thread.
-        completions.close()
-        completerThread.withLock { $0 }?.join()
+        // Every block's last results are in: the dispatch thread has stopped, so finish them here.
+        finishCompletions()
         let leftover = state.withLock { state in
             state.phase = .stopped
             defer { state.queue = [] }
@@ -260,7 +255,7 @@ public final class HighThroughputExecutor: Executor {
                 capacityChanged: { [weak self] in self?.dispatchKicker.kick() },
                 ready: { [weak self] block in self?.state.withLock { $0.slots.ready(block.slot) } },
                 taskReturned: { [weak self] duration in self?.noteTaskDuration(duration) },
-                finished: { [weak self] batch in if !batch.isEmpty { _ = self?.completions.push(batch) } },
+                finished: { [weak self] batch in self?.deliver(batch) },
                 ended: { [weak self] block, failure, permanent in self?.blockEnded(block, startFailure: failure, permanent: permanent) }))
             logger.debug("block started", metadata: ["sprig.block": "\(number)", "pid": "\(process.pid)", "sprig.host": .string(process.host)])
         } catch {
@@ -293,14 +288,16 @@ public final class HighThroughputExecutor: Executor {
         }
     }
 
-    /// Tasks a block may hold that no worker has started yet (besides those running): per worker,
-    /// the prefetch plus one while tasks are known to be short, else two. Running tasks do not
-    /// count, so a long task, or a worker that stopped answering with tasks it holds, never
-    /// keeps the block's other workers from getting more (the manager gives each worker only what
-    /// it can start soon and takes back what a busy one holds).
-    private func waitingRoom(of block: ManagerBlock) -> Int {
+    /// How many more tasks a block may take now. While tasks are short, each worker may have the
+    /// prefetch plus one waiting, and running tasks do not count: a long one, or a worker that
+    /// stopped answering with tasks it holds, never keeps the block's other workers from getting
+    /// more (the manager gives each worker only what it can start soon and takes back what a busy
+    /// one holds). Longer tasks go one per worker, nothing waiting: a task not yet started stays
+    /// here, where a new block or another host can take it (the `simple` strategy starts blocks
+    /// for tasks that wait here).
+    private func room(in block: ManagerBlock) -> Int {
         let short = typicalTask.withLock { $0.map { $0 < shortTask } ?? false }
-        return block.workers * (short ? prefetch + 1 : 2)
+        return short ? block.freeSlots(waiting: block.workers * (prefetch + 1)) : block.freeSlots(capacity: block.workers)
     }
 
     private func blockEnded(_ block: ManagerBlock, startFailure: String?, permanent: Bool) {
@@ -343,7 +340,27 @@ public final class HighThroughputExecutor: Executor {
         while true {
             dispatchKicker.wait(timeout: .seconds(1))
             if state.withLock({ $0.phase != .running }) { return }
+            finishCompletions()
             dispatchReadyTasks()
+        }
+    }
+
+    /// Hands attempts a block reported ended to the dispatch thread.
+    private func deliver(_ batch: [(Attempt, Outcome)]) {
+        guard !batch.isEmpty else { return }
+        completions.withLock { $0.append(batch) }
+        dispatchKicker.kick()
+    }
+
+    /// Finishes the attempts blocks reported ended (on the dispatch thread, or at shutdown).
+    private func finishCompletions() {
+        while true {
+            let batches = completions.withLock { pending in
+                defer { pending = [] }
+                return pending
+            }
+            if batches.isEmpty { return }
+            for batch in batches { for (attempt, outcome) in batch { attempt.finish(outcome) } }
         }
     }
 
@@ -352,7 +369,7 @@ public final class HighThroughputExecutor: Executor {
             let assignments: [(ManagerBlock, [Attempt])] = state.withLock { state in
                 guard !state.queue.isEmpty else { return [] }
                 let ready = state.blocks.values.sorted { $0.number < $1.number }
-                    .map { block in (block, block.freeSlots(waiting: waitingRoom(of: block)), block.freeSlots(capacity: block.workers)) }
+                    .map { block in (block, room(in: block), block.freeSlots(capacity: block.workers)) }
                     .filter { $0.1 > 0 }
                 guard !ready.isEmpty else { return [] }
                 let counts = DispatchPlan.share(waiting: state.queue.count,

@@ -211,7 +211,7 @@ final class ManagerBlock: Sendable {
             for entry in entries {
                 let (id, status, bytes) = (entry.taskID, entry.status, entry.data)
                 if status == ResultStatus.started.rawValue {
-                    if let attempt = ledger.starting(id) { started.append((id, attempt)) }
+                    if let attempt = ledger.starting(id, at: now) { started.append((id, attempt)) }
                 } else if let item = ledger.remove(id, at: now) {
                     finished.append((item, status, bytes))
                 }
@@ -225,7 +225,7 @@ final class ManagerBlock: Sendable {
         events.finished(finished.map { item, status, bytes in
             (item.attempt, WireResult.outcome(status: status, bytes: bytes, kind: item.kind, attempt: item.attempt, block: name))
         })
-        return finished.map { now - $0.0.sent }
+        return finished.map { $0.0.ran(until: now) }
     }
 
     private func verifyHello(_ body: [UInt8], expected: ExpectedManager) -> String? {
