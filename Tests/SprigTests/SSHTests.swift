@@ -176,6 +176,33 @@ struct SSHTests {
         #expect(log.contains("welcome to hostA"), "\(log)")
     }
 
+    /// Ctrl-C of a run over SSH closes its shared connection at once. (The multiplex master
+    /// outlived the interrupted run by its 60 s ControlPersist.)
+    @Test func anInterruptedRunLeavesNoSSHMaster() throws {
+        let hosts = try TestHosts.load()
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/faults/ssh_hold.py").path
+        setenv("SPRIG_SSH_CONFIG", hosts.config, 1)  // read by the child's SSHChannel
+        let (process, _) = try startAndReadUntil("started", try builtBinary("sprig"), ["run", script, "hostA", folder + "/remote"])
+        let masters = { Self.muxProcesses(in: SSHChannel.controlFolder) }
+        #expect(!masters().isEmpty, "the run opened no shared connection")
+        kill(process.processIdentifier, SIGINT)
+        try waitBounded(process)
+        #expect(process.terminationStatus == 130)
+        #expect(eventually(timeout: .seconds(10)) { masters().isEmpty }, "masters left: \(masters())")
+        for pid in masters() { kill(pid, SIGTERM) }  // the run's, started by this test
+    }
+
+    /// The ssh multiplex masters whose socket is in `folder` (their title is `ssh: <path> [mux]`).
+    static func muxProcesses(in folder: String) -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name -> pid_t? in
+            guard let pid = pid_t(name),
+                  let line = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return nil }
+            return line.contains(folder + "/") && line.contains("[mux]") ? pid : nil
+        }
+    }
+
     @Test func hostsWithAnotherCloudpickleOrNoneRunTheEnginesShippedCopy() throws {
         // hostA's python3 finds a cloudpickle of another version first, hostB's finds none at all.
         let fakes = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-fake-cloudpickle-\(UUID().uuidString)").path
