@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import PythonBridge
+import Synchronization
+
+/// Starting blocks, their room for tasks, and what their end means.
+extension HighThroughputExecutor {
+
+    /// Starts a block in the lowest free slot that is not waiting out a failure; returns whether it tried.
+    @discardableResult
+    func startBlock() -> Bool {
+        let now = ContinuousClock.now
+        let picked: (Int, Int, ExecutorContext)? = state.withLock { state in
+            guard let context = state.context else { return nil }
+            guard let slot = state.slots.freeSlot(used: Set(state.blocks.values.map(\.slot)), now: now) else { return nil }
+            defer { state.nextBlock += 1 }
+            return (slot, state.nextBlock, context)
+        }
+        guard let (slot, number, context) = picked, let expected = expected.withLock({ $0 }) else { return false }
+        var logger = context.logger
+        logger[metadataKey: "sprig.executor"] = .string(label)
+        do {
+            let command = try managerCommand(block: number, slot: slot, context: context)
+            let process = try provider.launch(slot: slot, block: number, command: command)
+            let block: ManagerBlock
+            do {
+                block = try ManagerBlock(number: number, slot: slot, process: process, workers: workers(slot: slot),
+                                         stderrPath: command.logFolder + "/block.stderr", logger: logger)
+            } catch {
+                process.kill()
+                process.reap()
+                process.closeStream()
+                throw error
+            }
+            state.withLock { $0.blocks[number] = block }
+            try block.startReading(expected: expected, events: BlockEvents(
+                capacityChanged: { [weak self] in self?.dispatchKicker.kick() },
+                ready: { [weak self] block in self?.state.withLock { $0.slots.ready(block.slot) } },
+                taskReturned: { [weak self] duration in self?.noteTaskDuration(duration) },
+                finished: { [weak self] batch in self?.deliver(batch) },
+                ended: { [weak self] block, failure, permanent in self?.blockEnded(block, startFailure: failure, permanent: permanent) }))
+            logger.debug("block started", metadata: ["sprig.block": "\(number)", "pid": "\(process.pid)", "sprig.host": .string(process.host)])
+        } catch {
+            state.withLock { $0.blocks[number] = nil }
+            blockStartFailed(slot: slot, "block \(number) could not start: \(error)", permanent: false)
+        }
+        return true
+    }
+
+    func managerCommand(block: Int, slot: Int, context: ExecutorContext) throws -> ManagerCommand {
+        let root = workerLogDirectory ?? (context.runDirectory as NSString).appendingPathComponent(label)
+        let folder = URL(fileURLWithPath: (root as NSString).appendingPathComponent("block-\(block)")).standardizedFileURL.path
+        // Workers see what the embedded interpreter sees: the sprig package and the same sys.path.
+        let searchPath = try withGIL { try [String](python: Python.importModule("sys").attribute("path")) }
+        let pythonPath = ([PythonSide.packageRoot] + searchPath.filter { !$0.isEmpty }).joined(separator: ":")
+        var arguments = ["--workers", "\(workers(slot: slot))", "--block-id", "\(block)",
+                         "--heartbeat-period", "\(heartbeatPeriod.seconds)", "--heartbeat-threshold", "\(heartbeatThreshold.seconds)",
+                         "--prefetch", "\(prefetch)"]
+        if workerDebug { arguments.append("--worker-debug") }
+        if cpuAffinity != "none" { arguments += ["--cpu-affinity", cpuAffinity] }
+        if expected.withLock({ $0?.serializer }) == "pickle" { arguments.append("--pickle-only") }
+        let info = Python.info!
+        return ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
+                              pythonVersion: "\(info.version.major).\(info.version.minor)")
+    }
+
+    func noteTaskDuration(_ duration: Duration) {
+        typicalTask.withLock { average in
+            average = average.map { $0 * 0.9 + duration * 0.1 } ?? duration
+        }
+    }
+
+    /// How many more tasks a block may take now. While tasks are short, each worker may have the
+    /// prefetch plus one waiting, and running tasks do not count: a long one, or a worker that
+    /// stopped answering with tasks it holds, never keeps the block's other workers from getting
+    /// more (the manager gives each worker only what it can start soon and takes back what a busy
+    /// one holds). Longer tasks go one per worker, nothing waiting: a task not yet started stays
+    /// here, where a new block or another host can take it (the `simple` strategy starts blocks
+    /// for tasks that wait here).
+    func room(in block: ManagerBlock) -> Int {
+        let short = typicalTask.withLock { $0.map { $0 < shortTask } ?? false }
+        return short ? block.freeSlots(waiting: block.workers * (prefetch + 1)) : block.freeSlots(capacity: block.workers)
+    }
+
+    func blockEnded(_ block: ManagerBlock, startFailure: String?, permanent: Bool) {
+        let stopping = state.withLock { state -> DispatchSemaphore? in
+            state.blocks[block.number] = nil
+            return state.stopping
+        }
+        stopping?.signal()
+        if let startFailure { blockStartFailed(slot: block.slot, startFailure, permanent: permanent) }
+        maintenanceKicker.kick()
+        dispatchKicker.kick()
+    }
+
+    /// A block of `slot` did not become ready. The slot is tried again after a growing pause; the
+    /// executor gives up (and fails what waits) on a permanent failure such as a version mismatch,
+    /// or when no block is alive and every slot has failed three times in a row.
+    func blockStartFailed(slot: Int, _ message: String, permanent: Bool) {
+        let (stranded, report): ([Attempt], Bool) = state.withLock { state in
+            let verdict = state.slots.failed(slot, message: message, permanent: permanent, liveBlocks: state.blocks.count, now: .now)
+            // No task waits forever: with no block left and none that can start, the queue fails.
+            guard verdict.failWaiting else { return ([], verdict.report) }
+            defer { state.queue = [] }
+            return (state.queue, verdict.report)
+        }
+        let logger = state.withLock { $0.context }?.logger
+        if report {
+            logger?.info("block failed", metadata: ["sprig.executor": .string(label), "error": .string(message)])
+        } else {
+            logger?.debug("block failed again", metadata: ["sprig.executor": .string(label), "error": .string(message)])
+        }
+        for attempt in stranded {
+            attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app,
+                                              reason: .executor("executor \(label) has no working block: \(message)"))))
+        }
+    }
+}
