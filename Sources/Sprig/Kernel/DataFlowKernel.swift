@@ -344,12 +344,13 @@ public final class DataFlowKernel: Sendable {
             // settled by a script), they run at once, so the program sees their effect on return.
             if callbacks.isEmpty {
                 taskEnded()
-            } else if !JoinableThread.isCurrentEngineThread || !self.callbacks.enqueue({ [self] in
-                for callback in callbacks { callback(outcome) }
-                taskEnded()  // a task counts as in flight until its callbacks have run
-            }) {
-                for callback in callbacks { callback(outcome) }
-                taskEnded()
+            } else {
+                // A task counts as in flight until its callbacks have run.
+                let settle: @Sendable () -> Void = { [self] in
+                    for callback in callbacks { callback(outcome) }
+                    taskEnded()
+                }
+                if !JoinableThread.isCurrentEngineThread || !self.callbacks.enqueue(settle) { settle() }
             }
             for action in actions {
                 switch action {

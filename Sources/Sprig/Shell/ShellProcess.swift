@@ -57,13 +57,13 @@ struct ShellProcess {
         for fd in descriptors { close(fd) }
         descriptors = []
 
-        let group = RunningCommands.shared.add(pid)
-        register { RunningCommands.shared.kill(group) }
+        RunningCommands.shared.add(pid)
+        register { RunningCommands.shared.kill(pid) }
         // Wait without reaping, so the PID (and group) stays ours while a kill may still come.
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
         unregister()
-        RunningCommands.shared.remove(group)
+        RunningCommands.shared.remove(pid)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return Spawn.exitCode(status)
@@ -97,10 +97,7 @@ final class RunningCommands: Sendable {
         EmergencyStop.register(self) { [self] in killAll() }
     }
 
-    func add(_ group: pid_t) -> pid_t {
-        _ = groups.withLock { $0.insert(group) }
-        return group
-    }
+    func add(_ group: pid_t) { _ = groups.withLock { $0.insert(group) } }
 
     func remove(_ group: pid_t) { _ = groups.withLock { $0.remove(group) } }
 

@@ -27,8 +27,16 @@ struct ResultEntry: Equatable {
     }
 }
 
+/// A JSON message of the protocol (a frame body, or the data of a RESULTS entry).
+protocol JSONMessage: Decodable {}
+
+extension JSONMessage {
+    /// The message in `bytes`, or `nil` when they are not one.
+    static func parse(_ bytes: [UInt8]) -> Self? { try? JSONDecoder().decode(Self.self, from: Data(bytes)) }
+}
+
 /// A manager's HELLO (JSON), as far as this side reads it.
-struct ManagerHello: Decodable, Equatable {
+struct ManagerHello: JSONMessage, Equatable {
     let `protocol`: Int?
     let python: String?
     let executable: String?
@@ -42,7 +50,6 @@ struct ManagerHello: Decodable, Equatable {
         case serializerVersion = "serializer_version"
     }
 
-    static func parse(_ body: [UInt8]) -> ManagerHello? { try? JSONDecoder().decode(Self.self, from: Data(body)) }
 }
 
 /// This side's answer to a HELLO.
@@ -59,17 +66,16 @@ struct HelloAck: Encodable, Equatable {
 }
 
 /// A manager's STATS (JSON), as far as this side reads it.
-struct ManagerStats: Decodable, Equatable {
+struct ManagerStats: JSONMessage, Equatable {
     let workerPIDs: [Int32]
 
     enum CodingKeys: String, CodingKey { case workerPIDs = "worker_pids" }
 
-    static func parse(_ body: [UInt8]) -> ManagerStats? { try? JSONDecoder().decode(Self.self, from: Data(body)) }
 }
 
 /// A FAILED entry's report (JSON). Every report has `kind`, `type`, `message`, `traceback`; the
 /// other fields belong to one kind each.
-struct FailureReport: Decodable, Equatable {
+struct FailureReport: JSONMessage, Equatable {
     /// The kinds this side tells apart; any other kind reads as `python`.
     enum Kind: String, Decodable {
         case python, bashExit = "bash_exit", badStdStream = "bad_std_stream", missingOutputs = "missing_outputs"
@@ -94,11 +100,9 @@ struct FailureReport: Decodable, Equatable {
 
     var knownKind: Kind { kind.flatMap(Kind.init(rawValue:)) ?? .python }
 
-    static func parse(_ data: [UInt8]) -> FailureReport? { try? JSONDecoder().decode(Self.self, from: Data(data)) }
 }
 
 /// A WORKER_LOST entry's report (JSON).
-struct WorkerLostReport: Decodable, Equatable {
+struct WorkerLostReport: JSONMessage, Equatable {
     let message: String?
-    static func parse(_ data: [UInt8]) -> WorkerLostReport? { try? JSONDecoder().decode(Self.self, from: Data(data)) }
 }
