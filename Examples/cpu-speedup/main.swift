@@ -12,7 +12,7 @@ let cores = ProcessInfo.processInfo.activeProcessorCount
 let apps = cores * 2
 let size = 3_000_000
 
-func time(_ label: String, _ executor: any Executor) throws -> Double {
+func time(_ label: String, _ executor: any ExecutorDescription) throws -> Double {
     let dfk = try DataFlowKernel(config: Config(executors: [executor], strategy: .none,
                                                 python: PythonConfiguration(searchPaths: [pythonFolder])))
     defer { dfk.shutdown() }

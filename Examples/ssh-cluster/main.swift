@@ -28,8 +28,9 @@ let burn = try dfk.pythonApp(module: "apps", function: "burn_on_host")
 // Blocks connect in the background; tasks go to whichever hosts are ready. Wait briefly so that
 // the spread over all hosts shows.
 let ready = ContinuousClock.now + .seconds(10)
-while cluster.readyBlocks < hosts.count && ContinuousClock.now < ready { usleep(20_000) }
-print("ready hosts: \(cluster.readyHosts.sorted().joined(separator: ", "))")
+func readyHosts() -> [String] { dfk.executorStatus("cluster")?.readyBlocks.map(\.host) ?? [] }
+while readyHosts().count < hosts.count && ContinuousClock.now < ready { usleep(20_000) }
+print("ready hosts: \(readyHosts().sorted().joined(separator: ", "))")
 
 let start = ContinuousClock.now
 let places = (0..<12).map { _ in burn(2_000_000) }

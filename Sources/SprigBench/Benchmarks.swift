@@ -41,7 +41,7 @@ func runBenchmarks(_ arguments: [String]) throws {
             sampler.end()
         }
 
-        let executor: any Executor = kind == "htex"
+        let executor: any ExecutorDescription = kind == "htex"
             ? HighThroughputExecutor(label: "htex", maxWorkers: 2, provider: LocalProvider(initBlocks: 1, maxBlocks: 1))
             : ThreadPoolExecutor(label: "threads", maxThreads: 2)
         let loadStarted = ContinuousClock.now
@@ -75,9 +75,9 @@ func runBenchmarks(_ arguments: [String]) throws {
         end("noop")
         record("noop_submit_rate", "noop ×\(count): submit rate (tasks/s)", Double(count) / submitted.seconds)
         record("noop_end_to_end_rate", "noop ×\(count): end-to-end (tasks/s)", Double(count) / ended.seconds)
-        if let htex = executor as? HighThroughputExecutor {
+        if kind == "htex", let status = dfk.executorStatus(executor.label) {
             record("worker_rss_after_noop_mb", "RSS of manager + workers after no-ops (MB)",
-                   htex.processIDs.map(residentMegabytes).reduce(0, +))
+                   status.processIDs.map(residentMegabytes).reduce(0, +))
         }
 
         var latencies: [Double] = []
@@ -136,9 +136,9 @@ func runBenchmarks(_ arguments: [String]) throws {
         record("payload_mib_s", "payload 1 MiB echo ×\(echoes) (MiB/s one way)", Double(echoes) / (ContinuousClock.now - clock).seconds)
         end("payload")
 
-        if let htex = executor as? HighThroughputExecutor {
+        if kind == "htex", let status = dfk.executorStatus(executor.label) {
             record("worker_rss_after_payload_mb", "RSS of manager + workers after 1 MiB payloads (MB)",
-                   htex.processIDs.map(residentMegabytes).reduce(0, +))
+                   status.processIDs.map(residentMegabytes).reduce(0, +))
         }
         clock = .now
         dfk.shutdown()

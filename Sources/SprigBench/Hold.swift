@@ -11,8 +11,9 @@ func holdBlocks(exitAtOnce: Bool) throws {
     let generate = try dfk.pythonApp(module: "apps", function: "generate")
     let running = (0..<2).map { _ in generate(10, 600) }
     let deadline = ContinuousClock.now + .seconds(30)
-    while htex.processIDs.count < 3 && ContinuousClock.now < deadline { usleep(5_000) }
-    FileHandle.standardOutput.write(Data(("pids=" + htex.processIDs.map(String.init).joined(separator: ",") + "\n").utf8))
+    func processIDs() -> [Int32] { dfk.executorStatus(htex.label)?.processIDs ?? [] }
+    while processIDs().count < 3 && ContinuousClock.now < deadline { usleep(5_000) }
+    FileHandle.standardOutput.write(Data(("pids=" + processIDs().map(String.init).joined(separator: ",") + "\n").utf8))
     if exitAtOnce { exit(0) }
     _ = running.map { try? $0.result() }
 }

@@ -30,7 +30,7 @@ func runSSHBenchmark(runs: Int) throws {
             let name = remote ? "\(hosts.count) SSH hosts × 1 worker" : "1 local block × \(hosts.count) workers"
             record("\(name): load → first result (s)", (ContinuousClock.now - started).seconds)
             let deadline = ContinuousClock.now + .seconds(10)
-            while executor.readyBlocks < (remote ? hosts.count : 1) && ContinuousClock.now < deadline { usleep(10_000) }
+            while (dfk.executorStatus(executor.label)?.readyBlocks.count ?? 0) < (remote ? hosts.count : 1) && ContinuousClock.now < deadline { usleep(10_000) }
             for future in (0..<500).map({ _ in noop() }) { _ = try future.result() }
             let clock = ContinuousClock.now
             let futures = (0..<5_000).map { _ in noop() }

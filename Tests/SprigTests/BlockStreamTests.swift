@@ -17,7 +17,7 @@ struct BlockStreamTests {
         #expect(try h.python("add")(1, 2).result(as: Int.self) == 3)
         #expect(h.waitForWorkers(1))
         h.rememberProcesses()
-        let manager = try #require(h.htex.processIDs.first)
+        let manager = try #require(h.status.processIDs.first)
         kill(manager, SIGSTOP)
         defer { kill(manager, SIGCONT) }
         // Several MiB that the stopped manager never reads: the pipe fills and stays full.
@@ -48,7 +48,7 @@ struct BlockStreamTests {
         let size = 24 << 20
         #expect(try h.python("text_of_size")(size).result(as: String.self).utf8.count == size)
         #expect(try h.python("add")(1, 2).result(as: Int.self) == 3)
-        #expect(h.htex.liveBlocks == 1, "the block was replaced")
+        #expect(h.status.blocks.count == 1, "the block was replaced")
     }
 
     /// A callback that waits for another task of the same block gets its value: callbacks do not
@@ -68,7 +68,7 @@ struct BlockStreamTests {
         }
         #expect(done.wait(timeout: .now() + 30) == .success)
         #expect(seen.get()?.contains("slow") == true, "the callback saw \(seen.get() ?? "nothing")")
-        #expect(h.htex.liveBlocks == 1, "the block was replaced")
+        #expect(h.status.blocks.count == 1, "the block was replaced")
     }
 
     /// Killing a block after its process was reaped signals nothing (the group id may be reused).

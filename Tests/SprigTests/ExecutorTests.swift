@@ -1,6 +1,6 @@
 import Foundation
 import PythonBridge
-import Sprig
+@testable import Sprig
 import Testing
 
 @Suite("The thread executor and the kernel's lifecycle", .timeLimit(.minutes(1)))
@@ -20,7 +20,7 @@ struct ExecutorTests {
         let h = try Harness(executors: [a, b])
         defer { h.close() }
         let where_ = try h.dfk.swiftApp(name: "where", options: AppOptions(executors: [b.label])) { () in Thread.current.name ?? "" }
-        for _ in 0..<5 { #expect(try where_().result() == ThreadPoolExecutor.threadName(label: b.label, index: 0)) }
+        for _ in 0..<5 { #expect(try where_().result() == ThreadPoolRuntime.threadName(label: b.label, index: 0)) }
         let unknown = try #require(throws: ConfigError.self) { try h.python("noop", options: AppOptions(executors: ["gpu"])) }
         #expect(unknown.message.contains("\"gpu\"") && unknown.message.contains(a.label))
     }
@@ -72,7 +72,7 @@ struct ExecutorTests {
             #expect(future.isDone)
             #expect(try future.result(as: Int.self) == index)
         }
-        let prefix = ThreadPoolExecutor.threadName(label: h.label, index: 0).dropLast(2)
+        let prefix = ThreadPoolRuntime.threadName(label: h.label, index: 0).dropLast(2)
         #expect(eventually { !threadNames().contains { $0.hasPrefix(prefix) } })
         let late = try h.python("noop")()
         let error = try #require(throws: TaskError.self) { try late.result() }

@@ -122,7 +122,7 @@ extension StallTests {
         #expect(h.waitForWorkers(2))
         h.rememberProcesses()
         _ = try (0..<50).map { _ in try h.python("sleep_then")(0.002, 0) }.map { try $0.result() }
-        let worker = try #require(h.htex.processIDs.dropFirst().first)
+        let worker = try #require(h.status.processIDs.dropFirst().first)
         kill(worker, SIGSTOP)
         defer { kill(worker, SIGCONT) }
         let during = try (0..<400).map { try h.python("sleep_then")(0.002, $0) }

@@ -20,6 +20,9 @@ final class ProcessHarness: @unchecked Sendable {  // immutable after init
                                                 strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder])))
     }
 
+    /// What the executor is doing now.
+    var status: ExecutorStatus { dfk.executorStatus(htex.label)! }
+
     func python(_ function: String, options: AppOptions = .init()) throws -> PythonApp {
         try dfk.pythonApp(module: "engine_samples", function: function, options: options)
     }
@@ -28,13 +31,13 @@ final class ProcessHarness: @unchecked Sendable {  // immutable after init
 
     /// Notes the block's current processes, to check later that none survived.
     func rememberProcesses() {
-        let pids = htex.processIDs
+        let pids = status.processIDs
         seen.set(seen.get().union(pids))
     }
 
     /// Waits until the block reported its workers (its STATS frame).
     func waitForWorkers(_ count: Int) -> Bool {
-        eventually { htex.processIDs.count >= count + 1 }
+        eventually { status.processIDs.count >= count + 1 }
     }
 
     /// Shuts down and checks that no manager or worker it ever saw is still running.
@@ -151,7 +154,7 @@ struct ProcessExecutorTests {
         #expect(eventually { FileManager.default.fileExists(atPath: marker) })
         #expect(h.waitForWorkers(2))
         h.rememberProcesses()
-        return (future, try #require(h.htex.processIDs.first))
+        return (future, try #require(h.status.processIDs.first))
     }
 
     @Test func aKilledManagerFailsItsTasksAndTheBlockIsReplaced() throws {
@@ -208,10 +211,10 @@ struct ProcessExecutorTests {
         let rendezvous = try h.python("rendezvous")
         // One worker per block: two calls can only meet if a second block was started for them.
         let calls = ["a", "b"].map { rendezvous(meeting, $0, 2, 60.0) }
-        #expect(eventually(timeout: .seconds(30)) { h.htex.readyBlocks == 2 })
+        #expect(eventually(timeout: .seconds(30)) { h.status.readyBlocks.count == 2 })
         h.rememberProcesses()
         for call in calls { #expect(try call.result(as: Bool.self) == true) }
-        #expect(eventually(timeout: .seconds(30)) { h.htex.liveBlocks == 0 })
+        #expect(eventually(timeout: .seconds(30)) { h.status.blocks.count == 0 })
     }
 
     @Test func aSerializerMismatchIsRefusedNamingBothSides() throws {

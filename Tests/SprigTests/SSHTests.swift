@@ -72,11 +72,14 @@ final class SSHHarness: @unchecked Sendable {  // immutable after init
                                                 strategy: .none, python: PythonConfiguration(searchPaths: [samplesFolder])))
     }
 
+    /// What the executor is doing now.
+    var status: ExecutorStatus { dfk.executorStatus(htex.label)! }
+
     func python(_ function: String) throws -> PythonApp {
         try dfk.pythonApp(module: "engine_samples", function: function)
     }
 
-    func rememberProcesses() { seen.set(seen.get().union(htex.processIDs)) }
+    func rememberProcesses() { seen.set(seen.get().union(status.processIDs)) }
 
     /// Shuts down; checks that no manager or worker survived, on any host.
     func close() {
@@ -97,7 +100,7 @@ struct SSHTests {
     @Test func aWorkflowSpreadsOverAllThreeHosts() throws {
         let h = try SSHHarness()
         defer { h.close() }
-        #expect(eventually(timeout: .seconds(20)) { h.htex.readyBlocks == 3 })
+        #expect(eventually(timeout: .seconds(20)) { h.status.readyBlocks.count == 3 })
         h.rememberProcesses()
         let hostOf = try h.python("host_after")
         let hosts = try (0..<12).map { _ in hostOf(0.2) }.map { try $0.result(as: String.self) }
@@ -142,11 +145,11 @@ struct SSHTests {
         let h = try SSHHarness(retries: 1)
         defer { h.close() }
         defer { _ = try? h.hosts.node("start", "hostB") }
-        #expect(eventually(timeout: .seconds(20)) { h.htex.readyBlocks == 3 })
+        #expect(eventually(timeout: .seconds(20)) { h.status.readyBlocks.count == 3 })
         h.rememberProcesses()
         let hostOf = try h.python("host_after")
         let futures = (0..<9).map { _ in hostOf(1.0) }
-        #expect(eventually { h.htex.outstanding >= 3 })
+        #expect(eventually { h.status.outstanding >= 3 })
         _ = try h.hosts.node("kill", "hostB")
         let ran = try futures.map { try $0.result(as: String.self) }
         #expect(ran.count == 9)
@@ -161,8 +164,8 @@ struct SSHTests {
         let hostOf = try h.python("host_after")
         let hosts = try (0..<6).map { _ in hostOf(0.05) }.map { try $0.result(as: String.self) }
         #expect(!hosts.contains("hostC"))
-        #expect(eventually(timeout: .seconds(30)) { h.htex.startFailures.values.contains { $0.contains("hostC") } },
-                "failures: \(h.htex.startFailures)")
+        #expect(eventually(timeout: .seconds(30)) { h.status.startFailures.values.contains { $0.contains("hostC") } },
+                "failures: \(h.status.startFailures)")
     }
 
     /// A host whose profile prints (the article's `source ~/.profile`) still runs its block; the
@@ -221,7 +224,7 @@ struct SSHTests {
         defer { h.close() }
         // Both must have started (the point is that each runs the shipped copy), before the tasks,
         // which are quick enough for one host to take them all.
-        #expect(eventually(timeout: .seconds(30)) { h.htex.readyBlocks == 2 }, "failures: \(h.htex.startFailures)")
+        #expect(eventually(timeout: .seconds(30)) { h.status.readyBlocks.count == 2 }, "failures: \(h.status.startFailures)")
         let triple = try h.dfk.pythonApp(Python.evaluate("lambda x: (x * 3, __import__('socket').gethostname())"))
         let results = try (0..<8).map { triple($0) }.map { try $0.result() }
         let hosts = Set(try results.map { try String(python: $0.toPython()[1]) })

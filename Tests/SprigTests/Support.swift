@@ -12,7 +12,7 @@ final class Harness: @unchecked Sendable {  // immutable after init
     let label: String
     let folder: String
 
-    init(threads: Int = 2, retries: Int = 0, executors: [any Executor]? = nil) throws {
+    init(threads: Int = 2, retries: Int = 0, executors: [any ExecutorDescription]? = nil) throws {
         label = "t\(UInt32.random(in: 0..<UInt32.max))"
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -4,7 +4,8 @@ import PythonBridge
 /// Where and how a kernel runs apps (Parsl's `Config`).
 public struct Config: Sendable {
     /// The executors, each with a unique label. Apps run on any of them unless pinned by label.
-    public var executors: [any Executor]
+    /// Descriptions only: each kernel made from this config starts executors of its own.
+    public var executors: [any ExecutorDescription]
     /// How many more times a failing app is run before its future fails (0: once only).
     public var retries: Int
     /// The folder for run records and logs; relative paths are under the working directory.
@@ -30,7 +31,7 @@ public struct Config: Sendable {
     /// Blocks scale with the load (Parsl's `simple`).
     public static let defaultStrategy = Strategy.simple()
 
-    public init(executors: [any Executor] = [ThreadPoolExecutor()],
+    public init(executors: [any ExecutorDescription] = [ThreadPoolExecutor()],
                 retries: Int = defaultRetries,
                 runDirectory: String = defaultRunDirectory,
                 strategy: Strategy = defaultStrategy,
@@ -50,6 +51,10 @@ public struct Config: Sendable {
         var seen = Set<String>()
         for executor in executors {
             if executor.label.isEmpty { throw ConfigError(message: "an executor has an empty label") }
+            if !(executor is any RunnableExecutor) {
+                throw ConfigError(message: "executor \"\(executor.label)\" is a \(type(of: executor)), which Sprig cannot start; "
+                                  + "use a ThreadPoolExecutor or a HighThroughputExecutor")
+            }
             if !seen.insert(executor.label).inserted {
                 throw ConfigError(message: "two executors are labelled \"\(executor.label)\"; labels must be unique")
             }

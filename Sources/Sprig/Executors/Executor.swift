@@ -1,11 +1,28 @@
 import Logging
 import PythonBridge
 
+/// Where a config says apps run: Sprig's ``ThreadPoolExecutor`` and ``HighThroughputExecutor``.
+///
+/// A description holds settings only. Each ``DataFlowKernel`` made from a ``Config`` starts
+/// executors of its own from the descriptions, so one config can start several kernels, one after
+/// another or side by side. Executors of other kinds cannot be written outside Sprig yet: a config
+/// holding another conforming type is refused by ``Config/validate()``.
+public protocol ExecutorDescription: Sendable {
+    /// The unique label apps use to pin themselves to this executor.
+    var label: String { get }
+}
+
+/// A description the kernel knows how to start.
+protocol RunnableExecutor: ExecutorDescription {
+    /// A new executor for one kernel, not yet started.
+    func makeExecutor() -> any Executor
+}
+
 /// Runs the tasks the kernel hands it (Parsl's executors).
 ///
 /// Threading: the kernel calls `start` once, then `submit` from any thread, then `shutdown` once,
 /// after every task it submitted has ended. `submit` must not block.
-public protocol Executor: AnyObject, Sendable {
+protocol Executor: AnyObject, Sendable {
     /// The unique label apps use to pin themselves to this executor.
     var label: String { get }
     /// Starts threads or processes. - Throws: ``ExecutorError`` when it cannot.
@@ -16,16 +33,62 @@ public protocol Executor: AnyObject, Sendable {
     func shutdown()
     /// Tasks submitted and not yet finished; the kernel prefers the least loaded executor.
     var outstanding: Int { get }
+    /// What it is doing now.
+    var status: ExecutorStatus { get }
 }
 
 /// What an executor gets from its kernel.
-public struct ExecutorContext: Sendable {
-    public let logger: Logger
-    public let runDirectory: String
+struct ExecutorContext: Sendable {
+    let logger: Logger
+    let runDirectory: String
     /// How to start the embedded interpreter, for executors that need it.
-    public let python: PythonConfiguration
+    let python: PythonConfiguration
     /// How blocks scale.
-    public let strategy: Strategy
+    let strategy: Strategy
+}
+
+/// What one executor of a kernel is doing (``DataFlowKernel/executorStatus(_:)``).
+public struct ExecutorStatus: Sendable {
+    /// The executor's label.
+    public let label: String
+    /// Tasks handed to it and not yet ended.
+    public let outstanding: Int
+    /// Its blocks that have started and not yet ended, by number; none for a thread executor.
+    public let blocks: [BlockStatus]
+    /// Why blocks failed to start, by provider slot (for the ad-hoc provider, by host), while they keep failing.
+    public let startFailures: [Int: String]
+
+    /// Blocks that said hello and take tasks (Parsl's `connected_blocks()`).
+    public var readyBlocks: [BlockStatus] { blocks.filter { $0.phase == .ready } }
+    /// The PIDs of every manager and worker, as their managers last reported them.
+    public var processIDs: [Int32] { blocks.flatMap(\.processIDs) }
+}
+
+/// One block of a process executor: a manager and its workers on one host.
+public struct BlockStatus: Sendable, Equatable {
+    /// Where a block is in its life.
+    public enum Phase: Sendable, Equatable {
+        /// Started; its manager has not said hello yet.
+        case starting
+        /// Connected: it takes tasks.
+        case ready
+        /// Told to stop (scaling in, or shutdown); it takes no more tasks.
+        case stopping
+    }
+
+    /// The block's number in this kernel's run (Parsl's block id).
+    public let number: Int
+    /// The provider's slot it runs in (for the ad-hoc provider, the index of its host).
+    public let slot: Int
+    /// The host it runs on, as the provider names it.
+    public let host: String
+    public let phase: Phase
+    /// How many workers it runs.
+    public let workers: Int
+    /// Tasks sent to it and not yet back.
+    public let outstanding: Int
+    /// Its manager's PID then its workers', as the manager last reported them (empty until it says hello).
+    public let processIDs: [Int32]
 }
 
 /// An executor could not start or run a task.

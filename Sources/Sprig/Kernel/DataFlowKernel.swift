@@ -28,13 +28,13 @@ public final class DataFlowKernel: Sendable {
         var drainWaiters: [DispatchSemaphore] = []
     }
 
-    /// Starts the config's executors.
+    /// Starts executors of its own from the config's descriptions.
     /// - Throws: ``ConfigError`` for a config that cannot work; ``ExecutorError`` when an executor cannot start.
     public init(config: Config = Config(), logger: Logger = Logger(label: "sprig")) throws {
         try config.validate()
         self.config = config
         self.logger = logger
-        self.executors = config.executors
+        self.executors = config.executors.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
         self.callbacks = try CallbackRunner(name: "sprig-callbacks")
         let context = ExecutorContext(logger: logger, runDirectory: config.runDirectory, python: config.python, strategy: config.strategy)
         var started: [any Executor] = []
@@ -78,14 +78,23 @@ public final class DataFlowKernel: Sendable {
         logger.debug("kernel shut down")
     }
 
-    /// ``shutdown()`` without blocking a thread of the caller's executor.
+    /// ``shutdown()`` without blocking a thread of the caller's executor: the waiting and joining
+    /// happen on a thread the kernel starts and joins before this returns.
     public func shutdown() async {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { [self] in
-                shutdown()
+        let stopper = Mutex<JoinableThread?>(nil)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            do {
+                let thread = try JoinableThread(name: "sprig-shutdown") { [self] in
+                    shutdown()
+                    continuation.resume()
+                }
+                stopper.withLock { $0 = thread }
+            } catch {
+                shutdown()  // no thread to be had: wait here rather than not at all
                 continuation.resume()
             }
         }
+        stopper.withLock { $0 }?.join()
     }
 
     /// Blocks until every task submitted so far has ended (Parsl's `wait_for_current_tasks`).
@@ -107,6 +116,12 @@ public final class DataFlowKernel: Sendable {
 
     /// The labels of the executors, in config order.
     public var executorLabels: [String] { executors.map(\.label) }
+
+    /// What the executor labelled `label` is doing now: its outstanding tasks and blocks; `nil` if
+    /// the config has no such executor.
+    public func executorStatus(_ label: String) -> ExecutorStatus? {
+        executors.first { $0.label == label }?.status
+    }
 
     // MARK: Submission
 

@@ -26,8 +26,8 @@ enum ExecutorSpec: Codable, Equatable, Sendable {
         }
     }
 
-    /// The executor it describes (not started).
-    func makeExecutor() -> any Executor {
+    /// The executor it describes.
+    func makeDescription() -> any ExecutorDescription {
         switch self {
         case .threads(let spec):
             return ThreadPoolExecutor(label: spec.label, maxThreads: spec.maxThreads)

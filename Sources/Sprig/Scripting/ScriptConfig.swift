@@ -21,7 +21,7 @@ enum ScriptConfig {
 
     /// The config `spec` describes, with the script's retry handler (a Python callable).
     static func config(from spec: ConfigSpec, retryHandler handler: PythonObject?) throws -> (Config, String) {
-        var executors = spec.executors.map { $0.makeExecutor() }
+        var executors = spec.executors.map { $0.makeDescription() }
         if spec.joinExecutor == internalLabel {
             executors.append(ThreadPoolExecutor(label: internalLabel, maxThreads: internalThreads))
         }

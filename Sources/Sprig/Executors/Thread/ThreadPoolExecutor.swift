@@ -9,12 +9,12 @@ import Synchronization
 /// that drops the GIL), not while they compute: CPU-bound Python belongs on a process executor.
 /// Each thread is primed for Python once, so a call costs ~100 ns of GIL handling instead of ~10 µs.
 /// Bash apps run `/bin/bash` from these threads; Swift apps run on them directly.
-public final class ThreadPoolExecutor: Executor {
+///
+/// A description: each kernel made from a config holding it starts threads of its own.
+public struct ThreadPoolExecutor: ExecutorDescription {
     public let label: String
+    /// How many apps may run at once.
     public let maxThreads: Int
-    private let queue = WorkQueue<Attempt>()
-    private let threads = Mutex<[JoinableThread]>([])
-    private let running = Atomic<Int>(0)
 
     /// Parsl's default `max_threads` (scripts that leave it unset get it too).
     public static let defaultMaxThreads = 2
@@ -26,10 +26,30 @@ public final class ThreadPoolExecutor: Executor {
         self.label = label
         self.maxThreads = maxThreads
     }
+}
 
-    public var outstanding: Int { running.load(ordering: .relaxed) }
+extension ThreadPoolExecutor: RunnableExecutor {
+    func makeExecutor() -> any Executor { ThreadPoolRuntime(label: label, maxThreads: maxThreads) }
+}
 
-    public func start(_ context: ExecutorContext) throws {
+/// The threads of one kernel's ``ThreadPoolExecutor``.
+final class ThreadPoolRuntime: Executor {
+    let label: String
+    let maxThreads: Int
+    private let queue = WorkQueue<Attempt>()
+    private let threads = Mutex<[JoinableThread]>([])
+    private let running = Atomic<Int>(0)
+
+    init(label: String, maxThreads: Int) {
+        self.label = label
+        self.maxThreads = maxThreads
+    }
+
+    var outstanding: Int { running.load(ordering: .relaxed) }
+
+    var status: ExecutorStatus { ExecutorStatus(label: label, outstanding: outstanding, blocks: [], startFailures: [:]) }
+
+    func start(_ context: ExecutorContext) throws {
         guard maxThreads > 0 else { throw ExecutorError(label: label, message: "maxThreads is \(maxThreads); it must be at least 1") }
         var started: [JoinableThread] = []
         do {
@@ -44,7 +64,7 @@ public final class ThreadPoolExecutor: Executor {
         threads.withLock { $0 = started }
     }
 
-    public func submit(_ attempt: Attempt) {
+    func submit(_ attempt: Attempt) {
         running.add(1, ordering: .relaxed)
         if !queue.push(attempt) {
             running.subtract(1, ordering: .relaxed)
@@ -52,7 +72,7 @@ public final class ThreadPoolExecutor: Executor {
         }
     }
 
-    public func shutdown() {
+    func shutdown() {
         queue.close()
         let joining = threads.withLock { threads in
             defer { threads = [] }

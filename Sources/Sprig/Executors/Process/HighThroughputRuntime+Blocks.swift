@@ -4,7 +4,7 @@ import PythonBridge
 import Synchronization
 
 /// Starting blocks, their room for tasks, and what their end means.
-extension HighThroughputExecutor {
+extension HighThroughputRuntime {
 
     /// Starts a block in the lowest free slot that is not waiting out a failure; returns whether it tried.
     @discardableResult

@@ -1,0 +1,270 @@
+import Foundation
+import Logging
+import PythonBridge
+import Synchronization
+
+/// The blocks, queue and threads of one kernel's ``HighThroughputExecutor``.
+final class HighThroughputRuntime: Executor {
+    let settings: HighThroughputExecutor
+
+    struct State {
+        var phase = Phase.created
+        var queue: [Attempt] = []
+        var blocks: [Int: ManagerBlock] = [:]
+        var nextBlock = 0
+        var slots: SlotSupervisor
+        var context: ExecutorContext? = nil
+        var stopping: DispatchSemaphore? = nil
+
+        enum Phase { case created, running, stopping, stopped }
+    }
+
+    let state: Mutex<State>
+    /// Attempts that ended in blocks, finished by the dispatch thread rather than on the blocks'
+    /// reader threads (finishing runs kernel code: releasing dependents, which may take the GIL);
+    /// a dependent released there is dispatched by the same thread, without another wake-up.
+    private let completions = Mutex<[[(Attempt, Outcome)]]>([])
+    private let encoder = TaskEncoder()
+    let dispatchKicker = Kicker()
+    let maintenanceKicker = Kicker()
+    private let threads = Mutex<[JoinableThread]>([])
+    private let local: ThreadPoolRuntime
+    let expected = Mutex<ExpectedManager?>(nil)
+    /// A moving average of how long tasks spend in blocks; `nil` until one has come back.
+    let typicalTask = Mutex<Duration?>(nil)
+
+    init(_ settings: HighThroughputExecutor) {
+        self.settings = settings
+        self.local = ThreadPoolRuntime(label: "\(settings.label)-swift", maxThreads: 2)
+        self.state = Mutex(State(slots: SlotSupervisor(slots: settings.provider.maxBlocks)))
+    }
+
+    var label: String { settings.label }
+    var provider: any ExecutionProvider { settings.provider }
+    var maxWorkers: Int { settings.maxWorkers }
+    var heartbeatPeriod: Duration { settings.heartbeatPeriod }
+    var heartbeatThreshold: Duration { settings.heartbeatThreshold }
+    var prefetch: Int { settings.prefetch }
+    var shortTask: Duration { settings.shortTask }
+    var workerDebug: Bool { settings.workerDebug }
+    var workerLogDirectory: String? { settings.workerLogDirectory }
+    var cpuAffinity: String { settings.cpuAffinity }
+    var workersPerBlock: Int { settings.workersPerBlock }
+    func workers(slot: Int) -> Int { settings.workers(slot: slot) }
+
+    var outstanding: Int {
+        state.withLock { $0.queue.count + $0.blocks.values.reduce(0) { $0 + $1.outstanding } } + local.outstanding
+    }
+
+    var status: ExecutorStatus {
+        let (blocks, failures) = state.withLock { (Array($0.blocks.values), $0.slots.failureMessages) }
+        let live: [BlockStatus] = blocks.sorted { $0.number < $1.number }.compactMap { block in
+            let phase: BlockStatus.Phase
+            switch block.phase {
+            case .starting: phase = .starting
+            case .ready: phase = .ready
+            case .stopping: phase = .stopping
+            case .dead: return nil
+            }
+            return BlockStatus(number: block.number, slot: block.slot, host: block.process.host, phase: phase,
+                               workers: block.workers, outstanding: block.outstanding, processIDs: block.processIDs)
+        }
+        return ExecutorStatus(label: label, outstanding: outstanding, blocks: live, startFailures: failures)
+    }
+
+    // MARK: Lifecycle
+
+    func start(_ context: ExecutorContext) throws {
+        guard provider.maxBlocks >= 1, provider.initBlocks <= provider.maxBlocks, provider.minBlocks <= provider.maxBlocks else {
+            throw ExecutorError(label: label, message: "the provider's blocks must satisfy minBlocks ≤ maxBlocks, initBlocks ≤ maxBlocks and maxBlocks ≥ 1")
+        }
+        try Python.start(context.python)
+        try Python.addSearchPath(PythonSide.packageRoot)
+        let info = Python.info!
+        let serializer = try withGIL {
+            (try String(python: PythonSide.serializer("serializer_name").call()),
+             try String(python: PythonSide.serializer("serializer_version").call()))
+        }
+        expected.withLock { $0 = ExpectedManager(pythonVersion: "\(info.version.major).\(info.version.minor)",
+                                                 serializer: serializer.0, serializerVersion: serializer.1) }
+        if serializer.0 != "cloudpickle" {
+            // Said once, here, rather than by every task that cannot travel.
+            context.logger.info("""
+                cloudpickle is not importable by \(info.executable): functions defined in __main__, lambdas and closures \
+                cannot travel to workers (functions from importable modules can); install cloudpickle \
+                (Debian: python3-cloudpickle) to send them
+                """, metadata: ["sprig.executor": .string(label)])
+        }
+        try local.start(context)
+        state.withLock {
+            $0.context = context
+            $0.phase = .running
+        }
+        for _ in 0..<provider.initBlocks { startBlock() }
+        let dispatcher = try JoinableThread(name: "sprig-dispatch") { [self] in dispatchLoop() }
+        let maintenance = try JoinableThread(name: "sprig-maintain") { [self] in maintenanceLoop() }
+        threads.withLock { $0 = [dispatcher, maintenance] }
+        EmergencyStop.register(self) { [weak self] in self?.killAllBlocks() }
+    }
+
+    func submit(_ attempt: Attempt) {
+        if case .swift = attempt.work {
+            local.submit(attempt)
+            return
+        }
+        let refusal: String? = state.withLock { state in
+            if let broken = state.slots.broken, state.blocks.isEmpty { return broken }
+            guard state.phase == .running else { return "executor \(label) is shut down" }
+            state.queue.append(attempt)
+            return nil
+        }
+        if let refusal {
+            attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: .executor(refusal))))
+            return
+        }
+        dispatchKicker.kick()
+    }
+
+    func shutdown() {
+        let blocks: [ManagerBlock] = state.withLock { state in
+            guard state.phase == .running else { return [] }
+            state.phase = .stopping
+            state.stopping = DispatchSemaphore(value: 0)
+            return Array(state.blocks.values)
+        }
+        dispatchKicker.kick()
+        maintenanceKicker.kick()
+        for thread in threads.withLock({ $0 }) { thread.join() }
+        for block in blocks { block.requestShutdown() }
+        // Managers stop their workers and exit at once; one that does not within the grace period is killed.
+        let deadline = ContinuousClock.now + .seconds(5)
+        for block in blocks {
+            while block.phase != .dead && ContinuousClock.now < deadline {
+                _ = state.withLock { $0.stopping }?.wait(timeout: .now() + .milliseconds(100))
+            }
+            if block.phase != .dead { block.kill(reason: "it did not stop within 5 s of shutdown") }
+            block.joinReader()
+        }
+        // Every block's last results are in: the dispatch thread has stopped, so finish them here.
+        finishCompletions()
+        let leftover = state.withLock { state in
+            state.phase = .stopped
+            defer { state.queue = [] }
+            return state.queue
+        }
+        for attempt in leftover {
+            attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: .executor("executor \(label) shut down"))))
+        }
+        local.shutdown()
+        provider.close()
+        EmergencyStop.unregister(self)
+    }
+
+    /// Stops every block at once, for Ctrl-C and SIGTERM: SIGTERM to each block's process group
+    /// (managers and workers end the commands they run, then exit), SIGKILL to what is left after
+    /// a second; then the provider's shared connections are closed.
+    func killAllBlocks() {
+        let blocks = state.withLock { Array($0.blocks.values) }
+        for block in blocks { block.terminate(reason: "the program is stopping") }
+        let deadline = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < deadline && blocks.contains(where: { $0.phase != .dead }) { usleep(5_000) }
+        for block in blocks where block.phase != .dead { block.kill(reason: "the program is stopping") }
+        provider.close()
+    }
+
+    // MARK: Loops
+
+    func dispatchLoop() {
+        while true {
+            dispatchKicker.wait(timeout: .seconds(1))
+            if state.withLock({ $0.phase != .running }) { return }
+            finishCompletions()
+            dispatchReadyTasks()
+        }
+    }
+
+    /// Hands attempts a block reported ended to the dispatch thread.
+    func deliver(_ batch: [(Attempt, Outcome)]) {
+        guard !batch.isEmpty else { return }
+        completions.withLock { $0.append(batch) }
+        dispatchKicker.kick()
+    }
+
+    /// Finishes the attempts blocks reported ended (on the dispatch thread, or at shutdown).
+    private func finishCompletions() {
+        while true {
+            let batches = completions.withLock { pending in
+                defer { pending = [] }
+                return pending
+            }
+            if batches.isEmpty { return }
+            for batch in batches { for (attempt, outcome) in batch { attempt.finish(outcome) } }
+        }
+    }
+
+    private func dispatchReadyTasks() {
+        while true {
+            let assignments: [(ManagerBlock, [Attempt])] = state.withLock { state in
+                guard !state.queue.isEmpty else { return [] }
+                let ready = state.blocks.values.sorted { $0.number < $1.number }
+                    .map { block in (block, room(in: block), block.freeSlots(capacity: block.workers)) }
+                    .filter { $0.1 > 0 }
+                guard !ready.isEmpty else { return [] }
+                let counts = DispatchPlan.share(waiting: state.queue.count,
+                                                rooms: ready.map { DispatchPlan.Room(free: $0.1, idle: min($0.2, $0.1)) })
+                var result: [(ManagerBlock, [Attempt])] = []
+                for (index, entry) in ready.enumerated() where counts[index] > 0 {
+                    // An attempt cancelled while it waited here has ended: it is not sent.
+                    result.append((entry.0, state.queue.prefix(counts[index]).filter { !$0.isEnded }))
+                    state.queue.removeFirst(counts[index])
+                }
+                return result
+            }
+            if assignments.isEmpty { return }
+            for (block, attempts) in assignments {
+                var tasks: [WireTask] = []
+                for (attempt, encoded) in encoder.encode(attempts.filter { !$0.isEnded }) {
+                    switch encoded {
+                    case .success(let task): tasks.append(task)
+                    case .failure(let error): attempt.finish(.failure(error))
+                    }
+                }
+                let unsent = block.send(tasks)
+                if !unsent.isEmpty {
+                    state.withLock { $0.queue.insert(contentsOf: unsent.map(\.attempt), at: 0) }
+                }
+            }
+        }
+    }
+
+    func maintenanceLoop() {
+        var lastHeartbeat = ContinuousClock.now
+        guard let strategy = state.withLock({ $0.context?.strategy }) else { return }
+        let planner = ScalingPlanner(strategy: strategy, initBlocks: provider.initBlocks, minBlocks: provider.minBlocks,
+                                     maxBlocks: provider.maxBlocks, slotsPerBlock: workersPerBlock)
+        while true {
+            maintenanceKicker.wait(timeout: .milliseconds(100))
+            let (phase, blocks, waiting, broken) = state.withLock { ($0.phase, Array($0.blocks.values), $0.queue.count, $0.slots.broken) }
+            guard phase == .running else { return }
+            let now = ContinuousClock.now
+            if now - lastHeartbeat >= heartbeatPeriod {
+                lastHeartbeat = now
+                for block in blocks where block.phase == .ready { block.sendHeartbeat() }
+            }
+            for block in blocks where now - block.lastHeard > heartbeatThreshold {
+                block.kill(reason: block.phase == .starting
+                    ? "it did not answer within \(heartbeatThreshold.seconds) s of starting (host unreachable or too slow?)"
+                    : "its manager was silent for more than \(heartbeatThreshold.seconds) s (the heartbeat threshold)")
+            }
+            guard broken == nil else { continue }
+            let loads = blocks.map { ScalingPlanner.BlockLoad(block: $0.number, outstanding: $0.outstanding, idleSince: $0.idleSince) }
+            for decision in planner.decide(blocks: loads, waiting: waiting, now: now) {
+                switch decision {
+                case .start(let count):
+                    for _ in 0..<count where !startBlock() { break }
+                case .stop(let number): blocks.first { $0.number == number }?.requestShutdown()
+                }
+            }
+        }
+    }
+}
