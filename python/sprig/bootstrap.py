@@ -24,6 +24,13 @@ This file is executed by the *remote* interpreter before anything knows whether 
 version, so it must stay valid Python 3.6 syntax (no annotations, no f-strings, no walrus, no
 ``from __future__ import annotations``) and import only the standard library, lazily where it
 can: a cached start imports no more than it needs.
+
+It is one file on purpose, longer than the others: stage 0 (``sprig.bundle.BOOTSTRAP_SOURCE``)
+takes only this member out of the zip, and nothing else of sprig is importable until
+:func:`install` has unpacked the bundle, so everything the loader runs before that (arguments,
+the version refusal, the cache checks, the unpacking) must be here. What only the interchange
+needs is in :mod:`sprig.bundle`; here are only the few names both sides use, and the lazy
+forwarding of the old names (``__getattr__``).
 """
 
 import os

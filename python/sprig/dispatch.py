@@ -16,7 +16,8 @@ from collections import deque
 
 from sprig import process_tree
 from sprig import protocol as P
-from sprig.worker_pool import MAX_STARTUP_FAILURES, WorkerPool, WorkerSlot
+from sprig.worker_pool import MAX_STARTUP_FAILURES, WorkerPool
+from sprig.worker_slot import WorkerSlot
 
 log = logging.getLogger("sprig.manager")
 

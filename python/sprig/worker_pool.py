@@ -1,6 +1,7 @@
-"""The manager's worker processes: starting them (``python -m sprig.worker``, two pipes each),
-reading their result pipes, reaping, killing (SIGTERM to their commands' process groups, SIGKILL
-after a grace) and stopping them all.
+"""The manager's worker processes: starting them (``python -m sprig.worker``, two pipes each: see
+:mod:`sprig.worker_launch`), reading their result pipes, reaping, killing (SIGTERM to their
+commands' process groups, SIGKILL after a grace) and stopping them all. What is known of each
+worker is its :class:`~sprig.worker_slot.WorkerSlot` (also importable from here).
 
 :class:`WorkerPool` is the half of :class:`sprig.manager.Manager` that owns processes; the task
 routing half (:class:`sprig.dispatch.Dispatcher`) decides what a worker's output and death mean,
@@ -13,12 +14,12 @@ import logging
 import os
 import select
 import signal
-import sys
 import time
-from collections import deque
 
-from sprig import affinity, process_tree
+from sprig import process_tree
 from sprig import protocol as P
+from sprig.worker_launch import base_environment, start_worker
+from sprig.worker_slot import WorkerSlot
 
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
@@ -45,71 +46,6 @@ def watch_writable(poller: select.poll, fd: int, watching: bool, done: bool) -> 
     return not done
 
 
-class WorkerSlot:
-    """A worker process and what the manager knows of it."""
-
-    __slots__ = (
-        "index",
-        "pid",
-        "to_fd",
-        "from_fd",
-        "out",
-        "reader",
-        "inflight",
-        "running",
-        "known_fns",
-        "ready",
-        "eof",
-        "status",
-        "killing",
-        "kill_groups",
-        "kill_deadline",
-        "writing",
-        "heard",
-        "silent_cpu",
-        "lost_reason",
-        "started_at",
-        "recalled",
-    )
-
-    def __init__(self, index: int, pid: int, to_fd: int, from_fd: int) -> None:
-        self.index = index
-        self.pid = pid
-        self.to_fd = to_fd  # its stdin (tasks), non-blocking; -1 once closed
-        self.from_fd = from_fd  # its result pipe, non-blocking; -1 once closed
-        self.out = P.OutBuffer(to_fd)
-        self.reader = P.FrameReader(from_fd)
-        self.inflight: deque[P.TaskRecord] = deque()  # sent, no result yet, in the order sent
-        self.running: int | None = None  # the task it announced STARTED and has not finished
-        self.known_fns: set[int] = set()
-        self.ready = False  # its first (empty) RESULTS frame arrived
-        self.eof = False
-        self.status: int | None = None  # wait status once reaped
-        self.killing = False
-        self.kill_groups: list[int] = []  # its commands' process groups, sent SIGTERM
-        self.kill_deadline: float | None = None  # when they get SIGKILL (with the worker)
-        self.writing = False  # registered for POLLOUT
-        self.heard = time.monotonic()  # when its last frame arrived (it sends HEARTBEAT)
-        self.silent_cpu: int | None = None  # its CPU time when found silent (see check_silent)
-        self.lost_reason: str | None = None  # why the manager killed it, when it was taken for hung
-        self.started_at = 0.0  # when its running task was announced STARTED
-        self.recalled: int | None = None  # the running task during which RECALL was sent
-
-    @property
-    def accepting(self) -> bool:
-        return not (self.killing or self.eof or self.status is not None or self.to_fd < 0)
-
-
-def _widen_pipe(fd: int) -> None:
-    """Asks for a 1 MiB pipe buffer (Linux): large payloads then cross in a few writes, not 16+."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-    except (ImportError, AttributeError, OSError):
-        pass
-
-
 class WorkerPool:
     """Worker processes of one manager, registered on the manager's poller."""
 
@@ -125,7 +61,7 @@ class WorkerPool:
         self.writers: dict[int, WorkerSlot] = {}  # to_fd -> slot
         self.to_spawn: list[int] = []
         self.startup_failures = 0
-        self.env = self._worker_env()
+        self.env = base_environment()
         self.pool_id = os.urandom(6).hex()  # PARSL_WORKER_POOL_ID: this manager's workers
         self.worker_logs: dict[int, int] = {}
         self.wake_r = -1  # the manager's signal wake-up pipe (drained while stopping)
@@ -144,35 +80,6 @@ class WorkerPool:
     def _drain_wake(self) -> None:
         raise NotImplementedError
 
-    def _worker_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        if sys.flags.utf8_mode:
-            env["PYTHONUTF8"] = "1"  # workers decode and print text as this manager does
-        here = getattr(P, "__file__", None)
-        if here:
-            root = os.path.dirname(os.path.dirname(os.path.abspath(here)))
-            paths = env.get("PYTHONPATH", "")
-            if root not in paths.split(os.pathsep):
-                env["PYTHONPATH"] = root + (os.pathsep + paths if paths else "")
-        return env
-
-    def _env_of(self, index: int) -> dict[str, str]:
-        """The environment of worker ``index``: the manager's, plus Parsl's worker variables and,
-        when it is pinned, the OpenMP ones for its CPUs."""
-        env = dict(self.env)
-        env["PARSL_WORKER_RANK"] = str(index)
-        env["PARSL_WORKER_COUNT"] = str(self.options.workers)
-        env["PARSL_WORKER_POOL_ID"] = self.pool_id
-        env["PARSL_WORKER_BLOCK_ID"] = self.options.block_id
-        cpus = self._cpus_of(index)
-        if cpus is not None:
-            env.update(affinity.openmp_environment(cpus))
-        return env
-
-    def _cpus_of(self, index: int) -> list[int] | None:
-        plan = self.options.worker_cpus
-        return None if plan is None else plan[index]
-
     def _worker_log(self, index: int) -> int | None:
         if not self.options.logdir:
             return None
@@ -184,40 +91,9 @@ class WorkerPool:
         return fd
 
     def spawn(self, index: int) -> None:
-        """Starts worker ``index`` (``sys.executable -m sprig.worker``) connected by two pipes."""
-        task_r, task_w = os.pipe()
-        result_r, result_w = os.pipe()
-        for fd in (task_w, result_w):
-            _widen_pipe(fd)
-        actions = [(os.POSIX_SPAWN_DUP2, task_r, 0), (os.POSIX_SPAWN_DUP2, result_w, 1)]
-        log_fd = self._worker_log(index)
-        if log_fd is not None:
-            actions.append((os.POSIX_SPAWN_DUP2, log_fd, 2))
-        argv = [sys.executable, "-m", "sprig.worker", "--index", str(index), "--manager-pid", str(os.getpid()),
-                "--heartbeat-period", repr(self.options.heartbeat_period)]
-        if self.options.worker_debug:
-            argv.append("--debug")
-        cpus = self._cpus_of(index)
-        if cpus is not None:
-            argv += ["--cpus", ",".join(str(cpu) for cpu in cpus)]
-        try:
-            pid = os.posix_spawn(
-                sys.executable,
-                argv,
-                self._env_of(index),
-                file_actions=actions,
-                setsigmask=(),
-                setsigdef=(signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD),
-            )
-        except OSError:
-            os.close(task_w)
-            os.close(result_r)
-            raise
-        finally:
-            os.close(task_r)
-            os.close(result_w)
-        os.set_blocking(task_w, False)
-        os.set_blocking(result_r, False)
+        """Starts worker ``index`` (``sys.executable -m sprig.worker``, see
+        :func:`sprig.worker_launch.start_worker`) and registers its pipes."""
+        pid, task_w, result_r = start_worker(self.options, index, self.env, self.pool_id, self._worker_log(index))
         slot = WorkerSlot(index, pid, task_w, result_r)
         self.slots[index] = slot
         self.readers[result_r] = slot
