@@ -68,7 +68,7 @@ struct ExecutorStateTests {
 
         var neverReady = BlockLedger()
         let failed = neverReady.end(exitCode: 3)
-        #expect(!failed.wasReady && failed.lost.isEmpty && failed.reason == "its manager exited with status 3")
+        #expect(!failed.wasReady && failed.lost.isEmpty && failed.reason == "its manager exited, EXIT CODE: 3")
     }
 
     @Test func aFailingSlotBacksOffAndTheExecutorGivesUpOnlyWhenNothingCanRun() {

@@ -35,6 +35,7 @@ struct FailureContractTests {
             case "conversion": reason = .conversion(detail)
             case "swift": reason = .swift(DescribedError(description: detail))
             case "executor": reason = .executor(detail)
+            case "bad_state": reason = .badState(detail)
             case "shutdown": reason = .kernelShutDown
             case "cancelled": reason = .cancelled
             case "worker_lost": reason = .workerLost(detail)

@@ -227,7 +227,7 @@ struct ProcessExecutorTests {
         let h = try ProcessHarness(provider: provider)
         defer { h.dfk.shutdown(); try? FileManager.default.removeItem(atPath: h.folder) }
         let error = try #require(throws: TaskError.self) { try h.python("add")(1, 2).result() }
-        guard case .executor(let detail) = error.reason else { Issue.record("expected an executor error, got \(error)"); return }
+        guard case .badState(let detail) = error.reason else { Issue.record("expected a bad-state error, got \(error)"); return }
         #expect(detail.contains("0.0.1") && detail.contains("cloudpickle"))
     }
 

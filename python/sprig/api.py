@@ -161,10 +161,15 @@ class DataFlowKernel:
     def cleanup(self) -> None:
         """Waits for every task, stops the executors and unloads the config; a later :func:`load`
         works. Does nothing if this config is no longer loaded."""
+        self._cleanup(wait=True)
+
+    def _cleanup(self, wait: bool) -> None:
+        """:meth:`cleanup`; with ``wait=False``, tasks still waiting for dependencies are left
+        unfinished (what executors already hold still runs)."""
         global _current
         if self._is_live():
             try:
-                _engine_module.cleanup()
+                _engine_module.cleanup(wait)
             finally:
                 _current = None
                 self.cleanup_called = True
@@ -230,7 +235,9 @@ class DataFlowKernel:
             return
         if mode == "wait" and exc_type is None:
             self.wait_for_current_tasks()
-        self.cleanup()
+        # Leaving on an exception does not wait for tasks that wait on others (Parsl's cleanup
+        # does not wait at all): one may wait on a future the failing code would have set.
+        self._cleanup(wait=exc_type is None)
 
     def __repr__(self) -> str:
         state = "loaded" if self._is_live() else "not loaded"

@@ -25,7 +25,8 @@ Class tree (Parsl's names are also importable from the ``parsl`` compatibility p
         │       ├── DependencyError          a dependency failed, so the task never ran
         │       └── JoinError                tasks a join app waited for failed
         ├── ExecutorError
-        │   └── InvalidResourceSpecification  a resource specification the executor does not take
+        │   ├── InvalidResourceSpecification  a resource specification the executor does not take
+        │   └── BadStateException            the executor gave up starting blocks
         ├── WorkerLost, ManagerLost, SerializationError,
         └── TaskConversionError, KernelShutdownError, SwiftAppError
 
@@ -48,7 +49,7 @@ from sprig.setup_errors import (  # noqa: F401
     EngineNotAvailableError, NoConfigLoadedError, NoDataFlowKernelError, ParslError, SprigError, SprigWarning,
 )
 from sprig.task_errors import (  # noqa: F401
-    REMOTE_TRACEBACK_HEADER, AppException, AppTimeout, BadStdStreamFile, BashAppNoReturn, BashExitFailure,
+    REMOTE_TRACEBACK_HEADER, AppException, AppTimeout, BadStateException, BadStdStreamFile, BashAppNoReturn, BashExitFailure,
     DataFlowException, DependencyError, ExecutorError, InvalidResourceSpecification, JoinError, KernelShutdownError,
     ManagerLost, MissingOutputs, PropagatedException, RemoteException, SerializationError, StdStreamSpecError,
     SwiftAppError, TaskConversionError, TaskError, WorkerLost, describe,
@@ -76,6 +77,6 @@ __all__ = [
     "NoConfigLoadedError", "NoDataFlowKernelError", "EngineNotAvailableError", "RemoteException",
     "TaskError", "AppException", "BashExitFailure", "AppTimeout", "BashAppNoReturn", "MissingOutputs",
     "BadStdStreamFile", "StdStreamSpecError", "DataFlowException", "PropagatedException", "DependencyError", "JoinError",
-    "WorkerLost", "ManagerLost", "SerializationError", "ExecutorError", "InvalidResourceSpecification", "TaskConversionError",
+    "WorkerLost", "ManagerLost", "SerializationError", "ExecutorError", "InvalidResourceSpecification", "BadStateException", "TaskConversionError",
     "KernelShutdownError", "SwiftAppError", "exception_from_failure", "attach_remote_traceback", "describe_future",
 ]

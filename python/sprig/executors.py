@@ -10,15 +10,16 @@ import os
 
 from sprig import affinity
 from sprig.config_checks import (
-    _check_bool, _check_int, _check_number, _check_str, _Described, _equals, _is_empty, _is_none,
+    _check_bool, _check_int, _check_number, _check_str, _Described, _equals, _is_none,
     _take_parsl_options,
 )
 from sprig.errors import ConfigurationError, InvalidResourceSpecification
+from sprig.executor_status import BlockStatusQueries
 from sprig.providers import ExecutionProvider, LocalProvider
 
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 
@@ -92,7 +93,7 @@ class ThreadPoolExecutor(Executor):
         return {"kind": "threads", "label": self.label, "max_threads": self.max_threads}
 
 
-class HighThroughputExecutor(Executor):
+class HighThroughputExecutor(BlockStatusQueries, Executor):
     """Runs Python and bash apps in Python worker processes (Parsl's ``HighThroughputExecutor``).
 
     The provider starts blocks; each block runs ``cores / cores_per_worker`` workers, at most
@@ -109,18 +110,28 @@ class HighThroughputExecutor(Executor):
     ``PARSL_WORKER_BLOCK_ID`` in its environment. A value of the wrong form raises
     :class:`~sprig.errors.ConfigurationError`, also when assigned later.
 
+    As in Parsl: ``mem_per_worker`` (GB) limits a block's workers to its node's memory
+    (``mem_per_node`` of the provider, else what this machine has available) over it;
+    ``available_accelerators`` (a count, or a list of device names) gives each worker one of
+    them (``CUDA_VISIBLE_DEVICES``, ``ROCR_VISIBLE_DEVICES``, ``ZE_AFFINITY_MASK``) and at most
+    one worker each; ``drain_period`` (seconds) stops a block taking tasks that long after it
+    started, and ends it once it holds none; ``launch_cmd`` naming ``process_worker_pool.py``
+    wraps Sprig's manager in what comes before it (a container runtime, ``numactl``), any other
+    ``launch_cmd`` runs as given (and, not being a manager, fails the block).
+    :class:`~sprig.executor_status.BlockStatusQueries` has the block queries
+    (``connected_blocks()``, ``connected_managers()``, ``status()``, ``scale_in()``, …).
+
     Parsl options accepted and ignored silently (no ports, no interchange process, the pipes are
     private): ``address``, ``loopback_address``, ``worker_port``, ``worker_ports``,
     ``worker_port_range``, ``interchange_port_range``, ``poll_period``, ``address_probe_timeout``,
     ``manager_selector``, ``block_error_handler``, ``encrypted``, ``remote_monitoring_radio``,
-    ``mpi_launcher``; and with a warning when set: ``launch_cmd``, ``interchange_launch_cmd``,
-    ``storage_access``, ``working_dir``, ``mem_per_worker``, ``available_accelerators``,
-    ``drain_period``, ``enable_mpi_mode``.
+    ``mpi_launcher``; and with a warning when set: ``interchange_launch_cmd``,
+    ``storage_access``, ``working_dir``, ``enable_mpi_mode``.
     """
 
     _repr_fields = ("label", "provider", "max_workers_per_node", "cores_per_worker", "worker_debug",
                     "heartbeat_period", "heartbeat_threshold", "prefetch_capacity", "worker_logdir_root",
-                    "cpu_affinity")
+                    "cpu_affinity", "mem_per_worker", "available_accelerators", "drain_period", "launch_cmd")
     RESOURCE_KEYS = frozenset({"priority"})
     PARSL_OPTIONS: dict[str, Any] = {
         "address": "silent",
@@ -136,13 +147,9 @@ class HighThroughputExecutor(Executor):
         "encrypted": "silent",
         "remote_monitoring_radio": "silent",
         "mpi_launcher": "silent",
-        "launch_cmd": _is_none,
         "interchange_launch_cmd": _is_none,
         "storage_access": _is_none,
         "working_dir": _is_none,
-        "mem_per_worker": _is_none,
-        "available_accelerators": _is_empty,
-        "drain_period": _is_none,
         "enable_mpi_mode": _equals(False),
     }
 
@@ -151,7 +158,9 @@ class HighThroughputExecutor(Executor):
                  cores_per_worker: float = 1.0, worker_debug: bool = False,
                  heartbeat_period: float | None = None, heartbeat_threshold: float | None = None,
                  prefetch_capacity: int | None = None, worker_logdir_root: str | None = None,
-                 cpu_affinity: str = "none", **parsl_options: Any) -> None:
+                 cpu_affinity: str = "none", mem_per_worker: float | None = None,
+                 available_accelerators: int | Sequence[str] = (), drain_period: float | None = None,
+                 launch_cmd: str | None = None, **parsl_options: Any) -> None:
         owner = "HighThroughputExecutor"
         self.label = _check_str(owner, "label", label)
         if provider is None:
@@ -176,6 +185,11 @@ class HighThroughputExecutor(Executor):
             owner, "prefetch_capacity", prefetch_capacity, 0)
         self.worker_logdir_root = _check_str(owner, "worker_logdir_root", worker_logdir_root, allow_none=True)
         self.cpu_affinity = cpu_affinity
+        self.mem_per_worker = None if mem_per_worker is None else _check_number(
+            owner, "mem_per_worker", mem_per_worker, positive=True)
+        self.available_accelerators = _accelerators(owner, available_accelerators)
+        self.drain_period = None if drain_period is None else _check_number(owner, "drain_period", drain_period, positive=True)
+        self.launch_cmd = _check_str(owner, "launch_cmd", launch_cmd, allow_none=True)
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
                                                  "Sprig's blocks talk to this process over pipes and have no "
                                                  "staging, memory, accelerator or MPI settings")
@@ -211,8 +225,28 @@ class HighThroughputExecutor(Executor):
             "heartbeat_threshold": self.heartbeat_threshold,
             "worker_logdir_root": self.worker_logdir_root,
             "cpu_affinity": self.cpu_affinity,
+            "mem_per_worker": self.mem_per_worker,
+            "available_accelerators": list(self.available_accelerators),
+            "drain_period": self.drain_period,
+            "launch_cmd": self.launch_cmd,
             "provider": self.provider.to_spec(),
         }
+
+
+def _accelerators(owner: str, value: Any) -> list[str]:
+    """Parsl's ``available_accelerators``: a count ``n`` means devices ``"0"`` … ``"n-1"``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{owner}: available_accelerators must be a count or a list of device names, not a bool")
+    if isinstance(value, int):
+        return [str(i) for i in range(_check_int(owner, "available_accelerators", value, 0))]
+    if isinstance(value, str):
+        raise TypeError(f"{owner}: available_accelerators must be a count or a list of device names, not a str")
+    names = list(value)
+    for name in names:
+        if not isinstance(name, str) or not name or "," in name:
+            raise ConfigurationError(f"{owner}: available_accelerators holds {name!r}; device names are non-empty "
+                                     "strings without commas")
+    return names
 
 
 def _max_workers(owner: str, name: str, value: Any) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sprig.errors import (
-    REMOTE_TRACEBACK_HEADER, AppTimeout, BadStdStreamFile, BashAppNoReturn, BashExitFailure, DependencyError,
+    REMOTE_TRACEBACK_HEADER, AppTimeout, BadStateException, BadStdStreamFile, BashAppNoReturn, BashExitFailure, DependencyError,
     ExecutorError, InvalidResourceSpecification, JoinError, KernelShutdownError, ManagerLost, MissingOutputs,
     RemoteException, SerializationError, StdStreamSpecError, SwiftAppError, TaskConversionError, TaskError,
     WorkerLost,
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 _SIMPLE_KINDS: dict[str, type[TaskError]] = {
     cls.kind: cls
-    for cls in (WorkerLost, ManagerLost, SerializationError, ExecutorError, TaskConversionError,
+    for cls in (WorkerLost, ManagerLost, SerializationError, ExecutorError, BadStateException, TaskConversionError,
                 KernelShutdownError, SwiftAppError)
 }
 

@@ -1,6 +1,6 @@
 """The manager's command line: ``python -m sprig.manager --workers N --block-id B [--logdir DIR]
 [--heartbeat-period S] [--heartbeat-threshold S] [--prefetch K] [--cpu-affinity A]
-[--worker-debug] [--pickle-only]`` (PROTOCOL.md, "Processes"). A bad one exits with status 2
+[--accelerators A,B,…] [--worker-debug] [--pickle-only]`` (PROTOCOL.md, "Processes"). A bad one exits with status 2
 and nothing on stdout."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Options:
         "worker_debug",
         "cpu_affinity",
         "worker_cpus",
+        "accelerators",
     )
 
     def __init__(self) -> None:
@@ -40,6 +41,7 @@ class Options:
         self.worker_debug = False
         self.cpu_affinity = affinity.NONE
         self.worker_cpus: list[list[int]] | None = None  # by worker index; None: not pinned
+        self.accelerators: list[str] = []  # one per worker, by index; empty: none
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -55,6 +57,7 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--prefetch", type=int, default=DEFAULT_PREFETCH)
     parser.add_argument("--worker-debug", action="store_true")
     parser.add_argument("--cpu-affinity", default=affinity.NONE)
+    parser.add_argument("--accelerators", default="")
     # The engine has no cloudpickle: this manager and its workers pickle without it too, whatever
     # this host has, so that both sides match.
     parser.add_argument("--pickle-only", action="store_true")
@@ -77,6 +80,7 @@ def parse_args(argv: list[str]) -> Options:
     options.worker_debug = parsed.worker_debug
     options.cpu_affinity = parsed.cpu_affinity
     options.worker_cpus = worker_cpus
+    options.accelerators = [name for name in parsed.accelerators.split(",") if name]
     if parsed.pickle_only:
         serialize.use_pickle_only()
     return options

@@ -122,12 +122,10 @@ class ExecutionProvider(_Described):
     def __init__(self, owner: str, init_blocks: int, min_blocks: int, max_blocks: int, worker_init: str) -> None:
         self.init_blocks = _check_int(owner, "init_blocks", init_blocks, 0)
         self.min_blocks = _check_int(owner, "min_blocks", min_blocks, 0)
-        self.max_blocks = _check_int(owner, "max_blocks", max_blocks, 1)
+        self.max_blocks = _check_int(owner, "max_blocks", max_blocks, 0)
         self.worker_init = _check_str(owner, "worker_init", worker_init)
         if self.min_blocks > self.max_blocks:
             raise ConfigurationError(f"{owner}: min_blocks ({min_blocks}) is more than max_blocks ({max_blocks})")
-        if self.init_blocks > self.max_blocks:
-            raise ConfigurationError(f"{owner}: init_blocks ({init_blocks}) is more than max_blocks ({max_blocks})")
 
     def _block_spec(self) -> dict[str, Any]:
         return {"init_blocks": self.init_blocks, "min_blocks": self.min_blocks, "max_blocks": self.max_blocks,
@@ -139,6 +137,9 @@ class ExecutionProvider(_Described):
 
 class LocalProvider(ExecutionProvider):
     """Blocks on this machine: each block is one manager process with its workers.
+
+    ``cores_per_node`` and ``mem_per_node`` (GB; attributes, as in Parsl, set after construction
+    too) say what a block may use; None: this machine's cores and available memory.
 
     Parsl options accepted and ignored: ``nodes_per_block`` (warns unless 1), ``launcher`` (warns
     unless None or a :class:`SingleNodeLauncher`), ``cmd_timeout``, ``parallelism``,
@@ -161,11 +162,18 @@ class LocalProvider(ExecutionProvider):
                             f"not {type(channel).__name__}")
         super().__init__("LocalProvider", init_blocks, min_blocks, max_blocks, worker_init)
         self.channel = channel if channel is not None else LocalChannel()
+        self.cores_per_node: int | None = None
+        self.mem_per_node: float | None = None
         self.parsl_options = _take_parsl_options("LocalProvider", parsl_options, self.PARSL_OPTIONS,
                                                  "a local block is one manager on this machine")
 
     def to_spec(self) -> dict[str, Any]:
-        return {"kind": "local", **self._block_spec()}
+        cores = None if self.cores_per_node is None else _check_int("LocalProvider", "cores_per_node", self.cores_per_node, 1)
+        memory = self.mem_per_node
+        if memory is not None and (isinstance(memory, bool) or not isinstance(memory, (int, float)) or memory <= 0):
+            raise ConfigurationError(f"LocalProvider: mem_per_node is {memory!r}; it must be a number of GB above 0")
+        return {"kind": "local", **self._block_spec(), "cores_per_node": cores,
+                "mem_per_node": None if memory is None else float(memory)}
 
 
 class AdHocProvider(ExecutionProvider):

@@ -15,6 +15,10 @@ from collections.abc import Iterable, Sequence
 from sprig.files import File
 from sprig.setup_errors import SprigError, name_in_errors
 
+TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
+if TYPE_CHECKING:
+    from typing import Any
+
 #: First line of the note that carries a failed Python app's traceback.
 REMOTE_TRACEBACK_HEADER = "Remote traceback"
 
@@ -250,6 +254,29 @@ class ExecutorError(TaskError):
     """The app asked for executors the config does not have, or the executor could not run it."""
 
     kind = "executor"
+
+
+class BadStateException(ExecutorError):
+    """The executor gave up (Parsl's ``BadStateException``): none of its blocks could start, again
+    and again, or one never could (a Python version mismatch). The message says why each block
+    failed (a manager that exited says ``EXIT CODE: N``). ``executor`` and ``reason`` as in Parsl;
+    Parsl's form ``BadStateException(executor, reason)`` builds one too."""
+
+    kind = "bad_state"
+
+    def __init__(self, *args: Any, task_id: int | None = None, app_name: str | None = None) -> None:
+        if len(args) == 2:  # Parsl's (executor, reason)
+            executor, reason = args
+            label = getattr(executor, "label", executor)
+            super().__init__(f"executor {label} is in a bad state: {reason}", task_id=task_id, app_name=app_name)
+            self.args = (executor, reason)
+            self.executor: Any = executor
+            self.reason = str(reason)
+        else:
+            message = str(args[0]) if args else ""
+            super().__init__(message, task_id=task_id, app_name=app_name)
+            self.executor = None
+            self.reason = message
 
 
 class InvalidResourceSpecification(ExecutorError):

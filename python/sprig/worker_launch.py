@@ -42,8 +42,8 @@ def cpus_of(options: Options, index: int) -> list[int] | None:
 
 
 def environment_of(base: dict[str, str], options: Options, pool_id: str, index: int) -> dict[str, str]:
-    """The environment of worker ``index``: ``base``, plus Parsl's worker variables and, when it
-    is pinned, the OpenMP ones for its CPUs."""
+    """The environment of worker ``index``: ``base``, plus Parsl's worker variables, when it is
+    pinned the OpenMP ones for its CPUs, and with accelerators the device variables for its own."""
     env = dict(base)
     env["PARSL_WORKER_RANK"] = str(index)
     env["PARSL_WORKER_COUNT"] = str(options.workers)
@@ -52,6 +52,13 @@ def environment_of(base: dict[str, str], options: Options, pool_id: str, index: 
     cpus = cpus_of(options, index)
     if cpus is not None:
         env.update(affinity.openmp_environment(cpus))
+    if options.accelerators:
+        # As Parsl's workers do (without its splitting of one CUDA device among several workers).
+        device = options.accelerators[index % len(options.accelerators)]
+        env["CUDA_VISIBLE_DEVICES"] = device
+        env["ROCR_VISIBLE_DEVICES"] = device
+        env["ZE_AFFINITY_MASK"] = device
+        env["ZE_ENABLE_PCI_ID_DEVICE_ORDER"] = "1"
     return env
 
 

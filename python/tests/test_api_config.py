@@ -42,11 +42,14 @@ def test_thread_pool_none_means_python_default():
 
 def test_local_provider_spec():
     assert LocalProvider().to_spec() == {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1,
-                                         "worker_init": ""}
+                                         "worker_init": "", "cores_per_node": None, "mem_per_node": None}
     spec = LocalProvider(channel=LocalChannel(), init_blocks=2, min_blocks=1, max_blocks=4,
                          worker_init="source ~/venv/bin/activate").to_spec()
     assert spec == {"kind": "local", "init_blocks": 2, "min_blocks": 1, "max_blocks": 4,
-                    "worker_init": "source ~/venv/bin/activate"}
+                    "worker_init": "source ~/venv/bin/activate", "cores_per_node": None, "mem_per_node": None}
+    provider = LocalProvider()
+    provider.cores_per_node, provider.mem_per_node = 8, 16  # Parsl's tests set them after construction
+    assert (provider.to_spec()["cores_per_node"], provider.to_spec()["mem_per_node"]) == (8, 16.0)
 
 
 def test_htex_default_spec():
@@ -61,20 +64,26 @@ def test_htex_default_spec():
         "heartbeat_threshold": None,
         "worker_logdir_root": None,
         "cpu_affinity": "none",
-        "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": ""},
+        "mem_per_worker": None, "available_accelerators": [], "drain_period": None, "launch_cmd": None,
+        "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": "",
+                     "cores_per_node": None, "mem_per_node": None},
     }
 
 
 def test_htex_every_option_reaches_the_spec():
     htex = HighThroughputExecutor(label="htex", max_workers_per_node=3, cores_per_worker=0.5, worker_debug=True,
                                   heartbeat_period=1, heartbeat_threshold=5.5, prefetch_capacity=0,
-                                  worker_logdir_root="/tmp/logs", cpu_affinity="alternating",
+                                  worker_logdir_root="/tmp/logs", cpu_affinity="alternating", mem_per_worker=1.5,
+                                  available_accelerators=["gpu0", "gpu1"], drain_period=30, launch_cmd="env process_worker_pool.py",
                                   provider=LocalProvider(init_blocks=0, max_blocks=2))
     spec = htex.to_spec()
     assert spec == {
         "kind": "htex", "label": "htex", "max_workers": 3, "cores_per_worker": 0.5, "worker_debug": True,
         "prefetch": 0, "heartbeat_period": 1.0, "heartbeat_threshold": 5.5, "worker_logdir_root": "/tmp/logs",
-        "cpu_affinity": "alternating", "provider": {"kind": "local", "init_blocks": 0, "min_blocks": 0, "max_blocks": 2, "worker_init": ""},
+        "cpu_affinity": "alternating", "mem_per_worker": 1.5, "available_accelerators": ["gpu0", "gpu1"],
+        "drain_period": 30.0, "launch_cmd": "env process_worker_pool.py",
+        "provider": {"kind": "local", "init_blocks": 0, "min_blocks": 0, "max_blocks": 2, "worker_init": "",
+                     "cores_per_node": None, "mem_per_node": None},
     }
     assert isinstance(spec["heartbeat_period"], float)
 
@@ -148,7 +157,9 @@ def test_htex_local_is_parsls():
             "kind": "htex", "label": "htex_local", "max_workers": None, "cores_per_worker": 1.0,
             "worker_debug": False, "prefetch": None, "heartbeat_period": None, "heartbeat_threshold": None,
             "worker_logdir_root": None, "cpu_affinity": "none",
-            "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": ""},
+            "mem_per_worker": None, "available_accelerators": [], "drain_period": None, "launch_cmd": None,
+            "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": "",
+                         "cores_per_node": None, "mem_per_node": None},
         }],
         "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
     }
@@ -207,13 +218,19 @@ def test_wrong_types_are_type_errors(make, text):
     (lambda: HighThroughputExecutor(cores_per_worker=0), "cores_per_worker"),
     (lambda: HighThroughputExecutor(max_workers_per_node=0), "max_workers_per_node is 0"),
     (lambda: HighThroughputExecutor(prefetch_capacity=-1), "prefetch_capacity is -1"),
-    (lambda: LocalProvider(max_blocks=0), "max_blocks is 0"),
+    (lambda: LocalProvider(max_blocks=-1), "max_blocks is -1"),
     (lambda: LocalProvider(min_blocks=2, max_blocks=1), "min_blocks \\(2\\) is more than max_blocks \\(1\\)"),
-    (lambda: LocalProvider(init_blocks=3, max_blocks=2), "init_blocks \\(3\\) is more than max_blocks \\(2\\)"),
 ])
 def test_values_out_of_range_are_configuration_errors(make, text):
     with pytest.raises(ConfigurationError, match=text):
         make()
+
+
+def test_blocks_as_parsl_allows_them():
+    # Parsl starts init_blocks at load even past max_blocks (which bounds scaling), and max_blocks=0
+    # means no block is ever started by scaling.
+    assert LocalProvider(init_blocks=2, max_blocks=1).to_spec()["init_blocks"] == 2
+    assert LocalProvider(init_blocks=0, min_blocks=0, max_blocks=0).to_spec()["max_blocks"] == 0
 
 
 def test_labels_must_be_unique_and_non_empty():
@@ -254,7 +271,7 @@ def test_config_as_parsl_writes_it(no_warnings):
     (lambda: Config(monitoring=object()), "monitoring"),
     (lambda: Config(checkpoint_mode="task_exit"), "checkpoint_mode"),
     (lambda: ThreadPoolExecutor(working_dir="/tmp"), "working_dir"),
-    (lambda: HighThroughputExecutor(mem_per_worker=2), "mem_per_worker"),
+    (lambda: HighThroughputExecutor(interchange_launch_cmd="x"), "interchange_launch_cmd"),
     (lambda: HighThroughputExecutor(enable_mpi_mode=True), "enable_mpi_mode"),
     (lambda: LocalProvider(nodes_per_block=2), "nodes_per_block"),
     (lambda: LocalProvider(launcher=object()), "launcher"),
@@ -267,6 +284,15 @@ def test_unsupported_parsl_options_warn_once(make, option):
     assert caught[0].category is SprigWarning
     assert f"({option}=" in str(caught[0].message) and "ignored" in str(caught[0].message)
     assert caught[0].filename == __file__  # points at the line that made the object
+
+
+def test_available_accelerators_as_parsl_takes_them():
+    assert HighThroughputExecutor(available_accelerators=3).available_accelerators == ["0", "1", "2"]
+    assert HighThroughputExecutor(available_accelerators=("a", "b")).available_accelerators == ["a", "b"]
+    with pytest.raises(TypeError, match="count or a list"):
+        HighThroughputExecutor(available_accelerators="0,1")
+    with pytest.raises(ConfigurationError, match="without commas"):
+        HighThroughputExecutor(available_accelerators=["0,1"])
 
 
 def test_ignored_options_are_kept_for_repr():

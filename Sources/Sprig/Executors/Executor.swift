@@ -35,6 +35,15 @@ protocol Executor: AnyObject, Sendable {
     var outstanding: Int { get }
     /// What it is doing now.
     var status: ExecutorStatus { get }
+    /// Stops up to `count` blocks, idle ones first; returns their numbers. Nothing for executors without blocks.
+    func scaleIn(_ count: Int) -> [Int]
+    /// Starts up to `count` more blocks; returns their numbers. Nothing for executors without blocks.
+    func scaleOut(_ count: Int) -> [Int]
+}
+
+extension Executor {
+    func scaleIn(_ count: Int) -> [Int] { [] }
+    func scaleOut(_ count: Int) -> [Int] { [] }
 }
 
 /// What an executor gets from its kernel.
@@ -57,9 +66,22 @@ public struct ExecutorStatus: Sendable {
     public let blocks: [BlockStatus]
     /// Why blocks failed to start, by provider slot (for the ad-hoc provider, by host), while they keep failing.
     public let startFailures: [Int: String]
+    /// Why the executor refuses tasks, when it gave up starting blocks (`nil` while it works).
+    public var broken: String? = nil
+    /// Blocks of this kernel's run that have ended, in the order they ended.
+    public var ended: [EndedBlock] = []
+    /// Workers in one block (of the provider's first slot); `nil` for a thread executor.
+    public var workersPerBlock: Int? = nil
+    /// The most workers a block may run by the settings alone (Parsl's `workers_per_node`): `nil`
+    /// when nothing but each node's own cores limits them, and for a thread executor.
+    public var workerLimit: Int? = nil
 
-    /// Blocks that said hello and take tasks (Parsl's `connected_blocks()`).
+    /// Blocks that said hello and take tasks.
     public var readyBlocks: [BlockStatus] { blocks.filter { $0.phase == .ready } }
+    /// The numbers of every block that connected in this run, ended ones included (Parsl's `connected_blocks()`).
+    public var connectedBlocks: [Int] {
+        (ended.filter(\.connected).map(\.number) + blocks.filter { $0.phase != .starting }.map(\.number)).sorted()
+    }
     /// The PIDs of every manager and worker, as their managers last reported them.
     public var processIDs: [Int32] { blocks.flatMap(\.processIDs) }
 }
@@ -72,6 +94,8 @@ public struct BlockStatus: Sendable, Equatable {
         case starting
         /// Connected: it takes tasks.
         case ready
+        /// Connected, past its drain period: it finishes what it holds and takes nothing more.
+        case draining
         /// Told to stop (scaling in, or shutdown); it takes no more tasks.
         case stopping
     }
@@ -89,6 +113,24 @@ public struct BlockStatus: Sendable, Equatable {
     public let outstanding: Int
     /// Its manager's PID then its workers', as the manager last reported them (empty until it says hello).
     public let processIDs: [Int32]
+    /// How long it has held no task (`nil` while it holds some, or before it connected).
+    public var idle: Duration? = nil
+    /// Its manager's full Python version (`3.11.2`), once it said hello.
+    public var pythonVersion: String? = nil
+}
+
+/// A block that has ended.
+public struct EndedBlock: Sendable, Equatable {
+    /// The block's number in this kernel's run.
+    public let number: Int
+    /// The provider's slot it ran in.
+    public let slot: Int
+    /// The host it ran on.
+    public let host: String
+    /// Whether it ever said hello.
+    public let connected: Bool
+    /// Why it ended, when that was a failure (never connected, lost); `nil` when it was stopped.
+    public let failure: String?
 }
 
 /// An executor could not start or run a task.

@@ -63,17 +63,29 @@ public final class DataFlowKernel: Sendable {
     /// Waits for every task submitted so far (and those they wait for), then stops the executors'
     /// threads and processes. Later calls of apps fail at once with ``TaskError/Reason/kernelShutDown``.
     /// Calling it again does nothing.
-    public func shutdown() {
+    public func shutdown() { shutdown(waitingForTasks: true) }
+
+    /// ``shutdown()``; with `waitingForTasks: false` it waits only for what executors already run
+    /// or hold (Parsl's `cleanup`, which scripts get when they leave `with parsl.load(…)` on an
+    /// exception): tasks still waiting for their dependencies are left unfinished, and one whose
+    /// dependencies end later fails as the executors are shut down. The log says how many were left.
+    public func shutdown(waitingForTasks: Bool) {
         let shouldStop: Bool = lifecycle.withLock { state in
             guard state.phase == .running else { return false }
             state.phase = .draining
             return true
         }
         guard shouldStop else { return }
-        waitForCurrentTasks()
+        if waitingForTasks {
+            waitForCurrentTasks()
+        }
         for executor in executors { executor.shutdown() }
         callbacks.stop(wait: true)
-        lifecycle.withLock { $0.phase = .shutDown }
+        let left = lifecycle.withLock { state in
+            state.phase = .shutDown
+            return state.live
+        }
+        if left > 0 { logger.info("kernel shut down leaving tasks unfinished", metadata: ["sprig.tasks": "\(left)"]) }
         Python.flushStandardStreams()
         logger.debug("kernel shut down")
     }
@@ -121,6 +133,21 @@ public final class DataFlowKernel: Sendable {
     /// the config has no such executor.
     public func executorStatus(_ label: String) -> ExecutorStatus? {
         executors.first { $0.label == label }?.status
+    }
+
+    /// Asks the executor labelled `label` to stop up to `count` of its blocks, idle ones first
+    /// (Parsl's `scale_in`); they finish nothing more and end. Returns their numbers.
+    /// The `none` strategy does not replace them; `simple` may start others when tasks wait.
+    @discardableResult
+    public func scaleIn(_ label: String, blocks count: Int) -> [Int] {
+        executors.first { $0.label == label }?.scaleIn(count) ?? []
+    }
+
+    /// Starts up to `count` more blocks of the executor labelled `label` (Parsl's `scale_out`),
+    /// within its provider's slots. Returns their numbers.
+    @discardableResult
+    public func scaleOut(_ label: String, blocks count: Int) -> [Int] {
+        executors.first { $0.label == label }?.scaleOut(count) ?? []
     }
 
     // MARK: Submission

@@ -25,6 +25,9 @@ public struct TaskError: Error, CustomStringConvertible {
         case swift(any Error)
         /// The app asked for executors the kernel does not have, or the executor refused the task.
         case executor(String)
+        /// The executor gave up: none of its blocks could start, again and again, or one could
+        /// never work (a Python version mismatch). Parsl's `BadStateException`.
+        case badState(String)
         /// The task was submitted after the kernel shut down.
         case kernelShutDown
         /// ``DataFlowKernel/cancel(_:)`` cancelled the task before it started.
@@ -78,7 +81,7 @@ public struct TaskError: Error, CustomStringConvertible {
         case .badCommand(let detail): return "\(head) has no command to run: \(detail)"
         case .conversion(let detail): return "\(head): \(detail)"
         case .swift(let error): return "\(head) threw \(error)"
-        case .executor(let detail): return "\(head) cannot run: \(detail)"
+        case .executor(let detail), .badState(let detail): return "\(head) cannot run: \(detail)"
         case .cancelled: return "\(head) was cancelled before it started"
         case .kernelShutDown: return "\(head) was submitted after the kernel shut down; make a new DataFlowKernel"
         case .workerLost(let detail): return "\(head) lost its worker: \(detail)"

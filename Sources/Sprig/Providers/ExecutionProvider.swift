@@ -16,6 +16,13 @@ public protocol ExecutionProvider: Sendable {
     var workerInit: String { get }
     /// How many cores a block's node has; the executor divides it by `coresPerWorker`.
     func coresPerNode(slot: Int) -> Int
+    /// How much memory (GB) a block's node has for workers, where known; the executor divides it
+    /// by `memoryPerWorker` when that is set.
+    func memoryPerNode(slot: Int) -> Double?
+    /// The cores per node the user declared (Parsl's `cores_per_node`), if any.
+    var declaredCoresPerNode: Int? { get }
+    /// The memory per node (GB) the user declared (Parsl's `mem_per_node`), if any.
+    var declaredMemoryPerNode: Double? { get }
     /// Starts block number `block` in `slot` (0 ..< maxBlocks; for the ad-hoc provider, the host)
     /// running `command` (the manager) after `workerInit`.
     /// - Throws: ``ProviderError`` when it cannot start.
@@ -26,6 +33,12 @@ public protocol ExecutionProvider: Sendable {
 
 extension ExecutionProvider {
     public func close() {}
+    /// Not known: a memory per worker does not limit the workers.
+    public func memoryPerNode(slot: Int) -> Double? { nil }
+    /// None declared.
+    public var declaredCoresPerNode: Int? { nil }
+    /// None declared.
+    public var declaredMemoryPerNode: Double? { nil }
 }
 
 /// The shell lines that run a provider's `worker_init` before the manager: whatever it prints goes
@@ -47,10 +60,29 @@ public struct ManagerCommand: Sendable {
     public let logFolder: String
     /// The Python `major.minor` the manager must run.
     public let pythonVersion: String
+    /// The executor's launch command (Parsl's `launch_cmd`), when set: see ``shellLine(python:shipped:scriptDir:)``.
+    public var launchCommand: String? = nil
 
     /// The shell line that starts the manager with `python`, installed (`-m sprig.manager`) or,
     /// for a host that gets Sprig's code through the stream, through the bootstrap.
+    ///
+    /// With a ``launchCommand`` in Parsl's form (one naming `process_worker_pool.py`), what comes
+    /// before the pool (a container runtime, `numactl`, …) wraps the manager; any other launch
+    /// command runs as given — it is not a manager, so the block fails to start, showing what it said.
     func shellLine(python: String, shipped: Bool, scriptDir: String) -> String {
+        let line = managerLine(python: python, shipped: shipped, scriptDir: scriptDir)
+        guard let launch = launchCommand?.trimmingCharacters(in: .whitespacesAndNewlines), !launch.isEmpty else {
+            return "exec " + line
+        }
+        guard let pool = launch.range(of: "process_worker_pool.py") else { return launch }
+        // Drop the pool's own path (`/opt/bin/process_worker_pool.py`) and everything after it.
+        var wrapper = launch[..<pool.lowerBound]
+        while let last = wrapper.last, !last.isWhitespace { wrapper.removeLast() }
+        let prefix = wrapper.trimmingCharacters(in: .whitespaces)
+        return "exec " + (prefix.isEmpty ? "" : prefix + " ") + line
+    }
+
+    private func managerLine(python: String, shipped: Bool, scriptDir: String) -> String {
         // Managers and their workers use UTF-8 for text, as the embedded interpreter does.
         let utf8Flag = ["-X", "utf8"]
         let words: [String]
@@ -61,7 +93,7 @@ public struct ManagerCommand: Sendable {
         } else {
             words = [python] + utf8Flag + ["-m", "sprig.manager"] + arguments + ["--logdir", logFolder]
         }
-        return "exec " + words.map(shellQuote).joined(separator: " ")
+        return words.map(shellQuote).joined(separator: " ")
     }
 }
 

@@ -1,6 +1,7 @@
 /// How an executor with a provider decides how many blocks to run (Parsl's `strategy`).
 public enum Strategy: Sendable, Equatable {
-    /// Start the provider's `initBlocks` and keep that many: a lost block is replaced, nothing more.
+    /// Start the provider's `initBlocks` (even past `maxBlocks`, as Parsl does) and keep that many:
+    /// a lost block is replaced, nothing more.
     case none
     /// Also add blocks while tasks wait, up to `maxBlocks`, and remove blocks idle for `idleTime`,
     /// down to `minBlocks`.
@@ -33,11 +34,13 @@ struct ScalingPlanner: Equatable {
     /// Tasks one block runs at once (its workers).
     let slotsPerBlock: Int
 
-    func decide(blocks: [BlockLoad], waiting: Int, now: ContinuousClock.Instant) -> [Decision] {
+    /// - Parameter retired: blocks ended on purpose (drained, scaled in by the user), which the
+    ///   `none` strategy does not replace.
+    func decide(blocks: [BlockLoad], waiting: Int, now: ContinuousClock.Instant, retired: Int = 0) -> [Decision] {
         let live = blocks.count
         switch strategy {
         case .none:
-            let wanted = min(initBlocks, maxBlocks)
+            let wanted = initBlocks - retired
             return live < wanted ? [.start(count: wanted - live)] : []
         case .simple(let idleTime):
             let demand = waiting + blocks.reduce(0) { $0 + $1.outstanding }

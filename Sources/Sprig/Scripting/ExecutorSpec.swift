@@ -37,7 +37,9 @@ enum ExecutorSpec: Codable, Equatable, Sendable {
                 workerDebug: spec.workerDebug, provider: spec.provider.makeProvider(),
                 heartbeatPeriod: .seconds(spec.heartbeatPeriod), heartbeatThreshold: .seconds(spec.heartbeatThreshold),
                 prefetch: spec.prefetch,
-                workerLogDirectory: spec.workerLogDirectory, cpuAffinity: spec.cpuAffinity)
+                workerLogDirectory: spec.workerLogDirectory, cpuAffinity: spec.cpuAffinity,
+                memoryPerWorker: spec.memoryPerWorker, availableAccelerators: spec.availableAccelerators,
+                drainPeriod: spec.drainPeriod.map { .seconds($0) }, launchCommand: spec.launchCommand)
         }
     }
 }
@@ -81,6 +83,14 @@ struct HighThroughputSpec: Codable, Equatable, Sendable {
     var workerLogDirectory: String?
     /// Parsl's `cpu_affinity` (`"none"`, `"block"`, `"alternating"`, …), kept for the executor.
     var cpuAffinity: String
+    /// Parsl's `mem_per_worker` (GB); `nil`: memory does not limit workers.
+    var memoryPerWorker: Double?
+    /// Parsl's `available_accelerators`, as names.
+    var availableAccelerators: [String]
+    /// Parsl's `drain_period` (seconds); `nil`: blocks never drain.
+    var drainPeriod: Double?
+    /// Parsl's `launch_cmd`; `nil`: Sprig's manager.
+    var launchCommand: String?
     var provider: ProviderSpec
 
     enum CodingKeys: String, CodingKey {
@@ -88,6 +98,8 @@ struct HighThroughputSpec: Codable, Equatable, Sendable {
         case maxWorkers = "max_workers", coresPerWorker = "cores_per_worker", workerDebug = "worker_debug"
         case heartbeatPeriod = "heartbeat_period", heartbeatThreshold = "heartbeat_threshold"
         case workerLogDirectory = "worker_logdir_root", cpuAffinity = "cpu_affinity"
+        case memoryPerWorker = "mem_per_worker", availableAccelerators = "available_accelerators"
+        case drainPeriod = "drain_period", launchCommand = "launch_cmd"
     }
 
     init(from decoder: any Decoder) throws {
@@ -104,6 +116,16 @@ struct HighThroughputSpec: Codable, Equatable, Sendable {
         heartbeatThreshold = try keys.positive(.heartbeatThreshold, default: HighThroughputExecutor.defaultHeartbeatThreshold.seconds)
         workerLogDirectory = try keys.decodeIfPresent(String.self, forKey: .workerLogDirectory)
         cpuAffinity = try keys.value(.cpuAffinity, default: Self.defaultCPUAffinity)
+        memoryPerWorker = try keys.decodeIfPresent(Double.self, forKey: .memoryPerWorker)
+        if let memory = memoryPerWorker, memory <= 0 {
+            throw DecodingError.dataCorruptedError(forKey: .memoryPerWorker, in: keys, debugDescription: "is \(memory); it must be more than 0")
+        }
+        availableAccelerators = try keys.value(.availableAccelerators, default: [])
+        drainPeriod = try keys.decodeIfPresent(Double.self, forKey: .drainPeriod)
+        if let period = drainPeriod, period <= 0 {
+            throw DecodingError.dataCorruptedError(forKey: .drainPeriod, in: keys, debugDescription: "is \(period); it must be more than 0")
+        }
+        launchCommand = try keys.decodeIfPresent(String.self, forKey: .launchCommand)
         provider = try keys.decodeIfPresent(ProviderSpec.self, forKey: .provider) ?? .local(LocalProviderSpec())
     }
 
@@ -119,6 +141,10 @@ struct HighThroughputSpec: Codable, Equatable, Sendable {
         try keys.encode(heartbeatThreshold, forKey: .heartbeatThreshold)
         try keys.encode(workerLogDirectory, forKey: .workerLogDirectory)
         try keys.encode(cpuAffinity, forKey: .cpuAffinity)
+        try keys.encode(memoryPerWorker, forKey: .memoryPerWorker)
+        try keys.encode(availableAccelerators, forKey: .availableAccelerators)
+        try keys.encode(drainPeriod, forKey: .drainPeriod)
+        try keys.encode(launchCommand, forKey: .launchCommand)
         try keys.encode(provider, forKey: .provider)
     }
 }

@@ -23,22 +23,34 @@ enum ProviderSpec: Codable, Equatable, Sendable {
     func makeProvider() -> any ExecutionProvider {
         switch self {
         case .local(let spec):
-            LocalProvider(initBlocks: spec.initBlocks, minBlocks: spec.minBlocks, maxBlocks: spec.maxBlocks, workerInit: spec.workerInit)
+            {
+                var provider = LocalProvider(initBlocks: spec.initBlocks, minBlocks: spec.minBlocks, maxBlocks: spec.maxBlocks,
+                                             workerInit: spec.workerInit)
+                provider.declaredCores = spec.coresPerNode
+                provider.declaredMemory = spec.memoryPerNode
+                return provider
+            }()
         case .adhoc(let spec):
             AdHocProvider(channels: spec.channels.map { $0.makeChannel() }, workerInit: spec.workerInit, coresPerHost: spec.coresPerHost)
         }
     }
 }
 
-/// `{"kind": "local", "init_blocks": …, "min_blocks": …, "max_blocks": …, "worker_init": …}`.
+/// `{"kind": "local", "init_blocks": …, "min_blocks": …, "max_blocks": …, "worker_init": …,
+/// "cores_per_node": …, "mem_per_node": …}`.
 struct LocalProviderSpec: Codable, Equatable, Sendable {
     var initBlocks = LocalProvider.defaultInitBlocks
     var minBlocks = LocalProvider.defaultMinBlocks
     var maxBlocks = LocalProvider.defaultMaxBlocks
     var workerInit = ""
+    /// Parsl's `cores_per_node`; `nil`: this machine's.
+    var coresPerNode: Int? = nil
+    /// Parsl's `mem_per_node` (GB); `nil`: this machine's available memory.
+    var memoryPerNode: Double? = nil
 
     enum CodingKeys: String, CodingKey {
         case kind, initBlocks = "init_blocks", minBlocks = "min_blocks", maxBlocks = "max_blocks", workerInit = "worker_init"
+        case coresPerNode = "cores_per_node", memoryPerNode = "mem_per_node"
     }
 
     init() {}
@@ -47,9 +59,17 @@ struct LocalProviderSpec: Codable, Equatable, Sendable {
         let keys = try decoder.container(keyedBy: CodingKeys.self)
         initBlocks = try keys.value(.initBlocks, default: initBlocks, atLeast: 0)
         minBlocks = try keys.value(.minBlocks, default: minBlocks, atLeast: 0)
-        maxBlocks = try keys.value(.maxBlocks, default: maxBlocks, atLeast: 1)
+        maxBlocks = try keys.value(.maxBlocks, default: maxBlocks, atLeast: 0)
         workerInit = try keys.value(.workerInit, default: workerInit)
-        for (key, value) in [(CodingKeys.minBlocks, minBlocks), (.initBlocks, initBlocks)] where value > maxBlocks {
+        coresPerNode = try keys.decodeIfPresent(Int.self, forKey: .coresPerNode)
+        memoryPerNode = try keys.decodeIfPresent(Double.self, forKey: .memoryPerNode)
+        if let cores = coresPerNode, cores < 1 {
+            throw DecodingError.dataCorruptedError(forKey: .coresPerNode, in: keys, debugDescription: "is \(cores); it must be 1 or more")
+        }
+        if let memory = memoryPerNode, memory <= 0 {
+            throw DecodingError.dataCorruptedError(forKey: .memoryPerNode, in: keys, debugDescription: "is \(memory); it must be more than 0")
+        }
+        for (key, value) in [(CodingKeys.minBlocks, minBlocks)] where value > maxBlocks {
             throw DecodingError.dataCorruptedError(forKey: key, in: keys, debugDescription: "is \(value), more than max_blocks (\(maxBlocks))")
         }
     }
@@ -61,6 +81,8 @@ struct LocalProviderSpec: Codable, Equatable, Sendable {
         try keys.encode(minBlocks, forKey: .minBlocks)
         try keys.encode(maxBlocks, forKey: .maxBlocks)
         try keys.encode(workerInit, forKey: .workerInit)
+        try keys.encode(coresPerNode, forKey: .coresPerNode)
+        try keys.encode(memoryPerNode, forKey: .memoryPerNode)
     }
 }
 

@@ -74,8 +74,9 @@ public final class ScriptEngine: Sendable {
                 withoutGIL { kernel?.waitForCurrentTasks() }
                 return .none
             },
-            "cleanup": { [self] _, _ in
-                withoutGIL { cleanup() }
+            "cleanup": { [self] arguments, _ in
+                let wait = try arguments.first.map { try Bool(python: $0) } ?? true
+                withoutGIL { cleanup(waitingForTasks: wait) }
                 return .none
             },
             "settle": { [self] arguments, _ in
@@ -98,6 +99,19 @@ public final class ScriptEngine: Sendable {
                                                   label: arguments[2].isNone ? nil : try String(python: arguments[2]),
                                                   runDirectory: runDirectory, stream: String(python: arguments[3])).toPython()
             },
+            "executor_status": { [self] arguments, _ in
+                guard let first = arguments.first else { throw PythonException("TypeError", "executor_status takes a label") }
+                let label = try String(python: first)
+                guard let status = state.withLock({ $0.kernel })?.executorStatus(label) else { return .none }
+                return try ScriptExecutorStatus.dictionary(status)
+            },
+            "scale": { [self] arguments, _ in
+                guard arguments.count == 3 else { throw PythonException("TypeError", "scale takes a label, 'in' or 'out', and a count") }
+                let (label, direction, count) = (try String(python: arguments[0]), try String(python: arguments[1]), try Int(python: arguments[2]))
+                guard let kernel = state.withLock({ $0.kernel }) else { return try [Int]().toPython() }
+                let numbers = withoutGIL { direction == "in" ? kernel.scaleIn(label, blocks: count) : kernel.scaleOut(label, blocks: count) }
+                return try numbers.toPython()
+            },
             "task_counts": { [self] _, _ in
                 let counts = currentCounts
                 return try ["pending": counts.pending, "queued": counts.queued, "running": counts.running, "done": counts.done, "failed": counts.failed].toPython()
@@ -118,17 +132,19 @@ public final class ScriptEngine: Sendable {
     }
 
     /// Waits for every task and stops the kernel; a later load starts a new one. Does nothing
-    /// when no config is loaded. Blocks: call it without the GIL.
-    public func cleanup() {
+    /// when no config is loaded. Blocks: call it without the GIL. With `waitingForTasks: false`
+    /// (a script leaving `with parsl.load(…)` on an exception), tasks still waiting for
+    /// dependencies are left unfinished (``DataFlowKernel/shutdown(waitingForTasks:)``).
+    public func cleanup(waitingForTasks: Bool = true) {
         // First wait with the config still loaded: running join apps may still call apps (and
-        // their settlements find their kernel), as in Parsl, whose cleanup waits the same way.
-        state.withLock { $0.kernel }?.waitForCurrentTasks()
+        // their settlements find their kernel).
+        if waitingForTasks { state.withLock { $0.kernel }?.waitForCurrentTasks() }
         let kernel = state.withLock { state -> DataFlowKernel? in
             defer { state.kernel = nil; state.tasks = [:]; state.forcedConfig = nil }
             return state.kernel
         }
         guard let kernel else { return }
-        kernel.shutdown()
+        kernel.shutdown(waitingForTasks: waitingForTasks)
         let counts = kernel.taskCounts
         finishedCounts.withLock { $0.done += counts.done; $0.failed += counts.failed }
     }

@@ -13,7 +13,7 @@ struct ScriptFailure: Encodable {
         case python, dependency, join, cancelled, timeout, conversion, swift, executor, serialization, shutdown
         case bashExit = "bash_exit", badStdStream = "bad_std_stream", badStdSpec = "bad_std_spec"
         case missingOutputs = "missing_outputs", badCommand = "bad_command"
-        case workerLost = "worker_lost", managerLost = "manager_lost"
+        case workerLost = "worker_lost", managerLost = "manager_lost", badState = "bad_state"
     }
 
     var kind: Kind
@@ -131,6 +131,7 @@ struct ScriptFailure: Encodable {
         case .conversion: .conversion
         case .swift: .swift
         case .executor: .executor
+        case .badState: .badState
         case .kernelShutDown: .shutdown
         case .cancelled: .cancelled
         case .workerLost: .workerLost

@@ -184,3 +184,10 @@ def text_of_size(n):
 
 def environment_value(name):
     return os.environ.get(name)
+
+
+def accelerator_after_meeting(folder, name, parties, timeout):
+    """Waits for `parties` calls (so that each runs on its own worker), then returns the
+    accelerator this worker was given."""
+    met = rendezvous(folder, name, parties, timeout)
+    return [str(met), os.environ.get("CUDA_VISIBLE_DEVICES", ""), os.environ.get("ROCR_VISIBLE_DEVICES", "")]

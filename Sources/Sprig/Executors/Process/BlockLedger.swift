@@ -2,10 +2,11 @@
 /// method whose result says what the caller must do. ``ManagerBlock`` keeps one behind a lock and
 /// performs the results outside it; tests drive it without processes.
 ///
-/// Phases: `starting` (launched, no HELLO yet) → `ready` → `stopping` (asked to stop) → `dead`
-/// (stream over). Any phase may go straight to `dead`.
+/// Phases: `starting` (launched, no HELLO yet) → `ready` → `draining` (takes no more tasks; its
+/// drain period passed) → `stopping` (asked to stop) → `dead` (stream over). Any phase may go
+/// straight to `stopping` or `dead`.
 struct BlockLedger {
-    enum Phase: Equatable, Sendable { case starting, ready, stopping, dead }
+    enum Phase: Equatable, Sendable { case starting, ready, draining, stopping, dead }
 
     /// A task sent to the block and not yet back.
     struct InFlight {
@@ -78,6 +79,13 @@ struct BlockLedger {
     /// The block is asked to stop (scaling in, or shutdown).
     mutating func stop() { if phase != .dead { phase = .stopping } }
 
+    /// The block takes no more tasks and finishes those it holds. Returns whether it holds none,
+    /// so that it can be stopped now.
+    mutating func drain() -> Bool {
+        if phase == .ready { phase = .draining }
+        return phase == .draining && inFlight.isEmpty
+    }
+
     /// Records why the block is being ended; the first reason given is the one reported.
     mutating func noteEnd(_ reason: String) { if deathReason == nil { deathReason = reason } }
 
@@ -92,13 +100,13 @@ struct BlockLedger {
 
     /// The stream is over and the process reaped with `exitCode`.
     mutating func end(exitCode: Int32) -> Ending {
-        let wasReady = phase == .ready || phase == .stopping
+        let wasReady = phase == .ready || phase == .draining || phase == .stopping
         phase = .dead
         defer {
             inFlight = [:]
             started = []
         }
-        return Ending(lost: Array(inFlight.values), reason: deathReason ?? "its manager exited with status \(exitCode)",
+        return Ending(lost: Array(inFlight.values), reason: deathReason ?? "its manager exited, EXIT CODE: \(exitCode)",
                       wasReady: wasReady)
     }
 }

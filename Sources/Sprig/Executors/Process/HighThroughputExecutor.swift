@@ -42,6 +42,19 @@ public struct HighThroughputExecutor: ExecutorDescription {
     /// `OMP_NUM_THREADS`, `GOMP_CPU_AFFINITY` and `KMP_AFFINITY` as Parsl sets them; every worker
     /// gets `PARSL_WORKER_RANK`, `PARSL_WORKER_COUNT`, `PARSL_WORKER_POOL_ID`, `PARSL_WORKER_BLOCK_ID`.
     public let cpuAffinity: String
+    /// Memory (GB) each worker needs (Parsl's `mem_per_worker`): a block runs at most the node's
+    /// memory over this many workers. `nil`: memory does not limit them.
+    public let memoryPerWorker: Double?
+    /// Accelerators to share among a block's workers (Parsl's `available_accelerators`): at most
+    /// one worker per entry, each seeing only its own (`CUDA_VISIBLE_DEVICES`, `ROCR_VISIBLE_DEVICES`
+    /// and `ZE_AFFINITY_MASK` set to it, as Parsl sets them). Empty: none.
+    public let availableAccelerators: [String]
+    /// How long a block takes tasks (Parsl's `drain_period`): from its launch; then it finishes
+    /// what it holds and stops. `nil`: as long as it runs.
+    public let drainPeriod: Duration?
+    /// What starts a block's manager (Parsl's `launch_cmd`); `nil`: Sprig's manager. See
+    /// ``ManagerCommand/launchCommand``.
+    public let launchCommand: String?
 
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.
@@ -56,7 +69,9 @@ public struct HighThroughputExecutor: ExecutorDescription {
                 workerDebug: Bool = false, provider: any ExecutionProvider = LocalProvider(),
                 heartbeatPeriod: Duration = defaultHeartbeatPeriod,
                 heartbeatThreshold: Duration = defaultHeartbeatThreshold, prefetch: Int = defaultPrefetch,
-                workerLogDirectory: String? = nil, cpuAffinity: String = defaultCPUAffinity) {
+                workerLogDirectory: String? = nil, cpuAffinity: String = defaultCPUAffinity,
+                memoryPerWorker: Double? = nil, availableAccelerators: [String] = [], drainPeriod: Duration? = nil,
+                launchCommand: String? = nil) {
         self.label = label
         self.maxWorkers = maxWorkers
         self.coresPerWorker = coresPerWorker
@@ -67,14 +82,30 @@ public struct HighThroughputExecutor: ExecutorDescription {
         self.prefetch = prefetch
         self.workerLogDirectory = workerLogDirectory
         self.cpuAffinity = cpuAffinity
+        self.memoryPerWorker = memoryPerWorker
+        self.availableAccelerators = availableAccelerators
+        self.drainPeriod = drainPeriod
+        self.launchCommand = launchCommand
     }
 
     /// Workers in one block (of the provider's first slot, for providers whose hosts differ).
     public var workersPerBlock: Int { workers(slot: 0) }
 
-    /// Workers in a block of `slot`: its cores over ``coresPerWorker``, at most ``maxWorkers``, at least 1.
+    /// Workers in a block of `slot` (Parsl's `workers_per_node`): the fewest of ``maxWorkers``, the
+    /// node's cores over ``coresPerWorker``, its memory over ``memoryPerWorker`` and the number of
+    /// ``availableAccelerators`` (those set), at least 1.
     func workers(slot: Int) -> Int {
-        max(1, min(maxWorkers, Int(Double(provider.coresPerNode(slot: slot)) / max(coresPerWorker, 0.01))))
+        max(1, workerLimit(cores: provider.coresPerNode(slot: slot), memory: provider.memoryPerNode(slot: slot)) ?? .max)
+    }
+
+    /// The workers a node with `cores` and `memory` (GB; either unknown) may run, by these
+    /// settings; `nil` when nothing limits them.
+    func workerLimit(cores: Int?, memory: Double?) -> Int? {
+        var limits: [Int] = maxWorkers == .max ? [] : [maxWorkers]
+        if let cores { limits.append(Int(Double(cores) / max(coresPerWorker, 0.01))) }
+        if let perWorker = memoryPerWorker, perWorker > 0, let memory { limits.append(Int(memory / perWorker)) }
+        if !availableAccelerators.isEmpty { limits.append(availableAccelerators.count) }
+        return limits.min().map { max(1, $0) }
     }
 }
 

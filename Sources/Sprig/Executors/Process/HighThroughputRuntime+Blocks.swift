@@ -58,10 +58,13 @@ extension HighThroughputRuntime {
                          "--prefetch", "\(prefetch)"]
         if workerDebug { arguments.append("--worker-debug") }
         if cpuAffinity != "none" { arguments += ["--cpu-affinity", cpuAffinity] }
+        if !settings.availableAccelerators.isEmpty {
+            arguments += ["--accelerators", settings.availableAccelerators.joined(separator: ",")]
+        }
         if expected.withLock({ $0?.serializer }) == "pickle" { arguments.append("--pickle-only") }
         let info = Python.info!
         return ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
-                              pythonVersion: "\(info.version.major).\(info.version.minor)")
+                              pythonVersion: "\(info.version.major).\(info.version.minor)", launchCommand: settings.launchCommand)
     }
 
     func noteTaskDuration(_ duration: Duration) {
@@ -83,8 +86,13 @@ extension HighThroughputRuntime {
     }
 
     func blockEnded(_ block: ManagerBlock, startFailure: String?, permanent: Bool) {
+        let (stopRequested, reason) = block.ending
+        let record = EndedBlock(number: block.number, slot: block.slot, host: block.process.host, connected: startFailure == nil,
+                                failure: startFailure ?? (stopRequested ? nil : reason))
         let stopping = state.withLock { state -> DispatchSemaphore? in
             state.blocks[block.number] = nil
+            state.ended.append(record)
+            if stopRequested && state.phase == .running { state.retired += 1 }
             return state.stopping
         }
         stopping?.signal()
@@ -112,7 +120,7 @@ extension HighThroughputRuntime {
         }
         for attempt in stranded {
             attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app,
-                                              reason: .executor("executor \(label) has no working block: \(message)"))))
+                                              reason: .badState("executor \(label) has no working block: \(message)"))))
         }
     }
 }

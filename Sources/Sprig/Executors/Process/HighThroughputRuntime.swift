@@ -14,6 +14,10 @@ final class HighThroughputRuntime: Executor {
         var nextBlock = 0
         var slots: SlotSupervisor
         var context: ExecutorContext? = nil
+        /// Blocks that have ended, oldest first.
+        var ended: [EndedBlock] = []
+        /// Blocks ended on purpose (drained, scaled in): the `none` strategy does not replace them.
+        var retired = 0
         var stopping: DispatchSemaphore? = nil
 
         enum Phase { case created, running, stopping, stopped }
@@ -36,7 +40,7 @@ final class HighThroughputRuntime: Executor {
     init(_ settings: HighThroughputExecutor) {
         self.settings = settings
         self.local = ThreadPoolRuntime(label: "\(settings.label)-swift", maxThreads: 2)
-        self.state = Mutex(State(slots: SlotSupervisor(slots: settings.provider.maxBlocks)))
+        self.state = Mutex(State(slots: SlotSupervisor(slots: max(settings.provider.initBlocks, settings.provider.maxBlocks))))
     }
 
     var label: String { settings.label }
@@ -57,26 +61,54 @@ final class HighThroughputRuntime: Executor {
     }
 
     var status: ExecutorStatus {
-        let (blocks, failures) = state.withLock { (Array($0.blocks.values), $0.slots.failureMessages) }
-        let live: [BlockStatus] = blocks.sorted { $0.number < $1.number }.compactMap { block in
+        let (blocks, failures, broken, ended) = state.withLock { ($0.blocks.values.sorted { $0.number < $1.number },
+                                                                 $0.slots.failureMessages, $0.slots.broken, $0.ended) }
+        let now = ContinuousClock.now
+        let live: [BlockStatus] = blocks.compactMap { block in
             let phase: BlockStatus.Phase
             switch block.phase {
             case .starting: phase = .starting
             case .ready: phase = .ready
+            case .draining: phase = .draining
             case .stopping: phase = .stopping
             case .dead: return nil
             }
             return BlockStatus(number: block.number, slot: block.slot, host: block.process.host, phase: phase,
-                               workers: block.workers, outstanding: block.outstanding, processIDs: block.processIDs)
+                               workers: block.workers, outstanding: block.outstanding, processIDs: block.processIDs,
+                               idle: block.idleSince.map { now - $0 }, pythonVersion: block.pythonVersion)
         }
-        return ExecutorStatus(label: label, outstanding: outstanding, blocks: live, startFailures: failures)
+        return ExecutorStatus(label: label, outstanding: outstanding, blocks: live, startFailures: failures,
+                              broken: broken, ended: ended, workersPerBlock: workersPerBlock,
+                              workerLimit: settings.workerLimit(cores: provider.declaredCoresPerNode, memory: provider.declaredMemoryPerNode))
+    }
+
+    func scaleIn(_ count: Int) -> [Int] {
+        let chosen: [ManagerBlock] = state.withLock { state in
+            guard state.phase == .running else { return [] }
+            let candidates = state.blocks.values.filter { $0.phase != .stopping && $0.phase != .dead }
+                .sorted { ($0.outstanding, -$0.number) < ($1.outstanding, -$1.number) }
+            return Array(candidates.prefix(max(0, count)))
+        }
+        for block in chosen { block.requestShutdown() }
+        maintenanceKicker.kick()
+        return chosen.map(\.number)
+    }
+
+    func scaleOut(_ count: Int) -> [Int] {
+        var started: [Int] = []
+        for _ in 0..<max(0, count) {
+            let before = state.withLock { $0.nextBlock }
+            guard startBlock() else { break }
+            if state.withLock({ $0.blocks[before] != nil }) { started.append(before) }
+        }
+        return started
     }
 
     // MARK: Lifecycle
 
     func start(_ context: ExecutorContext) throws {
-        guard provider.maxBlocks >= 1, provider.initBlocks <= provider.maxBlocks, provider.minBlocks <= provider.maxBlocks else {
-            throw ExecutorError(label: label, message: "the provider's blocks must satisfy minBlocks ≤ maxBlocks, initBlocks ≤ maxBlocks and maxBlocks ≥ 1")
+        guard provider.minBlocks >= 0, provider.initBlocks >= 0, provider.minBlocks <= provider.maxBlocks else {
+            throw ExecutorError(label: label, message: "the provider's blocks must satisfy 0 ≤ minBlocks ≤ maxBlocks and initBlocks ≥ 0")
         }
         try Python.start(context.python)
         try Python.addSearchPath(PythonSide.packageRoot)
@@ -112,14 +144,14 @@ final class HighThroughputRuntime: Executor {
             local.submit(attempt)
             return
         }
-        let refusal: String? = state.withLock { state in
-            if let broken = state.slots.broken, state.blocks.isEmpty { return broken }
-            guard state.phase == .running else { return "executor \(label) is shut down" }
+        let refusal: TaskError.Reason? = state.withLock { state in
+            if let broken = state.slots.broken, state.blocks.isEmpty { return .badState(broken) }
+            guard state.phase == .running else { return .executor("executor \(label) is shut down") }
             state.queue.append(attempt)
             return nil
         }
         if let refusal {
-            attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: .executor(refusal))))
+            attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: refusal)))
             return
         }
         dispatchKicker.kick()
@@ -244,12 +276,19 @@ final class HighThroughputRuntime: Executor {
                                      maxBlocks: provider.maxBlocks, slotsPerBlock: workersPerBlock)
         while true {
             maintenanceKicker.wait(timeout: .milliseconds(100))
-            let (phase, blocks, waiting, broken) = state.withLock { ($0.phase, Array($0.blocks.values), $0.queue.count, $0.slots.broken) }
+            let (phase, blocks, waiting, broken, retired) = state.withLock {
+                ($0.phase, Array($0.blocks.values), $0.queue.count, $0.slots.broken, $0.retired)
+            }
             guard phase == .running else { return }
             let now = ContinuousClock.now
             if now - lastHeartbeat >= heartbeatPeriod {
                 lastHeartbeat = now
-                for block in blocks where block.phase == .ready { block.sendHeartbeat() }
+                for block in blocks where block.phase == .ready || block.phase == .draining { block.sendHeartbeat() }
+            }
+            if let drainPeriod = settings.drainPeriod {
+                for block in blocks where now - block.launchedAt >= drainPeriod && (block.phase == .ready || block.phase == .draining) {
+                    block.drain()
+                }
             }
             for block in blocks where now - block.lastHeard > heartbeatThreshold {
                 block.kill(reason: block.phase == .starting
@@ -258,7 +297,7 @@ final class HighThroughputRuntime: Executor {
             }
             guard broken == nil else { continue }
             let loads = blocks.map { ScalingPlanner.BlockLoad(block: $0.number, outstanding: $0.outstanding, idleSince: $0.idleSince) }
-            for decision in planner.decide(blocks: loads, waiting: waiting, now: now) {
+            for decision in planner.decide(blocks: loads, waiting: waiting, now: now, retired: retired) {
                 switch decision {
                 case .start(let count):
                     for _ in 0..<count where !startBlock() { break }

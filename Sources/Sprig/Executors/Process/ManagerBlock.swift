@@ -36,6 +36,12 @@ final class ManagerBlock: Sendable {
         var lastHeard = ContinuousClock.now
         var workerPIDs: [Int32] = []
         var managerPID: Int32? = nil
+        /// The manager's full Python version, from its HELLO.
+        var pythonVersion: String? = nil
+        /// Whether this side asked it to stop (scaling in, draining, shutdown).
+        var stopRequested = false
+        /// Why it ended, once it has.
+        var endReason: String? = nil
     }
 
     let number: Int
@@ -86,6 +92,10 @@ final class ManagerBlock: Sendable {
     func freeSlots(waiting: Int) -> Int { ledger.withLock { $0.freeSlots(waiting: waiting) } }
     var lastHeard: ContinuousClock.Instant { extra.withLock { $0.lastHeard } }
     var idleSince: ContinuousClock.Instant? { ledger.withLock { $0.idleSince } }
+    /// When the block was launched.
+    let launchedAt = ContinuousClock.now
+    /// The manager's full Python version (`3.11.2`), once it said hello.
+    var pythonVersion: String? { extra.withLock { $0.pythonVersion } }
     /// The manager's and its workers' PIDs, as the manager last reported them.
     var processIDs: [Int32] { extra.withLock { ($0.managerPID.map { [$0] } ?? []) + $0.workerPIDs } }
 
@@ -112,9 +122,22 @@ final class ManagerBlock: Sendable {
 
     func sendHeartbeat() { writer.send(ByteWriter().frame(.heartbeat)) }
 
+    /// Whether this side asked the block to stop, and why it ended (once it has).
+    var ending: (stopRequested: Bool, reason: String?) { extra.withLock { ($0.stopRequested, $0.endReason) } }
+
+    /// Takes no more tasks (its drain period passed); stops the block as soon as it holds none.
+    /// Returns whether it was stopped.
+    @discardableResult
+    func drain() -> Bool {
+        guard ledger.withLock({ $0.drain() }) else { return false }
+        requestShutdown()
+        return true
+    }
+
     /// Asks the manager to stop its workers and exit, and closes our end of its input once the
     /// frames before it are out.
     func requestShutdown() {
+        extra.withLock { $0.stopRequested = true }
         ledger.withLock { $0.stop() }
         writer.send(ByteWriter().frame(.shutdown))
         writer.finish()
@@ -181,6 +204,7 @@ final class ManagerBlock: Sendable {
         writer.terminate()
         let ending = ledger.withLock { $0.end(exitCode: exitCode) }
         let (lost, reason, wasReady) = (ending.lost, ending.reason, ending.wasReady)
+        extra.withLock { $0.endReason = reason }
         if startFailure == nil && !wasReady {
             let said = Self.lastLines(of: stderrPath)
             startFailure = "block \(name) ended before it was ready: \(reason)" + (said.isEmpty ? "" : ": \(said)") + " (see \(stderrPath))"
@@ -229,7 +253,11 @@ final class ManagerBlock: Sendable {
     }
 
     private func verifyHello(_ body: [UInt8], expected: ExpectedManager) -> String? {
-        extra.withLock { $0.managerPID = ManagerHello.parse(body)?.pid }
+        let hello = ManagerHello.parse(body)
+        extra.withLock {
+            $0.managerPID = hello?.pid
+            $0.pythonVersion = hello?.pythonFull
+        }
         return Self.checkHello(body, expected: expected, host: process.host)
     }
 

@@ -39,6 +39,8 @@ extension JSONMessage {
 struct ManagerHello: JSONMessage, Equatable {
     let `protocol`: Int?
     let python: String?
+    /// The full version (`3.11.2`), where `python` is the minor one.
+    let pythonFull: String?
     let executable: String?
     let serializer: String?
     let serializerVersion: String?
@@ -48,6 +50,7 @@ struct ManagerHello: JSONMessage, Equatable {
     enum CodingKeys: String, CodingKey {
         case `protocol`, python, executable, serializer, host, pid
         case serializerVersion = "serializer_version"
+        case pythonFull = "python_full"
     }
 
 }

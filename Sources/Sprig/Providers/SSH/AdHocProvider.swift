@@ -23,6 +23,8 @@ public struct AdHocProvider: ExecutionProvider {
     public var maxBlocks: Int { channels.count }
 
     public func coresPerNode(slot: Int) -> Int { coresPerHost ?? ProcessInfo.processInfo.activeProcessorCount }
+    /// ``coresPerHost``.
+    public var declaredCoresPerNode: Int? { coresPerHost }
 
     public func launch(slot: Int, block: Int, command: ManagerCommand) throws -> BlockProcess {
         let channel = channels[slot]

@@ -2,15 +2,15 @@
 
 ``ExecutorError`` is the class Sprig raises when an executor cannot run a task;
 ``InvalidResourceSpecification`` (a subclass) when a task's resource specification names what
-its executor does not take (``HighThroughputExecutor.validate_resource_spec``).
-``BadStateException`` and ``ScalingFailed`` are subclasses of it that Sprig does not raise yet:
-they exist so that Parsl scripts naming them import cleanly, and ``except ExecutorError`` catches
-what Sprig raises instead. They take Parsl's arguments: the executor and the reason.
+its executor does not take (``HighThroughputExecutor.validate_resource_spec``);
+``BadStateException`` (a subclass) when the executor gave up starting blocks. ``ScalingFailed``
+is a subclass Sprig does not raise: it exists so that Parsl scripts naming it import cleanly. It
+takes Parsl's arguments: the executor and the reason.
 """
 
 from __future__ import annotations
 
-from sprig.errors import ExecutorError, InvalidResourceSpecification
+from sprig.errors import BadStateException, ExecutorError, InvalidResourceSpecification
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,12 +28,6 @@ class _ExecutorFailure(ExecutorError):
         self.reason = str(reason)
 
     _what = "failed"
-
-
-class BadStateException(_ExecutorFailure):
-    """Parsl's error for an executor in a bad state (Sprig does not raise it yet)."""
-
-    _what = "is in a bad state"
 
 
 class ScalingFailed(_ExecutorFailure):
