@@ -53,7 +53,7 @@ public struct PythonThreadID: Sendable, Hashable {
         _ = PyThreadState_SetAsyncExc(raw, sprig_exc_timeout_error())
     }
 
-    /// Withdraws an exception set by ``raiseTimeout(_:)`` that has not fired yet. Call inside a GIL scope.
+    /// Withdraws an exception set by ``raiseTimeout()`` that has not fired yet. Call inside a GIL scope.
     public func clearPendingException() {
         _ = PyThreadState_SetAsyncExc(raw, nil)
     }

@@ -10,6 +10,7 @@ public struct PythonConfiguration: Sendable, Equatable {
     /// Folders put at the front of `sys.path`, in this order.
     public var searchPaths: [String]
 
+    /// By default the interpreter is chosen from the environment (see ``executable``) and `sys.path` gets nothing.
     public init(executable: String? = nil, searchPaths: [String] = []) {
         self.executable = executable
         self.searchPaths = searchPaths
@@ -27,6 +28,7 @@ public struct PythonRuntimeInfo: Sendable, Equatable {
     /// `sys.prefix`: the venv when one is used.
     public let prefix: String
 
+    /// Equal when the executable, version and prefix are; ``executableSource`` is not compared.
     public static func == (a: Self, b: Self) -> Bool {
         a.executable == b.executable && a.version == b.version && a.prefix == b.prefix
     }

@@ -15,7 +15,9 @@ public protocol ConvertibleFromPython {
 }
 
 extension PythonObject: PythonConvertible, ConvertibleFromPython {
+    /// The object itself.
     public func toPython() throws -> PythonObject { self }
+    /// Another reference to the same object.
     public convenience init(python: PythonObject) throws { self.init(borrowing: python.pointer) }
 }
 
@@ -28,7 +30,9 @@ extension PythonObject {
 }
 
 extension Int: PythonConvertible, ConvertibleFromPython {
+    /// A Python `int`. Takes the GIL.
     public func toPython() throws -> PythonObject { try withGIL { try PythonObject(owning: PyLong_FromLongLong(Int64(self))) } }
+    /// Accepts `int` but not `bool`; an `int` beyond 64 bits throws a `.conversion` error. Takes the GIL.
     public init(python: PythonObject) throws {
         self = try withGIL {
             guard sprig_long_check(python.pointer) != 0 else { throw PythonError.conversion(python.typeName, to: "Int") }
@@ -44,6 +48,7 @@ extension Int: PythonConvertible, ConvertibleFromPython {
 }
 
 extension Double: PythonConvertible, ConvertibleFromPython {
+    /// A Python `float`. Takes the GIL.
     public func toPython() throws -> PythonObject { try withGIL { try PythonObject(owning: PyFloat_FromDouble(self)) } }
     /// Accepts `float` and `int` (as Python's own arithmetic would).
     public init(python: PythonObject) throws {
@@ -59,6 +64,7 @@ extension Double: PythonConvertible, ConvertibleFromPython {
 }
 
 extension Bool: PythonConvertible, ConvertibleFromPython {
+    /// `True` or `False`.
     public func toPython() throws -> PythonObject {
         withGIL { PythonObject(borrowing: self ? sprig_true() : sprig_false()) }
     }
@@ -72,6 +78,7 @@ extension Bool: PythonConvertible, ConvertibleFromPython {
 }
 
 extension String: PythonConvertible, ConvertibleFromPython {
+    /// A Python `str`. Takes the GIL.
     public func toPython() throws -> PythonObject {
         try withGIL {
             var copy = self
@@ -81,6 +88,7 @@ extension String: PythonConvertible, ConvertibleFromPython {
             }
         }
     }
+    /// Accepts only `str` (one holding lone surrogates throws `UnicodeEncodeError`). Takes the GIL.
     public init(python: PythonObject) throws {
         self = try withGIL {
             guard sprig_unicode_check(python.pointer) != 0 else { throw PythonError.conversion(python.typeName, to: "String") }
@@ -116,12 +124,15 @@ enum PythonBytes {
 }
 
 extension Data: PythonConvertible, ConvertibleFromPython {
+    /// A Python `bytes`. Takes the GIL.
     public func toPython() throws -> PythonObject { try withUnsafeBytes { try PythonBytes.make($0) } }
+    /// Accepts `bytes` and `bytearray`. Takes the GIL.
     public init(python: PythonObject) throws { self = try PythonBytes.read(python, as: "Data") { Data($0) } }
 }
 
 /// Arrays become lists, except `[UInt8]`, which becomes `bytes`.
 extension Array: PythonConvertible where Element: PythonConvertible {
+    /// A new `list` of the converted elements (`bytes` for `[UInt8]`). Takes the GIL.
     public func toPython() throws -> PythonObject {
         if Element.self == UInt8.self {
             // A dynamic `as? [UInt8]` would check every element; the type is already known.
@@ -141,6 +152,8 @@ extension Array: PythonConvertible where Element: PythonConvertible {
 
 /// Lists and tuples become arrays; `[UInt8]` also takes `bytes` and `bytearray`.
 extension Array: ConvertibleFromPython where Element: ConvertibleFromPython {
+    /// Accepts a `list` or `tuple` whose elements all convert (a failure names the element's index);
+    /// `[UInt8]` also accepts `bytes` and `bytearray`. Takes the GIL.
     public init(python: PythonObject) throws {
         if Element.self == UInt8.self,
            let bytes = try? PythonBytes.read(python, as: "[UInt8]", { [UInt8]($0) }) {
@@ -169,7 +182,9 @@ extension Array: ConvertibleFromPython where Element: ConvertibleFromPython {
 }
 
 extension UInt8: PythonConvertible, ConvertibleFromPython {
+    /// A Python `int`.
     public func toPython() throws -> PythonObject { try Int(self).toPython() }
+    /// Accepts an `int` from 0 to 255.
     public init(python: PythonObject) throws {
         let value = try Int(python: python)
         guard let byte = UInt8(exactly: value) else { throw PythonError.conversion("int \(value)", to: "UInt8", detail: "out of range") }
@@ -178,6 +193,7 @@ extension UInt8: PythonConvertible, ConvertibleFromPython {
 }
 
 extension Dictionary: PythonConvertible where Key: PythonConvertible, Value: PythonConvertible {
+    /// A new `dict` of the converted keys and values. Takes the GIL.
     public func toPython() throws -> PythonObject {
         try withGIL {
             let dict = try PythonObject(owning: PyDict_New())
@@ -191,6 +207,7 @@ extension Dictionary: PythonConvertible where Key: PythonConvertible, Value: Pyt
 }
 
 extension Dictionary: ConvertibleFromPython where Key: ConvertibleFromPython, Value: ConvertibleFromPython {
+    /// Accepts only a `dict` whose keys and values all convert. Takes the GIL.
     public init(python: PythonObject) throws {
         self = try withGIL {
             guard sprig_dict_check(python.pointer) != 0 else {
@@ -211,6 +228,7 @@ extension Dictionary: ConvertibleFromPython where Key: ConvertibleFromPython, Va
 
 /// `nil` becomes `None`, and `None` becomes `nil`.
 extension Optional: PythonConvertible where Wrapped: PythonConvertible {
+    /// `None` for `nil`, else the wrapped value's object.
     public func toPython() throws -> PythonObject {
         switch self {
         case .some(let value): try value.toPython()
@@ -220,6 +238,7 @@ extension Optional: PythonConvertible where Wrapped: PythonConvertible {
 }
 
 extension Optional: ConvertibleFromPython where Wrapped: ConvertibleFromPython {
+    /// `nil` for `None`, else the wrapped type's conversion.
     public init(python: PythonObject) throws {
         self = python.isNone ? nil : try Wrapped(python: python)
     }
@@ -227,10 +246,14 @@ extension Optional: ConvertibleFromPython where Wrapped: ConvertibleFromPython {
 
 /// A Python tuple built from Swift values: `PythonTuple(1, "a")` becomes `(1, 'a')`.
 public struct PythonTuple: PythonConvertible {
+    /// The elements, in order.
     public var elements: [any PythonConvertible]
+    /// A tuple of these elements.
     public init(_ elements: any PythonConvertible...) { self.elements = elements }
+    /// A tuple of the array's elements.
     public init(elements: [any PythonConvertible]) { self.elements = elements }
 
+    /// A new `tuple` of the converted elements. Takes the GIL.
     public func toPython() throws -> PythonObject {
         try withGIL {
             let tuple = try PythonObject(owning: PyTuple_New(elements.count))
@@ -255,6 +278,7 @@ extension PythonObject {
         }
     }
 
+    /// The containers ``containerKind`` tells apart.
     public enum ContainerKind: Sendable { case list, tuple, dict }
 
     /// The items of a list or tuple, or the (key, value) pairs of a dict.

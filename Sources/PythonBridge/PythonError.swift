@@ -4,6 +4,7 @@ import CPython
 /// could not start. Holds only Swift values (never a live Python object), so it can cross threads
 /// and outlive the GIL scope that made it.
 public struct PythonError: Error, Sendable, CustomStringConvertible {
+    /// The kinds of failure on the Python side.
     public enum Kind: Sendable, Equatable {
         /// Python raised an exception.
         case exception
@@ -15,6 +16,7 @@ public struct PythonError: Error, Sendable, CustomStringConvertible {
         case notStarted
     }
 
+    /// Which kind of failure this is.
     public let kind: Kind
     /// The exception's qualified type name (`ZeroDivisionError`, `mymodule.MyError`); for other
     /// kinds a short label (`ConversionError`).
@@ -27,6 +29,8 @@ public struct PythonError: Error, Sendable, CustomStringConvertible {
     /// error (a script's future) can raise the original type again. Never a live object.
     public let pickledException: [UInt8]?
 
+    /// A failure made on the Swift side; `typeName` defaults to a label for `kind` (`Exception`,
+    /// `ConversionError`, `InitializationError`, `NotStarted`).
     public init(kind: Kind, typeName: String? = nil, message: String, traceback: String = "", pickledException: [UInt8]? = nil) {
         self.kind = kind
         self.typeName = typeName ?? {
@@ -49,6 +53,7 @@ public struct PythonError: Error, Sendable, CustomStringConvertible {
                   message: "Python failed to start with executable \(executable): \(function): \(detail)")
     }
 
+    /// `TypeName: message`, or the type name alone when there is no message.
     public var description: String {
         message.isEmpty ? typeName : "\(typeName): \(message)"
     }

@@ -9,8 +9,11 @@ public typealias PythonFunction = @Sendable (_ arguments: [PythonObject], _ keyw
 
 /// A Python exception to raise from a ``PythonFunction``: `PythonException("TypeError", "…")`.
 public struct PythonException: Error, Sendable {
+    /// A built-in exception type's name (`TypeError`, `ValueError`); an unknown name raises `RuntimeError`.
     public let typeName: String
+    /// The exception's message, `str(exception)` in Python.
     public let message: String
+    /// An exception of the built-in type `typeName` carrying `message`.
     public init(_ typeName: String, _ message: String) {
         self.typeName = typeName
         self.message = message

@@ -8,6 +8,7 @@ public struct AppOptions: Sendable {
     /// Overrides the config's `retries` for this app.
     public var retries: Int?
 
+    /// By default the app may run on any executor, with no walltime and the config's retries.
     public init(executors: [String] = [], walltime: Duration? = nil, retries: Int? = nil) {
         self.executors = executors
         self.walltime = walltime

@@ -17,10 +17,13 @@ public struct PythonApp: Sendable {
     let options: DataFlowKernel.ResolvedOptions
     let keywords: KeywordPolicy
 
+    /// `app(a, b)`: calls the app with positional arguments.
     public func dynamicallyCall(withArguments arguments: [any AppArgument]) -> AppFuture<Value> {
         call(arguments, keywords: [])
     }
 
+    /// `app(a, scale: 2)`: calls the app; unlabelled arguments are positional, labelled ones keywords
+    /// (Parsl's special keywords among them).
     public func dynamicallyCall(withKeywordArguments arguments: KeyValuePairs<String, any AppArgument>) -> AppFuture<Value> {
         call(arguments.filter { $0.key.isEmpty }.map(\.value), keywords: arguments.filter { !$0.key.isEmpty }.map { ($0.key, $0.value) })
     }
@@ -37,20 +40,25 @@ public struct PythonApp: Sendable {
 /// `stdout=` and `stderr=` redirect the command's output (appending; `Tuple(path, "w")` truncates).
 @dynamicCallable
 public struct PythonBashApp: Sendable {
+    /// The app's name in errors and logs (`module.function`).
     public let name: String
     let kernel: DataFlowKernel
     let function: PythonObject
     let options: DataFlowKernel.ResolvedOptions
     let keywords: KeywordPolicy
 
+    /// `app(a, b)`: calls the app with positional arguments.
     public func dynamicallyCall(withArguments arguments: [any AppArgument]) -> AppFuture<Int> {
         call(arguments, keywords: [])
     }
 
+    /// `app(a, stdout: "out.txt")`: calls the app; unlabelled arguments are positional, labelled ones
+    /// keywords (Parsl's special keywords among them).
     public func dynamicallyCall(withKeywordArguments arguments: KeyValuePairs<String, any AppArgument>) -> AppFuture<Int> {
         call(arguments.filter { $0.key.isEmpty }.map(\.value), keywords: arguments.filter { !$0.key.isEmpty }.map { ($0.key, $0.value) })
     }
 
+    /// Calls the app with positional and keyword arguments.
     public func call(_ arguments: [any AppArgument], keywords: [(String, any AppArgument)]) -> AppFuture<Int> {
         AppFuture(core: kernel.submitPython(function, options: options, keywordPolicy: self.keywords, arguments: arguments,
                                             keywords: keywords, bash: true))
@@ -130,10 +138,12 @@ public struct TypedPythonApp<R: Sendable>: Sendable {
     /// The untyped app.
     public let app: PythonApp
 
+    /// `app(a, b)`: calls the app with positional arguments.
     public func dynamicallyCall(withArguments arguments: [any AppArgument]) -> AppFuture<R> {
         typed(app.dynamicallyCall(withArguments: arguments))
     }
 
+    /// `app(a, scale: 2)`: calls the app; unlabelled arguments are positional, labelled ones keywords.
     public func dynamicallyCall(withKeywordArguments arguments: KeyValuePairs<String, any AppArgument>) -> AppFuture<R> {
         typed(app.dynamicallyCall(withKeywordArguments: arguments))
     }

@@ -4,6 +4,7 @@
 /// `Int`, `[AppFuture<Int>]` for an `[Int]`); the call returns an `AppFuture<Output>` at once, and
 /// the closure runs on an executor thread once the futures have succeeded.
 public struct SwiftApp<each Input: Sendable, Output: Sendable>: Sendable {
+    /// The app's name in errors and logs.
     public let name: String
     let kernel: DataFlowKernel
     let options: DataFlowKernel.ResolvedOptions
@@ -28,6 +29,7 @@ public struct SwiftApp<each Input: Sendable, Output: Sendable>: Sendable {
 /// A bash app whose command a Swift closure builds from typed inputs. The future's value is 0 when
 /// the command exits 0; otherwise it fails with the exit code.
 public struct BashApp<each Input: Sendable>: Sendable {
+    /// The app's name in errors and logs.
     public let name: String
     let kernel: DataFlowKernel
     let options: DataFlowKernel.ResolvedOptions

@@ -10,7 +10,8 @@ public struct Config: Sendable {
     public var retries: Int
     /// The folder for run records and logs; relative paths are under the working directory.
     public var runDirectory: String
-    /// How the embedded interpreter starts, the first time a Python app is made.
+    /// How the embedded interpreter starts: when the first Python app is made, or when a kernel
+    /// starts a ``HighThroughputExecutor`` (its workers run the same Python).
     public var python: PythonConfiguration
     /// How executors with providers scale their blocks (Parsl's `strategy`; `.none` is Parsl's `None`).
     public var strategy: Strategy
@@ -31,6 +32,8 @@ public struct Config: Sendable {
     /// Blocks scale with the load (Parsl's `simple`).
     public static let defaultStrategy = Strategy.simple()
 
+    /// By default one ``ThreadPoolExecutor`` (labelled `threads`), no retries, run records under
+    /// `runinfo` and the `simple` strategy; ``stdAutopath`` is set afterwards, if at all.
     public init(executors: [any ExecutorDescription] = [ThreadPoolExecutor()],
                 retries: Int = defaultRetries,
                 runDirectory: String = defaultRunDirectory,
@@ -65,7 +68,9 @@ public struct Config: Sendable {
 
 /// What a retry handler learns of the task whose attempt failed.
 public struct RetryContext: Sendable {
+    /// The task whose attempt failed.
     public let taskID: TaskID
+    /// Its app's name.
     public let app: String
     /// Failed attempts so far, this one included.
     public let failCount: Int
@@ -77,7 +82,10 @@ public struct RetryContext: Sendable {
 
 /// A configuration, or an app's options, cannot work.
 public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, naming the setting or the app.
     public let message: String
+    /// An error saying `message`.
     public init(message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }

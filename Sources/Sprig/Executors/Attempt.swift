@@ -8,7 +8,9 @@ import Synchronization
 /// the rest are ignored. That is how a walltime and the executor race safely: whichever ends the
 /// attempt first decides its outcome, and the walltime then cancels what still runs.
 public final class Attempt: Sendable {
+    /// The task this is a try of.
     public let taskID: TaskID
+    /// The task's app name.
     public let app: String
     /// 1 for the first try, 2 for the first retry, …
     public let number: Int

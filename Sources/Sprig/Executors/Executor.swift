@@ -106,6 +106,7 @@ public struct BlockStatus: Sendable, Equatable {
     public let slot: Int
     /// The host it runs on, as the provider names it.
     public let host: String
+    /// Where the block is in its life.
     public let phase: Phase
     /// How many workers it runs.
     public let workers: Int
@@ -135,11 +136,15 @@ public struct EndedBlock: Sendable, Equatable {
 
 /// An executor could not start or run a task.
 public struct ExecutorError: Error, Sendable, CustomStringConvertible {
+    /// The executor's label.
     public let label: String
+    /// What went wrong.
     public let message: String
+    /// An error of the executor labelled `label`.
     public init(label: String, message: String) {
         self.label = label
         self.message = message
     }
+    /// `executor <label>: <message>`.
     public var description: String { "executor \(label): \(message)" }
 }

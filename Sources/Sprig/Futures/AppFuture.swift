@@ -43,9 +43,11 @@ public struct AppFuture<T: Sendable>: CoreBacked {
         self.transform = transform
     }
 
+    /// The task that produces it.
     public var taskID: TaskID { core.id }
     /// The name of the app that produces it.
     public var appName: String { core.appName }
+    /// Whether the task has ended, with a value or an error.
     public var isDone: Bool { core.isDone }
 
     /// The error the task ended with; `nil` while it runs or after it succeeded.
@@ -109,7 +111,9 @@ public struct DataFuture: CoreBacked {
         self.file = file
     }
 
+    /// The task that writes the file.
     public var taskID: TaskID { core.id }
+    /// Whether that task has ended, with a value or an error.
     public var isDone: Bool { core.isDone }
 
     /// The error of the producing task; `nil` while it runs or after it succeeded.
@@ -137,8 +141,11 @@ public struct DataFuture: CoreBacked {
 
 /// ``AppFuture/result(timeout:)`` ran out of time; the task goes on.
 public struct FutureTimeoutError: Error, CustomStringConvertible {
+    /// The task that had not ended.
     public let taskID: TaskID
+    /// How long the caller waited.
     public let timeout: Duration
+    /// Names the task and the timeout.
     public var description: String { "task \(taskID) did not finish within \(timeout)" }
 }
 

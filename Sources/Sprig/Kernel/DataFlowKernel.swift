@@ -12,6 +12,7 @@ import Synchronization
 /// Threading: every member may be called from any thread. Completing a task, releasing its
 /// dependents and choosing an executor never take the GIL.
 public final class DataFlowKernel: Sendable {
+    /// The config the kernel was made from.
     public let config: Config
     let logger: Logger
     private let executors: [any Executor]
@@ -424,9 +425,12 @@ public struct TaskCounts: Sendable, Equatable {
     public var queued = 0
     /// Running on an executor's thread or worker (a join app: waiting for the futures it returned).
     public var running = 0
+    /// Ended with a value.
     public var done = 0
+    /// Ended with an error: dependency failures and calls refused at submission count too.
     public var failed = 0
 
+    /// Counts as given; zero by default.
     public init(pending: Int = 0, queued: Int = 0, running: Int = 0, done: Int = 0, failed: Int = 0) {
         self.pending = pending
         self.queued = queued

@@ -2,6 +2,7 @@ import PythonBridge
 
 /// Why one task failed, naming the task and its app. Dependency failures are ``DependencyError``.
 public struct TaskError: Error, CustomStringConvertible {
+    /// Why the task failed.
     public enum Reason: Sendable {
         /// The Python app raised; the error keeps the type, message and traceback.
         case python(PythonError)
@@ -40,10 +41,14 @@ public struct TaskError: Error, CustomStringConvertible {
         case serialization(String)
     }
 
+    /// The task that failed.
     public let taskID: TaskID
+    /// Its app's name.
     public let app: String
+    /// Why it failed.
     public let reason: Reason
 
+    /// A failure of task `taskID` of `app`.
     public init(taskID: TaskID, app: String, reason: Reason) {
         self.taskID = taskID
         self.app = app
@@ -68,6 +73,7 @@ public struct TaskError: Error, CustomStringConvertible {
         return false
     }
 
+    /// Names the task and its app and says what failed; a Python failure adds its traceback.
     public var description: String {
         let head = "task \(taskID) (app \(app))"
         switch reason {
@@ -93,13 +99,16 @@ public struct TaskError: Error, CustomStringConvertible {
 
 /// A task did not run because tasks it depends on failed (Parsl's `DependencyError`). Never retried.
 public struct DependencyError: Error, CustomStringConvertible {
+    /// The task that did not run.
     public let taskID: TaskID
+    /// Its app's name.
     public let app: String
     /// The dependencies that failed, by task id.
     public let failedDependencies: [TaskID]
     /// The first failure at the bottom of the chain: a ``TaskError`` (or another error) of a task that ran.
     public let rootCause: any Error
 
+    /// Names the task, the dependencies that failed and the root cause.
     public var description: String {
         "task \(taskID) (app \(app)) did not run: its dependencies failed (tasks "
             + failedDependencies.map(\.description).joined(separator: ", ") + "); root cause: \(rootCause)"

@@ -32,6 +32,7 @@ public protocol ExecutionProvider: Sendable {
 }
 
 extension ExecutionProvider {
+    /// Does nothing: for providers that keep nothing open.
     public func close() {}
     /// Not known: a memory per worker does not limit the workers.
     public func memoryPerNode(slot: Int) -> Double? { nil }
@@ -53,8 +54,11 @@ func workerInitLines(_ workerInit: String) -> [String] {
 
 /// How to start a manager: the arguments, the environment additions, and where its logs go.
 public struct ManagerCommand: Sendable {
+    /// The block's number.
     public let block: Int
+    /// The manager's arguments, after `python -m sprig.manager`.
     public let arguments: [String]
+    /// Variables for the manager's environment on this machine (`PYTHONPATH` for Sprig's code).
     public let environment: [String: String]
     /// Where the block's own logs go on this machine (the channel's stderr capture, say).
     public let logFolder: String
@@ -99,8 +103,11 @@ public struct ManagerCommand: Sendable {
 
 /// A provider could not start a block.
 public struct ProviderError: Error, Sendable, CustomStringConvertible {
+    /// What failed, naming the block and host where known.
     public let message: String
+    /// An error saying `message`.
     public init(message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }
 

@@ -7,6 +7,7 @@ import PythonBridge
 /// Written as a string (`"out.txt"`), `Redirect("out.txt", mode: .truncate)`, or, from dynamic
 /// arguments, the Parsl form `Tuple("out.txt", "w")`.
 public struct Redirect: Sendable, Hashable, ExpressibleByStringLiteral, AppArgument {
+    /// How the file is opened.
     public enum Mode: String, Sendable {
         /// Open for appending, creating the file (Parsl's default `a+`).
         case append = "a"
@@ -14,11 +15,14 @@ public struct Redirect: Sendable, Hashable, ExpressibleByStringLiteral, AppArgum
         case truncate = "w"
     }
 
+    /// The file's path; empty for ``automatic``.
     public let path: String
+    /// Append or truncate.
     public let mode: Mode
-    /// Parsl's `AUTO_LOGNAME`: the path is chosen per task when it runs (``resolved(task:app:runDirectory:stream:)``).
+    /// Parsl's `AUTO_LOGNAME`: the path is chosen per task when it runs (``resolved(task:app:label:runDirectory:stream:chooser:)``).
     public let isAutomatic: Bool
 
+    /// A redirect to `path`, appended to unless `mode` is `.truncate`.
     public init(_ path: String, mode: Mode = .append) {
         self.path = path
         self.mode = mode
@@ -53,11 +57,13 @@ public struct Redirect: Sendable, Hashable, ExpressibleByStringLiteral, AppArgum
         return "\(runDirectory)/task_logs/\(String(format: "%04d", id / 10000))/\(name)"
     }
 
+    /// `"out.txt"`: appended to.
     public init(stringLiteral path: String) { self.init(path) }
 
     /// `Redirect.truncate("out.txt")`.
     public static func truncate(_ path: String) -> Redirect { Redirect(path, mode: .truncate) }
 
+    /// Parsl's `(path, mode)` tuple.
     public func appValue() throws -> Value { .tuple([.string(path), .string(mode.rawValue)]) }
 
     /// Reads Parsl's forms: a path (a string, a ``File`` or any `os.PathLike`), or a `(path, mode)`

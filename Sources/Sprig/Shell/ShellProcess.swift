@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-/// A bash app's command run by `/bin/bash -c` on this machine (the thread executor, and Swift-built
-/// commands of the process executor's in-process pool).
+/// A bash app's command run by `/bin/bash -c` on this machine, by the thread executor (a process
+/// executor's bash apps, Swift-built ones included, run in its workers).
 ///
 /// The execution contract, the same as in workers (`python/sprig/PROTOCOL.md`, "Bash apps"):
 /// - stdin is `/dev/null`: a command never reads the host's input;

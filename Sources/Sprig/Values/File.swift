@@ -20,5 +20,6 @@ public struct File: Hashable, Sendable, CustomStringConvertible {
     /// Whether something exists at the path now.
     public var exists: Bool { FileManager.default.fileExists(atPath: path) }
 
+    /// The path.
     public var description: String { path }
 }

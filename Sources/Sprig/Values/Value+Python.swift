@@ -65,7 +65,9 @@ extension Value {
 
 /// The bytes of a pickled Python object, kept as bytes until someone reads them here.
 public struct PickledValue: Sendable {
+    /// The pickle.
     public let bytes: [UInt8]
+    /// Pickled bytes, kept as they are.
     public init(bytes: [UInt8]) { self.bytes = bytes }
 
     /// `pickle.loads(bytes)`. Takes the GIL.

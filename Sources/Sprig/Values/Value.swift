@@ -5,19 +5,29 @@ import PythonBridge
 /// Python apps' results are ``python(_:)``: the object itself, never converted until someone reads
 /// it as a Swift type, and passed on as the same object to the next Python app.
 public indirect enum Value: Sendable {
+    /// Python's `None`.
     case none
+    /// `bool`.
     case bool(Bool)
+    /// `int` (64 bits here).
     case int(Int)
+    /// `float`.
     case double(Double)
+    /// `str`.
     case string(String)
     /// `bytes` in Python.
     case bytes([UInt8])
+    /// `list`.
     case list([Value])
+    /// `tuple`.
     case tuple([Value])
+    /// `dict`, as its pairs in order.
     case dict([(key: Value, value: Value)])
     /// A Python `set` (from scripts): futures inside are dependencies too, as in Parsl's deep resolver.
     case set([Value])
+    /// A ``File``; a `sprig.File` in Python apps.
     case file(File)
+    /// A live Python object, passed on as itself.
     case python(PythonObject)
     /// A pickled Python object, as a process executor's worker returned it: unpickled only when read
     /// in this process, passed on as the same bytes to other worker tasks.
@@ -27,6 +37,7 @@ public indirect enum Value: Sendable {
 }
 
 extension Value: CustomStringConvertible {
+    /// A Python-like rendering, for messages and logs.
     public var description: String {
         switch self {
         case .none: "None"
@@ -49,8 +60,11 @@ extension Value: CustomStringConvertible {
 
 /// A value could not be converted between Swift, the engine and Python.
 public struct ConversionError: Error, Sendable, CustomStringConvertible {
+    /// What could not be converted, naming the value or argument.
     public let message: String
+    /// An error saying `message`.
     public init(message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }
 
@@ -87,6 +101,7 @@ func appValue(of item: Any, at place: @autoclosure () -> String) throws -> Value
 
 /// Arrays become Python lists, except `[UInt8]`, which becomes `bytes`.
 extension Array: AppArgument {
+    /// A `.list` of the elements (each an app argument), or `.bytes` for `[UInt8]`.
     public func appValue() throws -> Value {
         if Element.self == UInt8.self { return .bytes(unsafeBitCast(self, to: [UInt8].self)) }  // no per-element cast
         return .list(try enumerated().map { try Sprig.appValue(of: $0.element, at: "list item \($0.offset)") })
@@ -94,12 +109,14 @@ extension Array: AppArgument {
 }
 
 extension Dictionary: AppArgument {
+    /// A `.dict` of the keys and values (each an app argument).
     public func appValue() throws -> Sprig.Value {
         .dict(try map { (try Sprig.appValue(of: $0.key, at: "a dictionary key"), try Sprig.appValue(of: $0.value, at: "the value for key \($0.key)")) })
     }
 }
 
 extension Optional: AppArgument {
+    /// `.none` for `nil`, else the wrapped value's form.
     public func appValue() throws -> Value {
         switch self {
         case .none: .none
@@ -110,8 +127,11 @@ extension Optional: AppArgument {
 
 /// A Python tuple of app arguments: `Tuple(future, 2)` arrives as `(value, 2)`.
 public struct Tuple: AppArgument {
+    /// The items, in order: app arguments, or Swift numbers.
     public let items: [Any]
+    /// A tuple of these items.
     public init(_ items: Any...) { self.items = items }
+    /// A `.tuple` of the items' forms.
     public func appValue() throws -> Value {
         .tuple(try items.enumerated().map { try Sprig.appValue(of: $0.element, at: "tuple item \($0.offset)") })
     }

@@ -15,6 +15,7 @@ import Foundation
 /// A description: each kernel made from a config holding it starts blocks of its own
 /// (``DataFlowKernel/executorStatus(_:)`` tells what they are doing).
 public struct HighThroughputExecutor: ExecutorDescription {
+    /// The unique label apps use to pin themselves to this executor.
     public let label: String
     /// Workers per block at most (Parsl's `max_workers_per_node`).
     public let maxWorkers: Int
@@ -22,6 +23,7 @@ public struct HighThroughputExecutor: ExecutorDescription {
     public let coresPerWorker: Double
     /// More logging from managers and workers.
     public let workerDebug: Bool
+    /// Where blocks start: this machine (``LocalProvider``) or a set of SSH hosts (``AdHocProvider``).
     public let provider: any ExecutionProvider
     /// How often heartbeats go both ways.
     public let heartbeatPeriod: Duration
@@ -58,13 +60,19 @@ public struct HighThroughputExecutor: ExecutorDescription {
 
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.
+    /// Heartbeats every 2 seconds.
     public static let defaultHeartbeatPeriod: Duration = .seconds(2)
+    /// A manager silent for 30 seconds is lost.
     public static let defaultHeartbeatThreshold: Duration = .seconds(30)
+    /// Up to 16 waiting tasks per worker while tasks are short (see ``prefetch``).
     public static let defaultPrefetch = 16
+    /// Workers are not pinned to CPUs.
     public static let defaultCPUAffinity = "none"
     /// Cores each worker is given when a script or caller does not say.
     public static let defaultCoresPerWorker: Double = 1
 
+    /// Each parameter sets the property of the same name. By default blocks start on this machine
+    /// (``LocalProvider``: one block) with a worker per core.
     public init(label: String = "htex", maxWorkers: Int = .max, coresPerWorker: Double = defaultCoresPerWorker,
                 workerDebug: Bool = false, provider: any ExecutionProvider = LocalProvider(),
                 heartbeatPeriod: Duration = defaultHeartbeatPeriod,

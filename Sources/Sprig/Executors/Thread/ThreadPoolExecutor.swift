@@ -12,6 +12,7 @@ import Synchronization
 ///
 /// A description: each kernel made from a config holding it starts threads of its own.
 public struct ThreadPoolExecutor: ExecutorDescription {
+    /// The unique label apps use to pin themselves to this executor.
     public let label: String
     /// How many apps may run at once.
     public let maxThreads: Int

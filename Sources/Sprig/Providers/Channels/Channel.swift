@@ -19,17 +19,25 @@ public protocol Channel: Sendable {
 
 /// This machine (Parsl's `LocalChannel`): the manager is a child process.
 public struct LocalChannel: Channel {
+    /// The folder a block starts in when this channel is a host of an ``AdHocProvider`` (`~/.sprig`
+    /// when `nil`); ``LocalProvider`` does not use it.
     public let scriptDir: String?
+    /// `localhost`.
     public var host: String { "localhost" }
+    /// `false`: this machine has Sprig's Python code.
     public var shipsCode: Bool { false }
+    /// The interpreter Sprig embeds (`sys.executable`), or `python3` before it starts.
     public var python: String { Python.info?.executable ?? "python3" }
 
+    /// This machine, with an optional ``scriptDir``.
     public init(scriptDir: String? = nil) { self.scriptDir = scriptDir }
 
+    /// Runs `script` with `/bin/bash -c` as a child process leading a process group of its own.
     public func start(script: String, stderrPath: String, environment: [String: String]) throws -> BlockProcess {
         try startProcess(["/bin/bash", "-c", script], stderrPath: stderrPath, environment: environment, host: host)
     }
 
+    /// Nothing to close.
     public func close() {}
 }
 

@@ -7,25 +7,34 @@ import Foundation
 /// they need only a `python3` of the same minor version and whatever the apps import. A host that
 /// cannot be reached is reported by name and tried again later; the others carry on.
 public struct AdHocProvider: ExecutionProvider {
+    /// The hosts, one block each; a block's slot is its host's index.
     public let channels: [any Channel]
+    /// Shell lines run on each host before its manager starts (Parsl's `worker_init`).
     public let workerInit: String
     /// Cores per host, when known; else this machine's count is assumed.
     public let coresPerHost: Int?
 
+    /// One block on each of `channels`.
     public init(channels: [any Channel], workerInit: String = "", coresPerHost: Int? = nil) {
         self.channels = channels
         self.workerInit = workerInit
         self.coresPerHost = coresPerHost
     }
 
+    /// One block per host, all started at once.
     public var initBlocks: Int { channels.count }
+    /// One block per host: scaling never removes one.
     public var minBlocks: Int { channels.count }
+    /// One block per host.
     public var maxBlocks: Int { channels.count }
 
+    /// ``coresPerHost``, else this machine's count.
     public func coresPerNode(slot: Int) -> Int { coresPerHost ?? ProcessInfo.processInfo.activeProcessorCount }
     /// ``coresPerHost``.
     public var declaredCoresPerNode: Int? { coresPerHost }
 
+    /// Starts the block on host `slot`, in its ``Channel/scriptDir`` (`~/.sprig` when `nil`), after
+    /// `workerInit`; when the channel ships code, Sprig's Python code goes first, through the stream.
     public func launch(slot: Int, block: Int, command: ManagerCommand) throws -> BlockProcess {
         let channel = channels[slot]
         // Sprig's code for the host, made (once) before anything starts, so that a failure here
@@ -62,6 +71,7 @@ public struct AdHocProvider: ExecutionProvider {
         return process
     }
 
+    /// Closes every channel (ending shared SSH connections).
     public func close() {
         for channel in channels { channel.close() }
     }

@@ -7,9 +7,13 @@ import Foundation
 /// so that later commands to the same host skip the handshake. The block's stream rides the ssh
 /// session's stdin and stdout: no port is opened on either side.
 public struct SSHChannel: Channel {
+    /// The host, as `ssh` takes it (a `Host` of `~/.ssh/config` works).
     public let hostname: String
+    /// The remote user (`ssh -l`); `nil`: ssh's choice.
     public let username: String?
+    /// The port (`ssh -p`); `nil`: ssh's choice.
     public let port: Int?
+    /// The folder on the host a block works in, holding its shipped code and logs (`~/.sprig` when `nil`).
     public let scriptDir: String?
     /// A private key (`ssh -i`).
     public let keyFilename: String?
@@ -31,6 +35,8 @@ public struct SSHChannel: Channel {
     /// Connections are shared.
     public static let defaultMultiplex = true
 
+    /// Only `hostname` is needed; every other setting defaults to ssh's own behaviour, with
+    /// connections shared.
     public init(hostname: String, username: String? = nil, port: Int? = nil, scriptDir: String? = nil,
                 keyFilename: String? = nil, hostKeysFilename: String? = nil, configFile: String? = nil,
                 extraOptions: [String] = [], python: String = defaultPython, multiplex: Bool = defaultMultiplex) {
@@ -46,7 +52,9 @@ public struct SSHChannel: Channel {
         self.multiplex = multiplex
     }
 
+    /// The ``hostname``.
     public var host: String { hostname }
+    /// `true`: Sprig's Python code travels with each block, so the host needs none installed.
     public var shipsCode: Bool { true }
 
     /// Where multiplexed connections keep their sockets: a folder only this user can enter.
@@ -90,6 +98,8 @@ public struct SSHChannel: Channel {
         return argv
     }
 
+    /// Runs `script` under `/bin/bash` on the host through `ssh` (quoted once, here); `environment`
+    /// reaches the local `ssh` process only.
     public func start(script: String, stderrPath: String, environment: [String: String]) throws -> BlockProcess {
         // The remote side gets one command line: `bash -c SCRIPT` (worker_init lines are usually
         // written for bash: `source`, `module load`), quoted once, here.
