@@ -57,6 +57,7 @@ enum ReportStyle {
             .gantt.by-app rect.o-failed{stroke:#b71c1c;stroke-width:1.2}
             .graph .edges line,.graph .edges path{stroke:#b8c2cc;fill:none}
             .graph .edges line{stroke-width:1}
+            .graph .edges path{stroke-opacity:.6}
             .graph circle{stroke:#fff;stroke-width:1}
             .arrowhead{fill:#b8c2cc}
             .app-box .box{fill:#fff;stroke-width:2}

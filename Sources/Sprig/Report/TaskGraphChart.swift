@@ -111,7 +111,7 @@ struct TaskGraphChart {
                 let x1 = position[from].x + boxWidth / 2, y1 = position[from].y + boxHeight
                 let x2 = position[to].x + boxWidth / 2, y2 = position[to].y
                 let bend = max(30, abs(y2 - y1) / 2)
-                let stroke = min(6, 1 + log2(Double(count)) / 2)
+                let stroke = min(4, 1 + log2(Double(count)) / 3)
                 html += "<path d=\"M\(ReportFormat.number(x1)),\(ReportFormat.number(y1)) C\(ReportFormat.number(x1)),\(ReportFormat.number(y1 + bend)) "
                 html += "\(ReportFormat.number(x2)),\(ReportFormat.number(y2 - bend)) \(ReportFormat.number(x2)),\(ReportFormat.number(y2))\" "
                 html += "stroke-width=\"\(ReportFormat.number(stroke))\" marker-end=\"url(#arrow)\"><title>"
