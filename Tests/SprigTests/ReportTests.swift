@@ -175,7 +175,7 @@ struct ReportTests {
     @Test func pageScriptRunsInChromium() throws {
         let (_, html, folder) = try Self.realisticReport()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let page = folder + "/report.html"
+        let page = try Self.artifacts() + "/report.html"  // kept beside its screenshot, for a person to open
         try Data(html.utf8).write(to: URL(fileURLWithPath: page))
         let dom = try HeadlessChromium.run(["--dump-dom", "file://" + page])
         try #require(dom.status == 0, "chromium could not start (run scripts/setup to install it):\n\(dom.stderr.suffix(2000))")
@@ -192,6 +192,6 @@ struct ReportTests {
         let width = png.dropFirst(16).prefix(4).reduce(0) { $0 << 8 | Int($1) }
         let height = png.dropFirst(20).prefix(4).reduce(0) { $0 << 8 | Int($1) }
         #expect(width == 1400 && height == 2000)
-        print("report screenshot: \(screenshot)")
+        print("report page and screenshot: \(page), \(screenshot)")
     }
 }

@@ -50,11 +50,6 @@ public struct RunReport: Sendable {
         data = try reader.read(runID: chosen)
     }
 
-    /// A report of `data` as it is (tests and benchmarks build runs directly).
-    init(data: RunData) {
-        self.data = data
-    }
-
     /// The page, as HTML text.
     public func html() -> String {
         ReportPage(model: ReportModel(data)).render()
