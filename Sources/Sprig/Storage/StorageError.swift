@@ -21,6 +21,7 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         self.message = message
     }
 
+    /// The file, what was being done, and SQLite's message (with a hint for a locked database).
     public var description: String {
         var text = "\(path): \(operation) failed: \(message)"
         if code != 0 { text += " (SQLite code \(code))" }
