@@ -142,7 +142,8 @@ class BlockStatusQueries:
     def status(self) -> dict[str, Any]:
         """``{block_id: JobStatus}``: the latest block of each provider slot. A block that ended
         without connecting is ``MISSING``, one stopped on purpose ``SCALED_IN``, one lost after
-        connecting ``FAILED``; live ones are ``PENDING`` until they connect, then ``RUNNING``."""
+        connecting ``FAILED``; live ones are ``RUNNING`` (a local or SSH block's process runs from
+        its start; it may not have connected yet)."""
         engine_status = _engine_status(self.label)
         if engine_status is None:
             return {}
@@ -157,8 +158,7 @@ class BlockStatusQueries:
                 state, message = states.JobState.FAILED, ended.get("failure")
             latest[str(ended["number"])] = states.JobStatus(state, message=message)
         for block in engine_status["blocks"]:
-            state = states.JobState.PENDING if block["phase"] == "starting" else states.JobState.RUNNING
-            latest[str(block["number"])] = states.JobStatus(state)
+            latest[str(block["number"])] = states.JobStatus(states.JobState.RUNNING)
         return _latest_per_slot(engine_status, latest)
 
     def scale_in(self, blocks: int, max_idletime: float | None = None) -> list[str]:
