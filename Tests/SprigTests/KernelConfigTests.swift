@@ -1,6 +1,6 @@
 import Foundation
 import PythonBridge
-import Sprig
+@testable import Sprig
 import Testing
 
 /// A config is a description: every kernel made from it starts executors of its own.
@@ -79,6 +79,39 @@ import Testing
         #expect(futures.allSatisfy { $0.isDone })
         #expect(try futures[1].result(as: Int.self) == 1)
         #expect(eventually { !threadNames().contains("sprig-shutdown") })
+        h.close()
+    }
+
+    @Test func aSecondShutdownWaitsForTheFirstToFinish() throws {
+        let h = try Harness(threads: 1)
+        let slow = try h.python("sleep_then")(0.5, 1)
+        let noop = try h.python("noop")
+        let first = try JoinableThread(name: "first-stop") { h.dfk.shutdown() }
+        // The first call is draining once new calls are refused.
+        #expect(eventually {
+            do { _ = try noop().result() } catch let error as TaskError {
+                if case .kernelShutDown = error.reason { return true }
+            } catch {}
+            return false
+        })
+        h.dfk.shutdown()
+        #expect(slow.isDone, "the second call returned before the first had finished")
+        first.join()
+        h.close()
+    }
+
+    @Test func aJoinAppCalledAfterShutdownCountsAsFailed() throws {
+        let h = try Harness()
+        let square = try h.dfk.swiftApp(name: "square") { (x: Int) in x * x }
+        let twice = try h.dfk.joinApp(name: "twice") { (x: Int) in square(x) }
+        // A join app counts as its body's task and its own (the futures it returns count as theirs).
+        #expect(try twice(3).result() == 9)
+        h.dfk.waitForCurrentTasks()
+        let perJoin = h.dfk.taskCounts.done - 1
+        h.dfk.shutdown()
+        let late = twice(3)
+        #expect(throws: TaskError.self) { try late.result() }
+        #expect(h.dfk.taskCounts.failed == perJoin, "\(h.dfk.taskCounts)")
         h.close()
     }
 }

@@ -27,6 +27,8 @@ public final class DataFlowKernel: Sendable {
         var phase = Phase.running
         var live = 0
         var drainWaiters: [DispatchSemaphore] = []
+        /// Later ``shutdown()`` calls, waiting for the first to finish.
+        var stopWaiters: [DispatchSemaphore] = []
     }
 
     /// Starts executors of its own from the config's descriptions.
@@ -63,7 +65,8 @@ public final class DataFlowKernel: Sendable {
 
     /// Waits for every task submitted so far (and those they wait for), then stops the executors'
     /// threads and processes. Later calls of apps fail at once with ``TaskError/Reason/kernelShutDown``.
-    /// Calling it again does nothing.
+    /// Calling it again waits for the first call to finish (at once, from a callback or an app,
+    /// which the first call may be waiting for), then does nothing.
     public func shutdown() { shutdown(waitingForTasks: true) }
 
     /// ``shutdown()``; with `waitingForTasks: false` it waits only for what executors already run
@@ -71,21 +74,35 @@ public final class DataFlowKernel: Sendable {
     /// exception): tasks still waiting for their dependencies are left unfinished, and one whose
     /// dependencies end later fails as the executors are shut down. The log says how many were left.
     public func shutdown(waitingForTasks: Bool) {
-        let shouldStop: Bool = lifecycle.withLock { state in
-            guard state.phase == .running else { return false }
-            state.phase = .draining
-            return true
+        let waiter = DispatchSemaphore(value: 0)
+        let shouldStop: Bool? = lifecycle.withLock { state in
+            switch state.phase {
+            case .running:
+                state.phase = .draining
+                return true
+            case .draining:
+                guard !JoinableThread.isCurrentEngineThread else { return nil }
+                state.stopWaiters.append(waiter)
+                return false
+            case .shutDown: return nil
+            }
         }
-        guard shouldStop else { return }
+        guard let shouldStop else { return }
+        guard shouldStop else {
+            waiter.wait()
+            return
+        }
         if waitingForTasks {
             waitForCurrentTasks()
         }
         for executor in executors { executor.shutdown() }
         callbacks.stop(wait: true)
-        let left = lifecycle.withLock { state in
+        let (left, waiting) = lifecycle.withLock { state in
             state.phase = .shutDown
-            return state.live
+            defer { state.stopWaiters = [] }
+            return (state.live, state.stopWaiters)
         }
+        for other in waiting { other.signal() }
         if left > 0 { logger.info("kernel shut down leaving tasks unfinished", metadata: ["sprig.tasks": "\(left)"]) }
         Python.flushStandardStreams()
         logger.debug("kernel shut down")
@@ -250,6 +267,7 @@ public final class DataFlowKernel: Sendable {
             counts.withLock { $0.pending -= 1; $0.running += 1 }
         } else {
             _ = core.complete(.failure(TaskError(taskID: core.id, app: app, reason: .kernelShutDown)))
+            counts.withLock { $0.failed += 1 }
         }
         return core
     }
