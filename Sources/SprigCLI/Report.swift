@@ -37,7 +37,7 @@ struct Report: ParsableCommand {
         let read = clock.now
         let html = report.html()
         let rendered = clock.now
-        try Data(html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+        try RunReport.write(Data(html.utf8), to: output)
         print("sprig report: \(output) (run \(report.runID), \(report.taskCount) tasks, \(html.utf8.count / 1024) KB)")
         if timing {
             print("read \(read - started), rendered \(rendered - read), wrote \(clock.now - rendered)")

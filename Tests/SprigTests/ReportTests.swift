@@ -194,4 +194,27 @@ struct ReportTests {
         #expect(width == 1400 && height == 2000)
         print("report page and screenshot: \(page), \(screenshot)")
     }
+
+    @Test func writingTheReportToSomethingNotARegularFileKeepsIt() throws {
+        // `sprig report -o /dev/null` once replaced /dev/null with a regular file (an atomic
+        // write renames a new file over the target); a FIFO stands in for /dev/null here.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-fifo-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let fifo = folder + "/out.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let received = LockedValue(Data())
+        let reader = try JoinableThread(name: "fifo-reader") {
+            if let handle = FileHandle(forReadingAtPath: fifo) { received.set(handle.readDataToEndOfFile()) }
+        }
+        try RunReport.write(Data("<html></html>".utf8), to: fifo)
+        reader.join()
+        var info = stat()
+        #expect(stat(fifo, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO, "the FIFO was replaced")
+        #expect(String(decoding: received.get(), as: UTF8.self) == "<html></html>")
+        let regular = folder + "/report.html"
+        try RunReport.write(Data("one".utf8), to: regular)
+        try RunReport.write(Data("two".utf8), to: regular)
+        #expect(try String(contentsOfFile: regular, encoding: .utf8) == "two")
+    }
 }

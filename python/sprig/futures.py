@@ -256,4 +256,14 @@ def _describe(future: Future, what: str) -> str:
     return f"<{type(future).__name__} at {id(future):#x} {what} {tail}>"
 
 
+def _forget_when_collected(future: Future, tid: int, generation: int) -> None:
+    """Tells the engine to drop failed task ``tid`` once ``future`` is garbage: until then a
+    dependent may still name it (the engine's ``forget``; ``generation`` ties it to its load)."""
+    import sys
+    import weakref
+
+    engine = sys.modules.get("_sprig_engine")
+    if engine is not None:
+        weakref.finalize(future, engine.forget, tid, generation).atexit = False
+
 __all__ = ["AppFuture", "DataFuture"]

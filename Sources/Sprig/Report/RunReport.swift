@@ -59,7 +59,21 @@ public struct RunReport: Sendable {
     ///
     /// - Throws: Foundation's error when the file cannot be written.
     public func write(to path: String) throws {
-        try Data(html().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try Self.write(Data(html().utf8), to: path)
+    }
+
+    /// Writes `data` to `path`: a regular file (or a new one) is replaced at once, never left
+    /// half-written; anything else — `/dev/null`, a FIFO, a terminal — is written to as it is,
+    /// since replacing it would put a regular file in its place.
+    public static func write(_ data: Data, to path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG else {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            return
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.write(contentsOf: data)
     }
 
     /// The database for `path`, and the run directory it names, if it names one.

@@ -115,7 +115,8 @@ extension ScriptEngine {
                               list: try Python.evaluate("list"),
                               settle: try Python.importModule("_sprig_engine").attribute("settle"),
                               watchFutures: try apps.attribute("watch_futures"),
-                              watchFuture: try apps.attribute("watch_future"))
+                              watchFuture: try apps.attribute("watch_future"),
+                              forgetWhenCollected: try Python.importModule("sprig.futures").attribute("_forget_when_collected"))
         state.withLock { $0.helpers = helpers }
         return helpers
     }
@@ -141,6 +142,9 @@ extension ScriptEngine {
                     else { object = try Value(swiftValue: value, from: TaskID(id)).toPython() }
                     _ = try future.callMethod("_sprig_set_result", object)
                 case .failure(let error):
+                    // First, so that the task is forgotten however soon the script drops the future.
+                    let generation = state.withLock { $0.generation }
+                    _ = try helpers().forgetWhenCollected.call([future, try id.toPython(), try generation.toPython()])
                     _ = try future.callMethod("_sprig_set_failure", Self.failure(error))
                 }
             } catch {

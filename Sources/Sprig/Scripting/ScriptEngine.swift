@@ -18,8 +18,11 @@ public final class ScriptEngine: Sendable {
         /// Set by ``load(_:)`` (`sprig run --config`): a script's own `load()` is then ignored.
         var forcedConfig: String?
         /// Tasks whose Python futures may still be passed to apps. Succeeded tasks leave once their
-        /// future holds the value; failed ones stay, so that a dependent can name them.
+        /// future holds the value; failed ones stay while their Python future lives, so that a
+        /// dependent can name them (a finalizer on the future calls `forget`).
         var tasks: [Int: TaskCore] = [:]
+        /// Counts loads: a finalizer of an earlier kernel's future must not forget a task of this one.
+        var generation = 0
         var policies: [Int: (KeywordPolicy, PythonObject)] = [:]
         /// The label of the thread executor that runs join apps and lifted items.
         var internalThreads: String?
@@ -45,6 +48,7 @@ public final class ScriptEngine: Sendable {
         let settle: PythonObject
         let watchFutures: PythonObject
         let watchFuture: PythonObject
+        let forgetWhenCollected: PythonObject
     }
 
     let state = Mutex(State())
@@ -112,6 +116,13 @@ public final class ScriptEngine: Sendable {
                 let numbers = withoutGIL { direction == "in" ? kernel.scaleIn(label, blocks: count) : kernel.scaleOut(label, blocks: count) }
                 return try numbers.toPython()
             },
+            "forget": { [self] arguments, _ in
+                guard arguments.count == 2 else { throw PythonException("TypeError", "forget takes a task id and a generation") }
+                let (id, generation) = (try Int(python: arguments[0]), try Int(python: arguments[1]))
+                state.withLock { if $0.generation == generation { $0.tasks[id] = nil } }
+                return .none
+            },
+            "tracked_tasks": { [self] _, _ in try state.withLock { $0.tasks.keys.sorted() }.toPython() },
             "task_counts": { [self] _, _ in
                 let counts = currentCounts
                 return try ["pending": counts.pending, "queued": counts.queued, "running": counts.running, "done": counts.done, "failed": counts.failed].toPython()
@@ -175,6 +186,7 @@ public final class ScriptEngine: Sendable {
         let kernel = try DataFlowKernel(config: config)
         state.withLock {
             $0.kernel = kernel
+            $0.generation += 1
             $0.forcedConfig = forced
             $0.internalThreads = internalThreads
             $0.userLabels = config.executors.map(\.label).filter { $0 != ScriptConfig.internalLabel }
