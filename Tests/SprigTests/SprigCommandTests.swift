@@ -129,6 +129,14 @@ struct SprigCommandTests {
         #expect(run.stdout == "42\n10\ndone\n")
     }
 
+    @Test func eachLoadGetsARunFolderThatTheScriptSees() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run", "\(scriptsFolder)/run_dir.py"], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "runs/000 True\nruns/001 True\n", "\(run.stderr)")
+    }
+
     @Test func scriptsGetTheirArgumentsAndExitStatus() throws {
         let run = try runSprig(["run", "\(scriptsFolder)/exits.py", "7", "--flag"])
         #expect(run.status == 7)

@@ -40,6 +40,7 @@ protocol Executor: AnyObject, Sendable {
 /// What an executor gets from its kernel.
 struct ExecutorContext: Sendable {
     let logger: Logger
+    /// The kernel's run folder (``DataFlowKernel/runFolder``): where the executor's logs go.
     let runDirectory: String
     /// How to start the embedded interpreter, for executors that need it.
     let python: PythonConfiguration

@@ -13,6 +13,11 @@ import Synchronization
 /// dependents and choosing an executor never take the GIL.
 public final class DataFlowKernel: Sendable {
     public let config: Config
+    /// This run's folder, `<config.runDirectory>/NNN` (Parsl's `runinfo/000`), claimed when the
+    /// kernel starts: the next number after the highest existing one. Everything the run writes
+    /// goes under it: `parsl.log`, each block's logs (`<label>/block-N/`, unless the executor sets
+    /// its own `workerLogDirectory`), `task_logs/` for ``Redirect/automatic``.
+    public let runFolder: String
     let logger: Logger
     private let executors: [any Executor]
     private let nextID = Atomic<Int>(0)
@@ -33,10 +38,11 @@ public final class DataFlowKernel: Sendable {
     public init(config: Config = Config(), logger: Logger = Logger(label: "sprig")) throws {
         try config.validate()
         self.config = config
+        self.runFolder = try RunFolder.claim(base: config.runDirectory)
         self.logger = logger
         self.executors = config.executors.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
         self.callbacks = try CallbackRunner(name: "sprig-callbacks")
-        let context = ExecutorContext(logger: logger, runDirectory: config.runDirectory, python: config.python, strategy: config.strategy)
+        let context = ExecutorContext(logger: logger, runDirectory: runFolder, python: config.python, strategy: config.strategy)
         var started: [any Executor] = []
         do {
             for executor in executors {

@@ -93,10 +93,14 @@ public final class ScriptEngine: Sendable {
             },
             "auto_logname": { [self] arguments, _ in
                 guard arguments.count == 4 else { throw PythonException("TypeError", "auto_logname takes 4 arguments") }
-                let runDirectory = state.withLock { $0.kernel?.config.runDirectory } ?? Config.defaultRunDirectory
+                let runDirectory = state.withLock { $0.kernel?.runFolder } ?? Config.defaultRunDirectory
                 return try Redirect.automaticPath(task: TaskID(try Int(python: arguments[0])), app: String(python: arguments[1]),
                                                   label: arguments[2].isNone ? nil : try String(python: arguments[2]),
                                                   runDirectory: runDirectory, stream: String(python: arguments[3])).toPython()
+            },
+            "run_dir": { [self] _, _ in
+                guard let folder = state.withLock({ $0.kernel?.runFolder }) else { return .none }
+                return try folder.toPython()
             },
             "task_counts": { [self] _, _ in
                 let counts = currentCounts
