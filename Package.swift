@@ -36,10 +36,12 @@ let package = Package(
         ),
         // Linux calls Swift's Glibc module leaves out (they need _GNU_SOURCE): pipe2, F_SETPIPE_SZ.
         .systemLibrary(name: "CPOSIX", path: "Sources/CPOSIX"),
+        // The system SQLite, for the monitoring database and the checkpoint store (Sources/Sprig/Storage).
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "PythonBridge", dependencies: ["CPython"], swiftSettings: strict),
         .target(
             name: "Sprig",
-            dependencies: ["PythonBridge", "CPOSIX", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PythonBridge", "CPOSIX", "CSQLite", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict,
             plugins: ["EmbedPython"]
         ),

@@ -8,7 +8,7 @@ struct SprigCommand: ParsableCommand {
         commandName: "sprig",
         abstract: "Parallel workflows in Python, run on Sprig's Swift engine.",
         version: SprigVersion.banner,
-        subcommands: [Run.self])
+        subcommands: [Run.self, Report.self])
 }
 
 struct Run: ParsableCommand {

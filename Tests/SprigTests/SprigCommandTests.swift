@@ -4,8 +4,15 @@ import Testing
 /// Runs the `sprig` command built beside the tests, bounded in time.
 func runSprig(_ arguments: [String], in folder: String? = nil, timeout: Duration = .seconds(60),
               environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    try runBounded(try builtBinary("sprig"), arguments, in: folder, timeout: timeout, environment: environment)
+}
+
+/// Runs a program with these arguments (and the environment, changed by `environment`), collects
+/// its output, and kills it — failing the test — if it runs past `timeout`.
+func runBounded(_ program: String, _ arguments: [String], in folder: String? = nil, timeout: Duration = .seconds(60),
+                environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: try builtBinary("sprig"))
+    process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
     if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -27,7 +34,7 @@ func runSprig(_ arguments: [String], in folder: String? = nil, timeout: Duration
     if !ended { kill(process.processIdentifier, SIGKILL) }
     process.waitUntilExit()
     _ = readers.wait(timeout: .now() + 10)
-    try #require(ended, "sprig \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+    try #require(ended, "\(program) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
     let (stdout, stderr) = (collectedOut.get(), collectedErr.get())
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
