@@ -5,14 +5,8 @@ import Testing
 
 @Suite("Run folders", .serialized, .timeLimit(.minutes(2)))
 struct RunFolderTests {
-    private func scratch() throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-runs-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        return folder
-    }
-
     @Test func twoKernelsWithTheSameBaseGetNumberedFolders() throws {
-        let base = try scratch() + "/runinfo"
+        let base = try scratchFolder() + "/runinfo"
         defer { try? FileManager.default.removeItem(atPath: (base as NSString).deletingLastPathComponent) }
         let first = try DataFlowKernel(config: Config(executors: [ThreadPoolExecutor(label: "t")], runDirectory: base))
         let second = try DataFlowKernel(config: Config(executors: [ThreadPoolExecutor(label: "t")], runDirectory: base))
@@ -25,7 +19,7 @@ struct RunFolderTests {
     }
 
     @Test func theNextNumberFollowsTheHighestAndIgnoresOtherNames() throws {
-        let base = try scratch()
+        let base = try scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: base) }
         for name in ["004", "monitoring.db", "17x"] {
             _ = FileManager.default.createFile(atPath: base + "/" + name, contents: nil)
@@ -34,7 +28,7 @@ struct RunFolderTests {
     }
 
     @Test func concurrentClaimsNeverShareAFolder() throws {
-        let base = try scratch()
+        let base = try scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: base) }
         let claimed = LockedValue<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 16) { _ in
@@ -58,7 +52,7 @@ struct RunFolderTests {
     /// Each run's blocks log into that run's folder: a second run with the same base does not
     /// append to the first run's block logs.
     @Test func blockLogsNoLongerAppendAcrossRuns() throws {
-        let folder = try scratch()
+        let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var folders: [String] = []
         for run in 0..<2 {

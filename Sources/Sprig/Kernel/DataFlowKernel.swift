@@ -49,7 +49,18 @@ public final class DataFlowKernel: Sendable {
         self.runFolder = try RunFolder.claim(base: config.runDirectory)
         let logFile = try LogFile(path: (runFolder as NSString).appendingPathComponent("parsl.log"))
         let outputs: [any LogHandler] = [FileLogHandler(file: logFile, level: Self.runLogLevel)] + (logger.map { [$0.handler] } ?? [])
-        let recorder = try RunRecorder(sinks: [RunLog(outputs: outputs, files: [logFile])])
+        var sinks: [any RunSink] = [RunLog(outputs: outputs, files: [logFile])]
+        if let monitoring = config.monitoring {
+            let path = monitoring.database(runDirectory: config.runDirectory)
+            do {
+                sinks.append(try MonitoringWriter(options: monitoring, path: path, runFolder: runFolder) { message in
+                    logFile.append(FileLogHandler.timestamp(Date()) + " WARNING sprig: " + message)
+                })
+            } catch {
+                throw ConfigError(message: "cannot open the monitoring database \(path): \(error)")
+            }
+        }
+        let recorder = try RunRecorder(sinks: sinks)
         self.recorder = recorder
         let level = outputs.map(\.logLevel).min() ?? Self.runLogLevel
         var engineLogger = Logger(label: logger?.label ?? "sprig") { _ in RecorderLogHandler(recorder: recorder, logLevel: level) }
