@@ -1,7 +1,7 @@
 import Foundation
 import Sprig
 
-/// `sprig-bench [threads|htex] [--runs N] [--quick] [--json]`: workloads on the thread executor
+/// `sprig-bench [threads|htex] [--runs N] [--quick] [--json] [--monitoring]`: workloads on the thread executor
 /// (2 threads) or the process executor (one local block of 2 workers), printed as median (min–max)
 /// over runs. Figures, not assertions. `--json` prints one JSON object instead of the table (every
 /// run's figures, with the same keys as `benchmarks/workloads.py`, and each workload's wall-clock
@@ -13,6 +13,8 @@ func runBenchmarks(_ arguments: [String]) throws {
         exit(2)
     }
     let quick = arguments.contains("--quick")
+    // With monitoring on, each run's kernel writes the monitoring database as well as parsl.log.
+    let monitoring = arguments.contains("--monitoring") ? MonitoringOptions() : nil
     let json = arguments.contains("--json")
     let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) } ?? (quick ? 1 : 5)
     let scale = quick ? 10 : 1
@@ -46,7 +48,8 @@ func runBenchmarks(_ arguments: [String]) throws {
             : ThreadPoolExecutor(label: "threads", maxThreads: 2)
         let loadStarted = ContinuousClock.now
         let dfk = try DataFlowKernel(config: Config(executors: [executor], runDirectory: NSTemporaryDirectory() + "sprig-bench",
-                                                    strategy: .none, python: PythonConfiguration(searchPaths: [folder])))
+                                                    strategy: .none, python: PythonConfiguration(searchPaths: [folder]),
+                                                    monitoring: monitoring))
         let noop = try dfk.pythonApp(module: "bench_apps", function: "noop")
         let inc = try dfk.pythonApp(module: "bench_apps", function: "inc")
         let total = try dfk.pythonApp(module: "bench_apps", function: "total")

@@ -26,6 +26,7 @@ from sprig.config_checks import (
 # The executors, providers and channels stay importable from here, as before they had modules of their own.
 from sprig.errors import ConfigurationError, InvalidResourceSpecification, SprigWarning  # noqa: F401
 from sprig.executors import Executor, HighThroughputExecutor, ThreadPoolExecutor
+from sprig.monitoring import MonitoringHub
 from sprig.providers import (  # noqa: F401
     AdHocProvider, Channel, ExecutionProvider, Launcher, LocalChannel, LocalProvider, SimpleLauncher,
     SingleNodeLauncher, SSHChannel,
@@ -58,8 +59,10 @@ class Config(_Described):
     Parsl options accepted and ignored silently: ``app_cache``, ``usage_tracking``,
     ``project_name``, ``initialize_logging``, ``garbage_collect``, ``internal_tasks_max_threads``,
     ``strategy_period``, ``lazy_errors``, ``data_management_max_threads``; and with a warning when
-    set: ``checkpoint_mode``, ``checkpoint_files``, ``checkpoint_period``, ``monitoring``,
+    set: ``checkpoint_mode``, ``checkpoint_files``, ``checkpoint_period``,
     ``memoizer``, ``dependency_resolver``.
+    - ``monitoring``: a ``MonitoringHub`` (``parsl.monitoring``): the engine writes Parsl's
+      monitoring database.
     - ``std_autopath``: ``std_autopath(task_record, "stdout" | "stderr")`` gives the target of a
       ``stdout=AUTO_LOGNAME`` / ``stderr=AUTO_LOGNAME`` (a path, a ``(path, mode)`` tuple or a
       ``File``); called once per task and stream, when the app is called.
@@ -83,7 +86,6 @@ class Config(_Described):
         "checkpoint_mode": _is_none,
         "checkpoint_files": _is_empty,
         "checkpoint_period": _is_none,
-        "monitoring": _is_none,
         "memoizer": _is_none,
         "dependency_resolver": _is_none,
     }
@@ -91,8 +93,11 @@ class Config(_Described):
     def __init__(self, executors: Iterable[Executor] | None = None, *, retries: int = 0,
                  run_dir: str = "runinfo", strategy: str | None = "simple", max_idletime: float = 120.0,
                  exit_mode: str = "cleanup", retry_handler: Any = None, std_autopath: Any = None,
-                 **parsl_options: Any) -> None:
+                 monitoring: Any = None, **parsl_options: Any) -> None:
         owner = "Config"
+        if monitoring is not None and not hasattr(monitoring, "to_spec"):
+            raise TypeError(f"{owner}: monitoring must be a MonitoringHub (parsl.monitoring), not {type(monitoring).__name__}")
+        self.monitoring = monitoring
         if retry_handler is not None and not callable(retry_handler):
             raise TypeError(f"{owner}: retry_handler must be a function (exception, task_record) -> float, "
                             f"not {type(retry_handler).__name__}")
@@ -130,7 +135,7 @@ class Config(_Described):
             raise TypeError(f"{owner}: exit_mode must be 'cleanup', 'skip' or 'wait', not {exit_mode!r}")
         self.exit_mode = exit_mode
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
-                                                 "Sprig has no monitoring, checkpointing "
+                                                 "Sprig has no checkpointing "
                                                  "or pluggable dependency resolution yet")
 
     def to_spec(self) -> dict[str, Any]:
@@ -143,6 +148,7 @@ class Config(_Described):
             "max_idletime": self.max_idletime,
             "retry_handler": self.retry_handler,
             "std_autopath": self.std_autopath is not None,
+            "monitoring": self.monitoring.to_spec() if self.monitoring is not None else None,
         }
 
 
@@ -163,6 +169,6 @@ def htex_local() -> Config:
 
 
 __all__ = [
-    "Config", "Executor", "ThreadPoolExecutor", "HighThroughputExecutor", "ExecutionProvider", "LocalProvider",
+    "Config", "Executor", "ThreadPoolExecutor", "HighThroughputExecutor", "ExecutionProvider", "LocalProvider", "MonitoringHub",
     "Channel", "LocalChannel", "Launcher", "SingleNodeLauncher", "SimpleLauncher", "local_threads", "htex_local",
 ]

@@ -100,7 +100,7 @@ class _Described:
 
 # Names each class supports (used for "did you mean" hints).
 _SUPPORTED: dict[str, tuple[str, ...]] = {
-    "Config": ("executors", "retries", "run_dir", "strategy", "max_idletime", "exit_mode"),
+    "Config": ("executors", "retries", "run_dir", "strategy", "max_idletime", "exit_mode", "monitoring"),
     "ThreadPoolExecutor": ("label", "max_threads"),
     "HighThroughputExecutor": ("label", "provider", "max_workers_per_node", "max_workers", "cores_per_worker",
                                "worker_debug", "heartbeat_period", "heartbeat_threshold", "prefetch_capacity",

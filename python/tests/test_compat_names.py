@@ -161,7 +161,6 @@ def _unsupported_table(parsl):
 
 
 REQUIRED_UNSUPPORTED = [
-    "parsl.monitoring", "parsl.MonitoringHub",
     "parsl.executors.WorkQueueExecutor", "parsl.executors.TaskVineExecutor", "parsl.executors.FluxExecutor",
     "parsl.executors.MPIExecutor",
     "parsl.providers.SlurmProvider", "parsl.providers.PBSProProvider", "parsl.providers.CondorProvider",
@@ -194,10 +193,6 @@ def test_each_unsupported_name_raises_its_one_line(parsl):
 
 
 @pytest.mark.parametrize("statement, name", [
-    ("import parsl.monitoring", "parsl.monitoring"),
-    ("from parsl.monitoring.monitoring import MonitoringHub", "parsl.monitoring"),
-    ("from parsl.monitoring import MonitoringHub", "parsl.monitoring"),
-    ("from parsl import MonitoringHub", "parsl.MonitoringHub"),
     ("from parsl.providers import SlurmProvider", "parsl.providers.SlurmProvider"),
     ("from parsl.providers.slurm.slurm import SlurmProvider", "parsl.providers.slurm"),
     ("from parsl.executors import WorkQueueExecutor", "parsl.executors.WorkQueueExecutor"),
@@ -214,11 +209,25 @@ def test_the_import_lines_from_parsls_docs(parsl, statement, name):
 
 
 def test_a_script_sees_one_line(parsl):
-    run = run_python("from parsl.monitoring.monitoring import MonitoringHub")
+    run = run_python("from parsl.executors.taskvine import TaskVineExecutor")
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1] == (
-        "ImportError: parsl.monitoring is not supported by Sprig yet (monitoring database: a later release); "
-        "leave Config(monitoring=...) out")
+        "ImportError: parsl.executors.taskvine is not provided by Sprig (no TaskVine executor); "
+        "use HighThroughputExecutor with LocalProvider, or AdHocProvider for a list of ssh hosts")
+
+
+def test_monitoring_hub_has_parsls_import_paths(parsl):
+    from parsl import MonitoringHub as top
+    from parsl.monitoring import MonitoringHub
+    from parsl.monitoring.monitoring import MonitoringHub as inner
+
+    assert top is MonitoringHub is inner
+    hub = MonitoringHub(hub_address="127.0.0.1", hub_port=55055, resource_monitoring_interval=2,
+                        logging_endpoint="sqlite:////tmp/x/monitoring.db", monitoring_debug=True)
+    assert hub.to_spec() == {"database": "/tmp/x/monitoring.db", "resource_monitoring_enabled": True,
+                             "resource_monitoring_interval": 2.0, "workflow_name": None, "workflow_version": None}
+    with pytest.raises(ValueError, match="logging_endpoint 'postgresql://db' is not supported"):
+        MonitoringHub(logging_endpoint="postgresql://db").to_spec()
 
 
 def test_unknown_names_stay_ordinary_misses(parsl):
@@ -242,10 +251,10 @@ def test_the_finder_is_installed_once_and_only_answers_for_sprigs_parsl(parsl, m
 
     finders = [f for f in sys.meta_path if getattr(f, "sprig_compat_unsupported", False)]
     assert len(finders) == 1 and sys.meta_path[-1] is finders[0]
-    assert finders[0].find_spec("parsl.monitoring") is not None
+    assert finders[0].find_spec("parsl.executors.taskvine") is not None
     monkeypatch.setitem(sys.modules, "parsl", type(sys)("parsl"))  # some other parsl: the finder stays out
-    assert UnsupportedModuleFinder.find_spec("parsl.monitoring") is None
-    assert UnsupportedModuleFinder.find_spec("monitoring") is None
+    assert UnsupportedModuleFinder.find_spec("parsl.executors.taskvine") is None
+    assert UnsupportedModuleFinder.find_spec("taskvine") is None
 
 
 # MARK: task states

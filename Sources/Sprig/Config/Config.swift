@@ -23,6 +23,8 @@ public struct Config: Sendable {
     /// its app and `"stdout"` or `"stderr"`; `nil`: `<run directory>/task_logs/…`. If it throws,
     /// the task fails with that error.
     public var stdAutopath: (@Sendable (_ task: TaskID, _ app: String, _ stream: String) throws -> Redirect)?
+    /// Writes Parsl's monitoring database when set (Parsl's `monitoring=MonitoringHub(...)`); `nil`: no database.
+    public var monitoring: MonitoringOptions?
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.
     /// Each failing app runs once only.
@@ -39,8 +41,10 @@ public struct Config: Sendable {
                 runDirectory: String = defaultRunDirectory,
                 strategy: Strategy = defaultStrategy,
                 python: PythonConfiguration = .init(),
-                retryHandler: (@Sendable (_ error: any Error, _ task: RetryContext) throws -> Double)? = nil) {
+                retryHandler: (@Sendable (_ error: any Error, _ task: RetryContext) throws -> Double)? = nil,
+                monitoring: MonitoringOptions? = nil) {
         self.retryHandler = retryHandler
+        self.monitoring = monitoring
         self.executors = executors
         self.retries = retries
         self.runDirectory = runDirectory

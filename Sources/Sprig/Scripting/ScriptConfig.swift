@@ -27,7 +27,7 @@ enum ScriptConfig {
         }
         let config = Config(executors: executors, retries: spec.retries, runDirectory: spec.runDirectory,
                             strategy: spec.strategy == .none ? .none : .simple(idleTime: .seconds(spec.maxIdleTime)),
-                            retryHandler: try retryHandler(from: handler))
+                            retryHandler: try retryHandler(from: handler), monitoring: spec.monitoring?.options)
         var withAutopath = config
         if spec.stdAutopath {
             withAutopath.stdAutopath = { task, app, stream in

@@ -44,6 +44,7 @@ import parsl.providers
 import parsl.serialize
 import parsl.utils  # noqa: F401
 from parsl.log_utils import set_file_logger, set_stream_logger
+from parsl.monitoring import MonitoringHub
 from parsl.version import VERSION
 
 __author__ = "The Sprig project (Parsl-compatible API)"
@@ -55,7 +56,7 @@ __all__ = [
     "AUTO_LOGNAME", "bash_app", "python_app", "join_app",
     "Config", "DataFlowKernel", "File",
     "set_stream_logger", "set_file_logger",
-    "ThreadPoolExecutor", "HighThroughputExecutor",
+    "ThreadPoolExecutor", "HighThroughputExecutor", "MonitoringHub",
     "load", "clear", "dfk", "wait_for_current_tasks",
 ]
 

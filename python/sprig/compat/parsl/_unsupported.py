@@ -3,7 +3,7 @@
 Everything unsupported is listed once, in :data:`UNSUPPORTED` (the full dotted name → the line).
 Two small hooks give the line instead of a bare ``ModuleNotFoundError`` or ``cannot import name``:
 
-- a *module* in the table (``import parsl.monitoring``, ``from parsl.data_provider.http import
+- a *module* in the table (``import parsl.executors.taskvine``, ``from parsl.data_provider.http import
   ...``) is caught by :class:`UnsupportedModuleFinder`, which :func:`install` appends to
   ``sys.meta_path``. Being last, it is asked only after the normal search found nothing, and only
   while ``sys.modules['parsl']`` is this compatibility package: it never hides a real module.
@@ -27,8 +27,6 @@ _LOCAL = "use HighThroughputExecutor with LocalProvider, or AdHocProvider for a 
 
 #: Groups of dotted names and the reason shared by the group; :data:`UNSUPPORTED` is built from it.
 _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("is not supported by Sprig yet (monitoring database: a later release); leave Config(monitoring=...) out",
-     ("parsl.monitoring", "parsl.MonitoringHub")),
     ("is not provided by Sprig (no Work Queue executor); " + _LOCAL,
      ("parsl.executors.WorkQueueExecutor", "parsl.executors.workqueue", "parsl.WorkQueueExecutor")),
     ("is not provided by Sprig (no TaskVine executor); " + _LOCAL,
