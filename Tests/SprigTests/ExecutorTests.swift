@@ -66,6 +66,19 @@ struct ExecutorTests {
         #expect(try succeeds(walltime: .seconds(Int64.max)).result() == 0)
     }
 
+    @Test func aCallTimeWalltimeMustBePositiveLikeTheAppsOwn() throws {
+        let h = try Harness()
+        defer { h.close() }
+        let one = try h.dfk.swiftApp(name: "one") { () in 1 }
+        let succeeds = try h.dfk.bashApp(name: "succeeds") { () in "true" }
+        for walltime in [Duration.zero, .seconds(-1)] {
+            let swift = try #require(throws: ConfigError.self) { try one(walltime: walltime).result() }
+            #expect(swift.message.contains("(app one) has walltime \(walltime); it must be positive"), "\(swift)")
+            let bash = try #require(throws: ConfigError.self) { try succeeds(walltime: walltime).result() }
+            #expect(bash.message.contains("(app succeeds) has walltime \(walltime); it must be positive"), "\(bash)")
+        }
+    }
+
     @Test func aSwiftAppPastItsWalltimeFails() throws {
         let h = try Harness()
         defer { h.close() }

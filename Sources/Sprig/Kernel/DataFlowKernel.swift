@@ -220,8 +220,13 @@ public final class DataFlowKernel: Sendable {
     /// Records a call that failed before it could be submitted (an argument that cannot be converted,
     /// say): it gets a task id and a failed future, and the rest of the workflow carries on.
     package func failedCall(app: String, reason: TaskError.Reason) -> TaskCore {
+        failedCall(app: app) { TaskError(taskID: $0, app: app, reason: reason) }
+    }
+
+    /// ``failedCall(app:reason:)`` failing with `error(task id)`: a ``ConfigError`` for a setting of the call, say.
+    package func failedCall(app: String, error: (TaskID) -> any Error) -> TaskCore {
         let core = newCore(app: app)
-        _ = core.complete(.failure(TaskError(taskID: core.id, app: app, reason: reason)))
+        _ = core.complete(.failure(error(core.id)))
         counts.withLock { $0.failed += 1 }
         logger.debug("call rejected", metadata: ["sprig.task.id": "\(core.id)", "sprig.app": .string(app)])
         return core
