@@ -83,6 +83,15 @@ public enum Python {
     /// Chooses the interpreter: `explicit` → `$SPRIG_PYTHON` → `$VIRTUAL_ENV/bin/python` → the
     /// `python3.X` matching the linked libpython. The path is checked for existence and version.
     public static func resolveExecutable(explicit: String?, environment: [String: String]) throws -> (path: String, source: String) {
+        try resolveExecutable(explicit: explicit, environment: environment, folders: libpythonFolders)
+    }
+
+    /// Where the `python3.X` matching the linked libpython is looked for, in this order.
+    package static let libpythonFolders = ["/usr/bin", "/usr/local/bin", "/bin"]
+
+    /// ``resolveExecutable(explicit:environment:)``, looking for the libpython's `python3.X` in `folders`.
+    package static func resolveExecutable(explicit: String?, environment: [String: String],
+                                          folders: [String]) throws -> (path: String, source: String) {
         let candidates: [(String?, String)] = [
             (explicit, "configuration"),
             (environment["SPRIG_PYTHON"], "SPRIG_PYTHON"),
@@ -97,11 +106,13 @@ public enum Python {
             return (path, source)
         }
         let versioned = "python\(linkedVersion.major).\(linkedVersion.minor)"
-        for folder in ["/usr/bin", "/usr/local/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(folder)/\(versioned)") {
+        for folder in folders where FileManager.default.isExecutableFile(atPath: "\(folder)/\(versioned)") {
             return ("\(folder)/\(versioned)", "libpython")
         }
+        let searched = folders.count > 1 ? folders.dropLast().joined(separator: ", ") + " or " + folders[folders.count - 1]
+                                         : folders.first ?? "no folder"
         throw PythonError(kind: .initialization,
-                          message: "no \(versioned) interpreter matching the linked libpython was found in /usr/bin or /usr/local/bin; "
+                          message: "no \(versioned) interpreter matching the linked libpython was found in \(searched); "
                               + "install it or set SPRIG_PYTHON")
     }
 

@@ -25,6 +25,16 @@ struct InterpreterChoiceTests {
         #expect(error.message.contains("/nowhere/python") && error.message.contains("SPRIG_PYTHON"))
     }
 
+    @Test func noLinkedInterpreterNamesEveryFolderSearched() throws {
+        let folders = (1...3).map { FileManager.default.temporaryDirectory.appendingPathComponent("sprig-nopython-\($0)-\(UUID().uuidString)").path }
+        let error = try #require(throws: PythonError.self) {
+            try Python.resolveExecutable(explicit: nil, environment: [:], folders: folders)
+        }
+        for folder in folders { #expect(error.message.contains(folder), "\(error.message)") }
+        #expect(error.message.contains(linked) && error.message.contains("SPRIG_PYTHON"))
+        #expect(Python.libpythonFolders == ["/usr/bin", "/usr/local/bin", "/bin"])
+    }
+
     @Test func aVenvOfAnotherPythonVersionIsRefused() throws {
         let venv = try FakeVenv(version: "3.9.2")
         defer { venv.remove() }

@@ -31,6 +31,20 @@ struct BashAppTests {
         #expect(try h.read("sub/err.txt") == "oops\n")
     }
 
+    @Test func automaticRedirectsGetTheirPathPerTaskThroughDynamicCalls() throws {
+        let h = try Harness()
+        defer { h.close() }
+        let echo = try h.bash("echo_command")
+        let calls = [echo("first", stdout: Redirect.automatic), echo("second", stdout: Redirect.automatic, stderr: Redirect.automatic)]
+        for (call, word) in zip(calls, ["first", "second"]) {
+            #expect(try call.result() == 0)
+            let path = Redirect.automaticPath(task: call.taskID, app: echo.name, label: nil, runDirectory: h.path("runinfo"), stream: "stdout")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "\(word)\n")
+        }
+        let stderr = Redirect.automaticPath(task: calls[1].taskID, app: echo.name, label: nil, runDirectory: h.path("runinfo"), stream: "stderr")
+        #expect(FileManager.default.fileExists(atPath: stderr))
+    }
+
     @Test func aBadRedirectionTargetIsAClearError() throws {
         let h = try Harness()
         defer { h.close() }

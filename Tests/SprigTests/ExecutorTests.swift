@@ -51,6 +51,34 @@ struct ExecutorTests {
         #expect(try sleepy(0.0, 7, walltime: 30).result(as: Int.self) == 7)
     }
 
+    @Test func aWalltimeTooLongForAnyClockIsNoWalltimeAsInParsl() throws {
+        // Parsl's timer thread fails on such a walltime (OverflowError) and the app runs to its end.
+        let h = try Harness()
+        defer { h.close() }
+        let sleepy = try h.python("sleep_then")
+        for walltime in [Double.infinity, 1e300, 1e12] {
+            #expect(try sleepy(0.0, 7, walltime: walltime).result(as: Int.self) == 7, "walltime \(walltime)")
+        }
+        let one = try h.dfk.swiftApp(name: "one", options: AppOptions(walltime: .seconds(Int64.max))) { () in 1 }
+        #expect(try one().result() == 1)
+        #expect(try one(walltime: .seconds(1e15)).result(timeout: .seconds(Int64.max)) == 1)
+        let succeeds = try h.dfk.bashApp(name: "succeeds") { () in "true" }
+        #expect(try succeeds(walltime: .seconds(Int64.max)).result() == 0)
+    }
+
+    @Test func aCallTimeWalltimeMustBePositiveLikeTheAppsOwn() throws {
+        let h = try Harness()
+        defer { h.close() }
+        let one = try h.dfk.swiftApp(name: "one") { () in 1 }
+        let succeeds = try h.dfk.bashApp(name: "succeeds") { () in "true" }
+        for walltime in [Duration.zero, .seconds(-1)] {
+            let swift = try #require(throws: ConfigError.self) { try one(walltime: walltime).result() }
+            #expect(swift.message.contains("(app one) has walltime \(walltime); it must be positive"), "\(swift)")
+            let bash = try #require(throws: ConfigError.self) { try succeeds(walltime: walltime).result() }
+            #expect(bash.message.contains("(app succeeds) has walltime \(walltime); it must be positive"), "\(bash)")
+        }
+    }
+
     @Test func aSwiftAppPastItsWalltimeFails() throws {
         let h = try Harness()
         defer { h.close() }

@@ -45,6 +45,15 @@ struct ParslCompatibilityTests {
     }
 
     @Test(arguments: executors)
+    func walltimesTooLongForAnyClockAreNoWalltime(config: [String]) throws {
+        try expectRun("walltime_unbounded", config, prints: "ok unbounded walltimes\n")
+    }
+
+    @Test func configNumbersPastWhatAClockOrAnIntHoldsMeanNoLimit() throws {
+        try expectRun("huge_numbers", prints: "ok huge numbers 42\n")
+    }
+
+    @Test(arguments: executors)
     func joinAppsWhoseInnerFuturesFinishedFirstJoinThem(config: [String]) throws {
         try expectRun("join_timing", config, prints: "ok joins\nok not a future: True\n")
     }

@@ -98,6 +98,19 @@ struct ProcessExecutorTests {
                 == "{'args': [[[0, 1, 2, 3]]], 'kwargs': {'key': ([0, 1, 2, 3],)}}")
     }
 
+    @Test func pickledResultsInSetsAndDictKeysReachTheWorkerStillPickled() throws {
+        let h = try ProcessHarness()
+        defer { h.close() }
+        let (a, b) = (try h.python("make_marker")("a"), try h.python("make_marker")("b"))
+        let names = try h.python("marker_names")
+        #expect(try names(Value.set([.future(a), .future(b)])).result(as: [String].self) == ["a", "b"])
+        #expect(try names(Value.dict([(key: .future(a), value: .int(1)), (key: .future(b), value: .int(2))])).result(as: [String].self) == ["a=1", "b=2"])
+        let loadedHere = try Python.importModule("engine_samples").attribute("markers_loaded_here").call()
+        #expect(try Int(python: loadedHere) == 0, "the workers' results were unpickled in this process")
+        #expect(h.waitForWorkers(2))
+        h.rememberProcesses()
+    }
+
     @Test func anUnpicklableArgumentFailsOnlyItsTask() throws {
         let h = try ProcessHarness()
         defer { h.close() }

@@ -243,12 +243,13 @@ def _type_name(value: Any) -> str:
 
 
 def resolve_pickled(value: Any) -> Any:
-    """Replaces every :class:`Pickled` in ``value`` (itself, or nested in lists, tuples and dict
-    values) by the object it holds. Containers without any are returned as they are."""
+    """Replaces every :class:`Pickled` in ``value`` (itself, or nested in lists, tuples, sets,
+    frozensets, dict keys and values) by the object it holds. Containers without any are returned
+    as they are."""
     kind = type(value)
     if kind is Pickled:
         return pickle.loads(value.data)
-    if kind is tuple or kind is list:
+    if kind is tuple or kind is list or kind is set or kind is frozenset:
         changed = False
         items = []
         for item in value:
@@ -257,14 +258,14 @@ def resolve_pickled(value: Any) -> Any:
             items.append(new)
         if not changed:
             return value
-        return tuple(items) if kind is tuple else items
+        return items if kind is list else kind(items)
     if kind is dict:
         changed = False
         pairs = {}
         for key, item in value.items():
-            new = resolve_pickled(item)
-            changed = changed or new is not item
-            pairs[key] = new
+            new_key, new = resolve_pickled(key), resolve_pickled(item)
+            changed = changed or new_key is not key or new is not item
+            pairs[new_key] = new
         return pairs if changed else value
     return value
 

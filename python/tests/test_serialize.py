@@ -86,8 +86,18 @@ def test_pickled_is_resolved_at_every_level() -> None:
     assert kwargs == {"x": {"a": 1}, "y": (1, [2])}
 
 
+def test_pickled_in_sets_and_dict_keys_is_resolved() -> None:
+    one = Pickled(pickle.dumps(("a", 1)))
+    two = Pickled(pickle.dumps(frozenset({2})))
+    sent = ({one, "plain"}, frozenset({two}), {one: "value", "k": {two: [one]}})
+    received, _ = serialize.loads(serialize.dumps_call(sent, {}))
+    resolved, _ = serialize.resolve_call(received, {})
+    assert resolved == ({("a", 1), "plain"}, frozenset({frozenset({2})}), {("a", 1): "value", "k": {frozenset({2}): [("a", 1)]}})
+    assert type(resolved[0]) is set and type(resolved[1]) is frozenset
+
+
 def test_containers_without_pickled_are_not_copied() -> None:
-    value = [1, (2, 3), {"a": [4]}]
+    value = [1, (2, 3), {"a": [4]}, {5}, frozenset({6})]
     assert serialize.resolve_pickled(value) is value
 
 

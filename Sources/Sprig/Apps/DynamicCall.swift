@@ -75,14 +75,20 @@ struct DynamicCall {
     private static func duration(_ value: Value) throws -> Duration {
         switch value {
         case .int(let seconds) where seconds > 0: return .seconds(seconds)
-        case .double(let seconds) where seconds > 0: return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        case .double(let seconds) where seconds > 0: return walltime(seconds: seconds)
         case .python(let object) where !object.isNone && object.typeName != "bool":
             // A number from a script: an int, a float, or anything with __float__.
-            if let seconds = try? Double(python: object), seconds > 0, seconds.isFinite {
-                return .milliseconds(Int64((seconds * 1000).rounded(.up)))
-            }
+            if let seconds = try? Double(python: object), seconds > 0 { return walltime(seconds: seconds) }
             fallthrough
         default: throw ConversionError(message: "walltime must be a positive number of seconds, not \(value)")
         }
+    }
+
+    /// Positive `seconds` rounded up to the millisecond; past what a `Duration` holds (infinity,
+    /// `1e300`, `10**30`), ``Swift/Duration/forever``, which no walltime timer waits for: no walltime,
+    /// as in Parsl, whose timer thread fails on such a walltime and lets the app run to its end.
+    private static func walltime(seconds: Double) -> Duration {
+        let milliseconds = (seconds * 1000).rounded(.up)
+        return milliseconds < 0x1p63 ? .milliseconds(Int64(milliseconds)) : .forever
     }
 }

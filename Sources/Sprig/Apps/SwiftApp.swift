@@ -10,10 +10,12 @@ public struct SwiftApp<each Input: Sendable, Output: Sendable>: Sendable {
     let options: DataFlowKernel.ResolvedOptions
     let body: @Sendable (repeat each Input) throws -> Output
 
-    /// Calls the app. `inputs` are extra futures to wait for; `walltime` overrides the app's.
+    /// Calls the app. `inputs` are extra futures to wait for; `walltime` overrides the app's (a
+    /// walltime that is not positive fails the future at once with a ``ConfigError``).
     public func callAsFunction<each Argument: Resolvable>(
         _ arguments: repeat each Argument, inputs: [any TaskFuture] = [], walltime: Duration? = nil
     ) -> AppFuture<Output> where repeat (each Argument).Resolved == each Input {
+        if let refused = kernel.refusedCall(app: options.app, walltime: walltime) { return AppFuture(core: refused) }
         var dependencies = inputs
         repeat (each arguments).collectFutures(into: &dependencies)
         let captured = (repeat each arguments)
@@ -42,11 +44,12 @@ public struct BashApp<each Input: Sendable>: Sendable {
     ///   - inputs: extra futures to wait for.
     ///   - outputs: files the command writes; each becomes a ``DataFuture`` in the future's `outputs`,
     ///     and the app fails if one is missing after the command succeeded.
-    ///   - walltime: overrides the app's.
+    ///   - walltime: overrides the app's; one that is not positive fails the future at once with a ``ConfigError``.
     public func callAsFunction<each Argument: Resolvable>(
         _ arguments: repeat each Argument, stdout: Redirect? = nil, stderr: Redirect? = nil,
         inputs: [any TaskFuture] = [], outputs: [File] = [], walltime: Duration? = nil
     ) -> AppFuture<Int> where repeat (each Argument).Resolved == each Input {
+        if let refused = kernel.refusedCall(app: options.app, walltime: walltime) { return AppFuture(core: refused) }
         var dependencies = inputs
         repeat (each arguments).collectFutures(into: &dependencies)
         let captured = (repeat each arguments)
@@ -62,6 +65,17 @@ public struct BashApp<each Input: Sendable>: Sendable {
                                   outputs: outputs))
         }
         return AppFuture(core: core)
+    }
+}
+
+extension DataFlowKernel {
+    /// A failed call when a per-call `walltime` is not positive, refused as ``resolve(_:app:)``
+    /// refuses an app's: with a ``ConfigError``.
+    func refusedCall(app: String, walltime: Duration?) -> TaskCore? {
+        guard let walltime, walltime <= .zero else { return nil }
+        return failedCall(app: app) { id in
+            ConfigError(message: "task \(id) (app \(app)) has walltime \(walltime); it must be positive")
+        }
     }
 }
 

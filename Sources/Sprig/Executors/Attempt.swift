@@ -63,7 +63,8 @@ public final class Attempt: Sendable {
     func markStarted(on placement: Placement?) {
         guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         onStart?(placement)
-        guard let walltime else { return }
+        // A walltime too long for Dispatch to count (~292 years and more) is none: Parsl's timer fails on it too.
+        guard let walltime, walltime.dispatchInterval != .never else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + walltime.dispatchInterval) { [self] in
             guard finish(.failure(TaskError(taskID: taskID, app: app, reason: .timeout(walltime: walltime)))) else { return }
             let cancel = cancellation.withLock { state in
@@ -88,9 +89,14 @@ public final class Attempt: Sendable {
 }
 
 extension Duration {
+    /// The duration for Dispatch, which counts in 64-bit nanoseconds: `.never` past ~292 years,
+    /// no time at all below minus that.
     var dispatchInterval: DispatchTimeInterval {
         let (seconds, attoseconds) = components
-        return .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (nanoseconds, carry) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        guard !overflow, !carry else { return seconds < 0 ? .nanoseconds(0) : .never }
+        return .nanoseconds(Int(nanoseconds))
     }
 
     /// The duration in seconds, as a Double (for figures and messages).

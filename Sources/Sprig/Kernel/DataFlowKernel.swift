@@ -278,12 +278,17 @@ public final class DataFlowKernel: Sendable {
     /// Records a call that failed before it could be submitted (an argument that cannot be converted,
     /// say): it gets a task id and a failed future, and the rest of the workflow carries on.
     package func failedCall(app: String, reason: TaskError.Reason) -> TaskCore {
+        failedCall(app: app) { TaskError(taskID: $0, app: app, reason: reason) }
+    }
+
+    /// ``failedCall(app:reason:)`` failing with `error(task id)`: a ``ConfigError`` for a setting of the call, say.
+    package func failedCall(app: String, error: (TaskID) -> any Error) -> TaskCore {
         let core = newCore(app: app)
-        let error = TaskError(taskID: core.id, app: app, reason: reason)
-        _ = core.complete(.failure(error))
+        let failure = error(core.id)
+        _ = core.complete(.failure(failure))
         counts.withLock { $0.failed += 1 }
         recorder.record(.taskSubmitted(core.id, app: app, dependencies: []))
-        recorder.record(.taskEnded(core.id, app: app, try: nil, ending: .failed(error)))
+        recorder.record(.taskEnded(core.id, app: app, try: nil, ending: .failed(failure)))
         return core
     }
 

@@ -35,11 +35,12 @@ enum ExecutorSpec: Codable, Equatable, Sendable {
             return HighThroughputExecutor(
                 label: spec.label, maxWorkers: spec.maxWorkers ?? .max, coresPerWorker: spec.coresPerWorker,
                 workerDebug: spec.workerDebug, provider: spec.provider.makeProvider(),
-                heartbeatPeriod: .seconds(spec.heartbeatPeriod), heartbeatThreshold: .seconds(spec.heartbeatThreshold),
+                heartbeatPeriod: .seconds(saturating: spec.heartbeatPeriod),
+                heartbeatThreshold: .seconds(saturating: spec.heartbeatThreshold),
                 prefetch: spec.prefetch,
                 workerLogDirectory: spec.workerLogDirectory, cpuAffinity: spec.cpuAffinity,
                 memoryPerWorker: spec.memoryPerWorker, availableAccelerators: spec.availableAccelerators,
-                drainPeriod: spec.drainPeriod.map { .seconds($0) }, launchCommand: spec.launchCommand)
+                drainPeriod: spec.drainPeriod.map { .seconds(saturating: $0) }, launchCommand: spec.launchCommand)
         }
     }
 }

@@ -26,7 +26,7 @@ enum ScriptConfig {
             executors.append(ThreadPoolExecutor(label: internalLabel, maxThreads: internalThreads))
         }
         let config = Config(executors: executors, retries: spec.retries, runDirectory: spec.runDirectory,
-                            strategy: spec.strategy == .none ? .none : .simple(idleTime: .seconds(spec.maxIdleTime)),
+                            strategy: spec.strategy == .none ? .none : .simple(idleTime: .seconds(saturating: spec.maxIdleTime)),
                             retryHandler: try retryHandler(from: handler), monitoring: spec.monitoring?.options)
         var withAutopath = config
         if spec.stdAutopath {

@@ -63,8 +63,11 @@ public struct Redirect: Sendable, Hashable, ExpressibleByStringLiteral, AppArgum
     /// `Redirect.truncate("out.txt")`.
     public static func truncate(_ path: String) -> Redirect { Redirect(path, mode: .truncate) }
 
-    /// Parsl's `(path, mode)` tuple.
-    public func appValue() throws -> Value { .tuple([.string(path), .string(mode.rawValue)]) }
+    /// Parsl's `(path, mode)` tuple; for ``automatic``, Parsl's `AUTO_LOGNAME` (-1), so that a
+    /// dynamic call resolves the path per task.
+    public func appValue() throws -> Value {
+        isAutomatic ? .int(-1) : .tuple([.string(path), .string(mode.rawValue)])
+    }
 
     /// Reads Parsl's forms: a path (a string, a ``File`` or any `os.PathLike`), or a `(path, mode)`
     /// tuple whose mode is one of `a`, `a+`, `w`, `w+`; `None` means no redirection.

@@ -86,8 +86,10 @@ extension Value {
             return try items.map { try $0.toPythonForWorker() }.toPython()
         case .tuple(let items) where items.contains(where: \.holdsPickled):
             return try PythonTuple(elements: items.map { try $0.toPythonForWorker() }).toPython()
-        case .dict(let pairs) where pairs.contains(where: { $0.value.holdsPickled }):
-            return try PythonObject.dict(pairs.map { (try $0.key.toPython(), try $0.value.toPythonForWorker()) })
+        case .set(let items) where items.contains(where: \.holdsPickled):
+            return try PythonSide.builtin("set").call([try items.map { try $0.toPythonForWorker() }.toPython()])
+        case .dict(let pairs) where pairs.contains(where: { $0.key.holdsPickled || $0.value.holdsPickled }):
+            return try PythonObject.dict(pairs.map { (try $0.key.toPythonForWorker(), try $0.value.toPythonForWorker()) })
         default: return try toPython()
         }
     }
@@ -95,8 +97,8 @@ extension Value {
     var holdsPickled: Bool {
         switch self {
         case .pickled: true
-        case .list(let items), .tuple(let items): items.contains { $0.holdsPickled }
-        case .dict(let pairs): pairs.contains { $0.value.holdsPickled }
+        case .list(let items), .tuple(let items), .set(let items): items.contains { $0.holdsPickled }
+        case .dict(let pairs): pairs.contains { $0.key.holdsPickled || $0.value.holdsPickled }
         default: false
         }
     }

@@ -191,3 +191,42 @@ def accelerator_after_meeting(folder, name, parties, timeout):
     accelerator this worker was given."""
     met = rendezvous(folder, name, parties, timeout)
     return [str(met), os.environ.get("CUDA_VISIBLE_DEVICES", ""), os.environ.get("ROCR_VISIBLE_DEVICES", "")]
+
+
+_markers_loaded = []
+
+
+def _load_marker(name):
+    _markers_loaded.append(os.getpid())
+    return Marker(name)
+
+
+class Marker:
+    """A hashable value that notes, in the process that unpickles it, that it was unpickled there."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __reduce__(self):
+        return (_load_marker, (self.name,))
+
+    def __eq__(self, other):
+        return isinstance(other, Marker) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+def make_marker(name):
+    return Marker(name)
+
+
+def marker_names(markers):
+    """The names of the markers in a set, or among a dict's keys (with their values)."""
+    if isinstance(markers, dict):
+        return sorted(f"{key.name}={value}" for key, value in markers.items())
+    return sorted(marker.name for marker in markers)
+
+
+def markers_loaded_here():
+    return _markers_loaded.count(os.getpid())

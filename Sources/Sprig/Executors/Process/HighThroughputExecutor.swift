@@ -110,10 +110,15 @@ public struct HighThroughputExecutor: ExecutorDescription {
     /// settings; `nil` when nothing limits them.
     func workerLimit(cores: Int?, memory: Double?) -> Int? {
         var limits: [Int] = maxWorkers == .max ? [] : [maxWorkers]
-        if let cores { limits.append(Int(Double(cores) / max(coresPerWorker, 0.01))) }
-        if let perWorker = memoryPerWorker, perWorker > 0, let memory { limits.append(Int(memory / perWorker)) }
+        if let cores { limits.append(Self.whole(Double(cores) / max(coresPerWorker, 0.01))) }
+        if let perWorker = memoryPerWorker, perWorker > 0, let memory { limits.append(Self.whole(memory / perWorker)) }
         if !availableAccelerators.isEmpty { limits.append(availableAccelerators.count) }
         return limits.min().map { max(1, $0) }
+    }
+
+    /// `quotient` rounded down, held to what an `Int` counts (a tiny share of a node is no limit).
+    private static func whole(_ quotient: Double) -> Int {
+        quotient < 0x1p63 ? Int(max(quotient, 0)) : .max
     }
 }
 
