@@ -160,7 +160,9 @@ class Manager(Dispatcher):
             until = min(until, self.next_kill_check - now)
         if self.next_recall is not None:
             until = min(until, self.next_recall - now)
-        return max(0, int(until * 1000) + 1)
+        # poll() takes at most 2**31-1 ms: a longer wait (a heartbeat period of weeks, say) is
+        # that long, and the loop simply comes round again.
+        return max(0, int(min(until * 1000, 2**31 - 2)) + 1)
 
     def maintain(self, now: float) -> None:
         """Everything after a round of events: signals, reaping, respawns, dispatch, output."""

@@ -310,3 +310,9 @@ def test_startup_latency_and_memory(start_manager) -> None:
                 if line.startswith("VmRSS:"):
                     total_kb += int(line.split()[1])
     assert total_kb < 60 * 1024, f"manager and two workers use {total_kb} kB"
+
+
+def test_a_heartbeat_period_past_what_poll_takes_does_not_kill_the_manager(start_manager) -> None:
+    # poll() takes at most 2**31-1 ms (~24.8 days); a longer period (or "forever") crashed it.
+    manager = start_manager(args=("--heartbeat-period", "3e6", "--heartbeat-threshold", "1e300"))
+    assert manager.run(sample_apps.add, 2, b=3).value == 5
