@@ -24,6 +24,7 @@ public struct MonitoringOptions: Sendable, Equatable {
     /// Workers sample every 30 s (Parsl's default).
     public static let defaultResourceInterval = Duration.seconds(30)
 
+    /// Settings for a monitoring database; every one has Parsl's default.
     public init(databasePath: String? = nil, resourceInterval: Duration = defaultResourceInterval, resourceMonitoring: Bool = true,
                 workflowName: String? = nil, workflowVersion: String? = nil) {
         self.databasePath = databasePath
