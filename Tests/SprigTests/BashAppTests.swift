@@ -38,10 +38,10 @@ struct BashAppTests {
         let calls = [echo("first", stdout: Redirect.automatic), echo("second", stdout: Redirect.automatic, stderr: Redirect.automatic)]
         for (call, word) in zip(calls, ["first", "second"]) {
             #expect(try call.result() == 0)
-            let path = Redirect.automaticPath(task: call.taskID, app: echo.name, label: nil, runDirectory: h.path("runinfo"), stream: "stdout")
+            let path = Redirect.automaticPath(task: call.taskID, app: echo.name, label: nil, runDirectory: h.dfk.runFolder, stream: "stdout")
             #expect(try String(contentsOfFile: path, encoding: .utf8) == "\(word)\n")
         }
-        let stderr = Redirect.automaticPath(task: calls[1].taskID, app: echo.name, label: nil, runDirectory: h.path("runinfo"), stream: "stderr")
+        let stderr = Redirect.automaticPath(task: calls[1].taskID, app: echo.name, label: nil, runDirectory: h.dfk.runFolder, stream: "stderr")
         #expect(FileManager.default.fileExists(atPath: stderr))
     }
 

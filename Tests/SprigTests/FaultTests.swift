@@ -103,13 +103,18 @@ struct StallTests {
         #expect(h.waitForWorkers(2))
         h.rememberProcesses()
         _ = try (0..<20).map { try h.python("add")($0, 0) }.map { try $0.result() }  // tasks are known to be short
-        let slow = try h.python("sleep_then")(4.0, "slow")
+        // The long task runs until the test lets it end, so the short ones can only all finish
+        // first if none waits behind it (however loaded the machine is).
+        let gate = h.path("gate")
+        try FileManager.default.createDirectory(atPath: gate, withIntermediateDirectories: true)
+        let slow = try h.python("rendezvous")(gate, "slow", 2, 60.0)
         let quick = try (0..<300).map { try h.python("add")($0, 1) }
         for (index, future) in quick.enumerated() {
             #expect(try future.result(timeout: .seconds(30)).decode(Int.self) == index + 1)
         }
         #expect(!slow.isDone, "a short task waited for the long one")
-        #expect(try slow.result(timeout: .seconds(30)).decode(String.self) == "slow")
+        #expect(FileManager.default.createFile(atPath: gate + "/test", contents: nil))
+        #expect(try slow.result(timeout: .seconds(30)).decode(Bool.self))
     }
 }
 

@@ -14,7 +14,17 @@ struct InstallTests {
             let top = try scratchFolder()
             bin = top + "/bin"; work = top + "/work"; home = top + "/home"
             for folder in [bin, work, home] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-            try FileManager.default.copyItem(atPath: try builtBinary("sprig"), toPath: bin + "/sprig")
+            try Self.copyExecutable(try builtBinary("sprig"), to: bin + "/sprig")
+        }
+
+        /// Copies with a close-on-exec descriptor: a process another test spawns meanwhile must not
+        /// inherit the copy open for writing, or running it fails with "Text file busy".
+        static func copyExecutable(_ source: String, to target: String) throws {
+            let data = try Data(contentsOf: URL(fileURLWithPath: source))
+            let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+            guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target]) }
+            defer { close(fd) }
+            try FileHandle(fileDescriptor: fd, closeOnDealloc: false).write(contentsOf: data)
         }
 
         func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
