@@ -46,7 +46,7 @@ struct WorkerInitTests {
         defer { h.close() }
         #expect(try h.python("environment_value")("SPRIG_TEST_INIT").result(as: String.self) == "seen")
         h.rememberProcesses()
-        let log = try String(contentsOfFile: h.path("runinfo/htex/block-0/block.stderr"), encoding: .utf8)
+        let log = try String(contentsOfFile: h.dfk.runFolder + "/htex/block-0/block.stderr", encoding: .utf8)
         #expect(log.contains("hello from the profile") && log.contains("and a warning"), "\(log)")
     }
 

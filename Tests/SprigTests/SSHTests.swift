@@ -175,7 +175,7 @@ struct SSHTests {
         defer { h.close() }
         #expect(try h.python("add")(2, 2).result(timeout: .seconds(30)).decode(Int.self) == 4)
         h.rememberProcesses()
-        let log = try String(contentsOfFile: h.folder + "/runinfo/ssh/block-0/block.stderr", encoding: .utf8)
+        let log = try String(contentsOfFile: h.dfk.runFolder + "/ssh/block-0/block.stderr", encoding: .utf8)
         #expect(log.contains("welcome to hostA"), "\(log)")
     }
 

@@ -136,6 +136,34 @@ struct SprigCommandTests {
         #expect(run.stdout == "42\n10\ndone\n")
     }
 
+    @Test func eachLoadGetsARunFolderThatTheScriptSees() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run", "\(scriptsFolder)/run_dir.py"], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "runs/000 True\nruns/001 True\n", "\(run.stderr)")
+    }
+
+    /// A retry is a line in the log, not a traceback on stderr; `set_file_logger` gets the engine's
+    /// lines; a failure the script does not handle still ends it as Python shows it.
+    @Test func stderrStaysQuietAndTheLogsTellWhatHappened() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run", "\(scriptsFolder)/logging_quiet.py"], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "ok\nhandled never works\nTrue\n", "\(run.stderr)")
+        #expect(run.stderr.isEmpty, "\(run.stderr)")
+        let mine = try String(contentsOfFile: folder + "/mine.log", encoding: .utf8)
+        #expect(mine.contains("task 0 retried: try 0 failed with RuntimeError: first run fails"), "\(mine)")
+        #expect(mine.contains("task 1 ended: failed with ValueError: never works"), "\(mine)")
+        let log = try String(contentsOfFile: folder + "/runinfo/000/parsl.log", encoding: .utf8)
+        #expect(log.contains("task 0 ended: ok after 2 tries"), "\(log)")
+
+        let unhandled = try runSprig(["run", "\(scriptsFolder)/logging_quiet.py", "raise"], in: folder)
+        #expect(unhandled.status == 1)
+        #expect(unhandled.stderr.contains("Traceback") && unhandled.stderr.contains("ValueError: never works"), "\(unhandled.stderr)")
+    }
+
     @Test func scriptsGetTheirArgumentsAndExitStatus() throws {
         let run = try runSprig(["run", "\(scriptsFolder)/exits.py", "7", "--flag"])
         #expect(run.status == 7)

@@ -224,7 +224,13 @@ class DataFlowKernel:
 
     @property
     def run_dir(self) -> str | None:
-        return self.config.run_dir if self.config is not None else None
+        """This run's folder, ``<config.run_dir>/NNN`` (Parsl's ``runinfo/000``): the engine's log,
+        block logs and ``task_logs/`` are under it. None once the config is no longer loaded."""
+        if self._is_live():
+            folder = _engine_module.run_dir()
+            if folder is not None:
+                return str(folder)
+        return None
 
     def __enter__(self) -> DataFlowKernel:
         return self

@@ -94,7 +94,7 @@ extension DataFlowKernel {
         if let walltime = call.walltime {
             options = ResolvedOptions(app: options.app, executors: options.executors, retries: options.retries, walltime: walltime)
         }
-        let runDirectory = config.runDirectory
+        let runDirectory = runFolder
         let chooser = config.stdAutopath
         let app = options.app
         let label = call.keywords.first { $0.0 == "label" }.flatMap { keyword -> String? in

@@ -51,7 +51,7 @@ public struct BashApp<each Input: Sendable>: Sendable {
         repeat (each arguments).collectFutures(into: &dependencies)
         let captured = (repeat each arguments)
         let command = self.command
-        let runDirectory = kernel.config.runDirectory
+        let runDirectory = kernel.runFolder
         let chooser = kernel.config.stdAutopath
         let app = options.app
         let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies, outputs: outputs) { id in

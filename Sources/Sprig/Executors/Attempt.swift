@@ -19,7 +19,7 @@ public final class Attempt: Sendable {
     private let ended = Atomic<Bool>(false)
     private let cancellation = Mutex<Cancellation>(Cancellation())
     private let onEnd: @Sendable (Outcome) -> Void
-    private let onStart: (@Sendable () -> Void)?
+    private let onStart: (@Sendable (Placement?) -> Void)?
     private let started = Atomic<Bool>(false)
 
     private struct Cancellation {
@@ -28,7 +28,7 @@ public final class Attempt: Sendable {
     }
 
     package init(taskID: TaskID, app: String, number: Int, work: Work, walltime: Duration?,
-                 onStart: (@Sendable () -> Void)? = nil, onEnd: @escaping @Sendable (Outcome) -> Void) {
+                 onStart: (@Sendable (Placement?) -> Void)? = nil, onEnd: @escaping @Sendable (Outcome) -> Void) {
         self.onStart = onStart
         self.taskID = taskID
         self.app = app
@@ -57,9 +57,12 @@ public final class Attempt: Sendable {
 
     /// Called by the executor when the attempt starts running: the walltime counts from here.
     /// Only the first call counts.
-    public func markStarted() {
+    public func markStarted() { markStarted(on: nil) }
+
+    /// ``markStarted()``, saying where it runs (for the run log and the monitoring database).
+    func markStarted(on placement: Placement?) {
         guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
-        onStart?()
+        onStart?(placement)
         guard let walltime else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + walltime.dispatchInterval) { [self] in
             guard finish(.failure(TaskError(taskID: taskID, app: app, reason: .timeout(walltime: walltime)))) else { return }

@@ -49,6 +49,9 @@ extension Executor {
 /// What an executor gets from its kernel.
 struct ExecutorContext: Sendable {
     let logger: Logger
+    /// Where the executor reports what happens to tasks and blocks (the queue only: it never calls back).
+    let recorder: RunRecorder
+    /// The kernel's run folder (``DataFlowKernel/runFolder``): where the executor's logs go.
     let runDirectory: String
     /// How to start the embedded interpreter, for executors that need it.
     let python: PythonConfiguration

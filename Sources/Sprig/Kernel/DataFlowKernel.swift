@@ -14,7 +14,16 @@ import Synchronization
 public final class DataFlowKernel: Sendable {
     /// The config the kernel was made from.
     public let config: Config
+    /// This run's folder, `<config.runDirectory>/NNN` (Parsl's `runinfo/000`), claimed when the
+    /// kernel starts: the next number after the highest existing one. Everything the run writes
+    /// goes under it: `parsl.log`, each block's logs (`<label>/block-N/`, unless the executor sets
+    /// its own `workerLogDirectory`), `task_logs/` for ``Redirect/automatic``.
+    public let runFolder: String
+    /// The logger the kernel's parts use: its lines go through the recorder to `parsl.log` and to
+    /// the program's logger.
     let logger: Logger
+    /// Writes the run log (and the monitoring database) from the events the kernel and executors record.
+    let recorder: RunRecorder
     private let executors: [any Executor]
     private let nextID = Atomic<Int>(0)
     private let graph = Mutex(DependencyGraph<PendingTask>())
@@ -31,15 +40,32 @@ public final class DataFlowKernel: Sendable {
         var stopWaiters: [DispatchSemaphore] = []
     }
 
-    /// Starts executors of its own from the config's descriptions.
-    /// - Throws: ``ConfigError`` for a config that cannot work; ``ExecutorError`` when an executor cannot start.
-    public init(config: Config = Config(), logger: Logger = Logger(label: "sprig")) throws {
+    /// Starts executors of its own from the config's descriptions, in a new run folder
+    /// (``runFolder``) whose `parsl.log` records each task's life.
+    /// - Parameter logger: where the run's lines go besides `parsl.log` (each line at or above the
+    ///   logger's level; tasks' lines are `info`); `nil`: `parsl.log` only, so nothing is printed.
+    /// - Throws: ``ConfigError`` for a config that cannot work or a run folder that cannot be made;
+    ///   ``ExecutorError`` when an executor cannot start.
+    public init(config: Config = Config(), logger: Logger? = nil) throws {
         try config.validate()
         self.config = config
-        self.logger = logger
+        self.runFolder = try RunFolder.claim(base: config.runDirectory)
+        let logFile = try LogFile(path: (runFolder as NSString).appendingPathComponent("parsl.log"))
+        let outputs: [any LogHandler] = [FileLogHandler(file: logFile, level: Self.runLogLevel)] + (logger.map { [$0.handler] } ?? [])
+        let recorder = try RunRecorder(sinks: [RunLog(outputs: outputs, files: [logFile])])
+        self.recorder = recorder
+        let level = outputs.map(\.logLevel).min() ?? Self.runLogLevel
+        var engineLogger = Logger(label: logger?.label ?? "sprig") { _ in RecorderLogHandler(recorder: recorder, logLevel: level) }
+        for (key, value) in logger?.handler.metadata ?? [:] { engineLogger[metadataKey: key] = value }
+        self.logger = engineLogger
         self.executors = config.executors.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
-        self.callbacks = try CallbackRunner(name: "sprig-callbacks")
-        let context = ExecutorContext(logger: logger, runDirectory: config.runDirectory, python: config.python, strategy: config.strategy)
+        do {
+            self.callbacks = try CallbackRunner(name: "sprig-callbacks")
+        } catch {
+            recorder.stop()
+            throw error
+        }
+        let context = ExecutorContext(logger: engineLogger, recorder: recorder, runDirectory: runFolder, python: config.python, strategy: config.strategy)
         var started: [any Executor] = []
         do {
             for executor in executors {
@@ -49,9 +75,10 @@ public final class DataFlowKernel: Sendable {
         } catch {
             for executor in started { executor.shutdown() }
             callbacks.stop(wait: true)
+            recorder.stop()
             throw error
         }
-        logger.debug("kernel started", metadata: ["sprig.executors": .string(executors.map(\.label).joined(separator: ","))])
+        engineLogger.info("run \(runFolder) started", metadata: ["sprig.executors": .string(executors.map(\.label).joined(separator: ","))])
     }
 
     deinit {
@@ -61,6 +88,7 @@ public final class DataFlowKernel: Sendable {
         }
         if wasRunning { for executor in executors { executor.shutdown() } }
         callbacks.stop(wait: false)  // the last reference may go on the callback thread itself
+        recorder.stop()
     }
 
     /// Waits for every task submitted so far (and those they wait for), then stops the executors'
@@ -105,7 +133,8 @@ public final class DataFlowKernel: Sendable {
         for other in waiting { other.signal() }
         if left > 0 { logger.info("kernel shut down leaving tasks unfinished", metadata: ["sprig.tasks": "\(left)"]) }
         Python.flushStandardStreams()
-        logger.debug("kernel shut down")
+        logger.info("run \(runFolder) ended", metadata: ["sprig.tasks": "\(nextID.load(ordering: .relaxed))"])
+        recorder.stop()
     }
 
     /// ``shutdown()`` without blocking a thread of the caller's executor: the waiting and joining
@@ -217,6 +246,7 @@ public final class DataFlowKernel: Sendable {
             return core
         }
         let cores = dependencies.compactMap { ($0 as? any CoreBacked)?.core }
+        recorder.record(.taskSubmitted(core.id, app: options.app, dependencies: cores.map(\.id)))
         let pending = PendingTask(core: core, options: options, dependencies: cores, prepare: prepare)
         let action: DependencyGraph<PendingTask>.Action? = graph.withLock { graph in
             var running = 0
@@ -238,9 +268,11 @@ public final class DataFlowKernel: Sendable {
     /// say): it gets a task id and a failed future, and the rest of the workflow carries on.
     package func failedCall(app: String, reason: TaskError.Reason) -> TaskCore {
         let core = newCore(app: app)
-        _ = core.complete(.failure(TaskError(taskID: core.id, app: app, reason: reason)))
+        let error = TaskError(taskID: core.id, app: app, reason: reason)
+        _ = core.complete(.failure(error))
         counts.withLock { $0.failed += 1 }
-        logger.debug("call rejected", metadata: ["sprig.task.id": "\(core.id)", "sprig.app": .string(app)])
+        recorder.record(.taskSubmitted(core.id, app: app, dependencies: []))
+        recorder.record(.taskEnded(core.id, app: app, try: nil, ending: .failed(error)))
         return core
     }
 
@@ -263,6 +295,7 @@ public final class DataFlowKernel: Sendable {
     /// (a join app's outer future, which ends when the futures its function returned end).
     package func makeExternalTask(app: String) -> TaskCore {
         let core = newCore(app: app)
+        recorder.record(.taskSubmitted(core.id, app: app, dependencies: []))
         if accept() {
             counts.withLock { $0.pending -= 1; $0.running += 1 }
         } else {
@@ -308,11 +341,14 @@ public final class DataFlowKernel: Sendable {
         counts.withLock { $0.pending -= 1; $0.queued += 1 }
         let executor = pending.options.executors.min { $0.outstanding < $1.outstanding }!
         let started = Atomic<Bool>(false)
+        let (id, label) = (pending.core.id, executor.label)
+        recorder.record(.taskLaunched(id, try: number - 1, executor: label))
         let attempt = Attempt(taskID: pending.core.id, app: pending.options.app, number: number, work: work,
                               walltime: pending.options.walltime,
-                              onStart: { [self] in
+                              onStart: { [self] placement in
                                   started.store(true, ordering: .releasing)
                                   counts.withLock { $0.queued -= 1; $0.running += 1 }
+                                  if let placement { recorder.record(.taskRunning(id, try: number - 1, executor: label, placement: placement)) }
                               },
                               onEnd: { [self] outcome in
                                   attemptEnded(pending, number: number, failCost: failCost, outcome: outcome,
@@ -353,7 +389,7 @@ public final class DataFlowKernel: Sendable {
     private func attemptEnded(_ pending: PendingTask, number: Int, failCost: Double, outcome: Outcome, stage: Stage) {
         pending.core.setAttempt(nil)
         guard case .failure(let error) = outcome, !Self.isCancellation(error) else {
-            finish(pending.core, outcome, stage: stage)
+            finish(pending.core, outcome, stage: stage, try: number - 1)
             return
         }
         let cost: Double
@@ -363,7 +399,8 @@ public final class DataFlowKernel: Sendable {
                                                        failCost: failCost, retries: pending.options.retries))
             } catch {
                 let reason: TaskError.Reason = (error as? PythonError).map { .python($0) } ?? .swift(error)
-                finish(pending.core, .failure(TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)), stage: stage)
+                finish(pending.core, .failure(TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)), stage: stage,
+                       try: number - 1)
                 return
             }
         } else {
@@ -374,21 +411,21 @@ public final class DataFlowKernel: Sendable {
                 if stage == .running { counts.running -= 1 } else { counts.queued -= 1 }
                 counts.pending += 1  // launch() counts it again
             }
-            logger.info("retrying task", metadata: ["sprig.task.id": "\(pending.core.id)", "sprig.app": .string(pending.options.app),
-                                                    "sprig.attempt": "\(number + 1)", "error": "\(error)"])
+            recorder.record(.taskRetried(pending.core.id, try: number - 1, error: error))
             launch(pending, attempt: number + 1, failCost: failCost + cost)
             return
         }
-        finish(pending.core, outcome, stage: stage)
+        finish(pending.core, outcome, stage: stage, try: number - 1)
     }
 
     /// Completes a task, releases its dependents and runs its callbacks; dependency failures that
     /// follow are handled in this loop, not by recursion, so long chains cannot exhaust the stack.
-    private func finish(_ core: TaskCore, _ outcome: Outcome, stage: Stage) {
-        var work: [(TaskCore, Outcome, Stage)] = [(core, outcome, stage)]
-        while let (core, outcome, stage) = work.popLast() {
+    private func finish(_ core: TaskCore, _ outcome: Outcome, stage: Stage, try tryID: Int? = nil) {
+        var work: [(TaskCore, Outcome, Stage, Int?)] = [(core, outcome, stage, tryID)]
+        while let (core, outcome, stage, tryID) = work.popLast() {
             guard let (dependents, callbacks) = core.complete(outcome) else { continue }
             let failed = outcome.failureValue != nil
+            recorder.record(.taskEnded(core.id, app: core.appName, try: tryID, ending: Self.ending(of: outcome)))
             counts.withLock { counts in
                 switch stage {
                 case .pending: counts.pending -= 1
@@ -418,11 +455,22 @@ public final class DataFlowKernel: Sendable {
                 case .launch(_, let pending):
                     launch(pending, attempt: 1)
                 case .failDependencies(_, let pending, let failedIDs):
-                    work.append((pending.core, .failure(dependencyError(pending, failed: failedIDs)), .pending))
+                    work.append((pending.core, .failure(dependencyError(pending, failed: failedIDs)), .pending, nil))
                 }
             }
         }
     }
+
+    /// How the run log and the database name an outcome.
+    private static func ending(of outcome: Outcome) -> TaskEnding {
+        guard let error = outcome.failureValue else { return .ok }
+        if let dependency = error as? DependencyError { return .dependencyFailed(dependency.failedDependencies) }
+        if isCancellation(error) { return .cancelled }
+        return .failed(error)
+    }
+
+    /// The level of `parsl.log`.
+    static let runLogLevel = Logger.Level.info
 
     private func taskEnded() {
         let waiters: [DispatchSemaphore] = lifecycle.withLock { state in

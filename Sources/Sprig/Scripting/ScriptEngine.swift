@@ -48,6 +48,8 @@ public final class ScriptEngine: Sendable {
     }
 
     let state = Mutex(State())
+    /// `set_file_logger` and `set_stream_logger` targets: each loaded kernel's lines go there too.
+    let logTargets = ScriptLogTargets()
     private let finishedCounts = Mutex(TaskCounts())
 
     /// An engine with no config loaded; ``install()`` makes it visible to Python.
@@ -94,7 +96,7 @@ public final class ScriptEngine: Sendable {
             },
             "auto_logname": { [self] arguments, _ in
                 guard arguments.count == 4 else { throw PythonException("TypeError", "auto_logname takes 4 arguments") }
-                let runDirectory = state.withLock { $0.kernel?.config.runDirectory } ?? Config.defaultRunDirectory
+                let runDirectory = state.withLock { $0.kernel?.runFolder } ?? Config.defaultRunDirectory
                 return try Redirect.automaticPath(task: TaskID(try Int(python: arguments[0])), app: String(python: arguments[1]),
                                                   label: arguments[2].isNone ? nil : try String(python: arguments[2]),
                                                   runDirectory: runDirectory, stream: String(python: arguments[3])).toPython()
@@ -111,6 +113,28 @@ public final class ScriptEngine: Sendable {
                 guard let kernel = state.withLock({ $0.kernel }) else { return try [Int]().toPython() }
                 let numbers = withoutGIL { direction == "in" ? kernel.scaleIn(label, blocks: count) : kernel.scaleOut(label, blocks: count) }
                 return try numbers.toPython()
+            },
+            "add_log_file": { [self] arguments, _ in
+                guard arguments.count == 2 else { throw PythonException("TypeError", "add_log_file takes a path and a level") }
+                let path = try String(python: arguments[0])
+                let file: LogFile
+                do { file = try LogFile(path: path) } catch { throw PythonException("OSError", "\(error)") }
+                return try logTargets.add(file, level: ScriptLogTargets.level(python: Int(python: arguments[1]))).toPython()
+            },
+            "add_log_stream": { [self] arguments, _ in
+                guard arguments.count == 2 else { throw PythonException("TypeError", "add_log_stream takes a descriptor and a level") }
+                let descriptor = try Int32(Int(python: arguments[0]))
+                return try logTargets.add(LogFile(descriptor: descriptor, name: "fd \(descriptor)"),
+                                          level: ScriptLogTargets.level(python: Int(python: arguments[1]))).toPython()
+            },
+            "remove_log_target": { [self] arguments, _ in
+                guard let first = arguments.first else { throw PythonException("TypeError", "remove_log_target takes an id") }
+                logTargets.remove(try Int(python: first))
+                return .none
+            },
+            "run_dir": { [self] _, _ in
+                guard let folder = state.withLock({ $0.kernel?.runFolder }) else { return .none }
+                return try folder.toPython()
             },
             "task_counts": { [self] _, _ in
                 let counts = currentCounts
@@ -172,7 +196,12 @@ public final class ScriptEngine: Sendable {
             throw PythonException("RuntimeError", "a config is already loaded; call clear() (or dfk().cleanup()) first")
         }
         let (config, internalThreads) = try ScriptConfig.config(from: spec)
-        let kernel = try DataFlowKernel(config: config)
+        let kernel = try DataFlowKernel(config: config, logger: logTargets.logger())
+        if config.executors.contains(where: { $0 is HighThroughputExecutor }), let info = Python.info,
+           (try? withGIL({ try String(python: PythonSide.serializer("serializer_name").call()) })) != "cloudpickle" {
+            // A script's user should hear this once, not find it in the log after the failures.
+            FileHandle.standardError.write(Data("sprig: \(HighThroughputRuntime.noCloudpickleNote(executable: info.executable))\n".utf8))
+        }
         state.withLock {
             $0.kernel = kernel
             $0.forcedConfig = forced

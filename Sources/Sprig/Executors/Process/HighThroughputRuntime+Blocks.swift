@@ -35,11 +35,14 @@ extension HighThroughputRuntime {
             state.withLock { $0.blocks[number] = block }
             try block.startReading(expected: expected, events: BlockEvents(
                 capacityChanged: { [weak self] in self?.dispatchKicker.kick() },
-                ready: { [weak self] block in self?.state.withLock { $0.slots.ready(block.slot) } },
+                ready: { [weak self, label] block in
+                    self?.state.withLock { $0.slots.ready(block.slot) }
+                    context.recorder.record(.blockReady(executor: label, block: block.number, host: block.process.host, workers: block.workers))
+                },
                 taskReturned: { [weak self] duration in self?.noteTaskDuration(duration) },
                 finished: { [weak self] batch in self?.deliver(batch) },
                 ended: { [weak self] block, failure, permanent in self?.blockEnded(block, startFailure: failure, permanent: permanent) }))
-            logger.debug("block started", metadata: ["sprig.block": "\(number)", "pid": "\(process.pid)", "sprig.host": .string(process.host)])
+            context.recorder.record(.blockStarted(executor: label, block: number, host: process.host, jobID: "\(process.pid)"))
         } catch {
             state.withLock { $0.blocks[number] = nil }
             blockStartFailed(slot: slot, "block \(number) could not start: \(error)", permanent: false)
@@ -89,13 +92,15 @@ extension HighThroughputRuntime {
         let (stopRequested, reason) = block.ending
         let record = EndedBlock(number: block.number, slot: block.slot, host: block.process.host, connected: startFailure == nil,
                                 failure: startFailure ?? (stopRequested ? nil : reason))
-        let stopping = state.withLock { state -> DispatchSemaphore? in
+        let (stopping, recorder) = state.withLock { state -> (DispatchSemaphore?, RunRecorder?) in
             state.blocks[block.number] = nil
             state.ended.append(record)
             if stopRequested && state.phase == .running { state.retired += 1 }
-            return state.stopping
+            return (state.stopping, state.context?.recorder)
         }
         stopping?.signal()
+        recorder?.record(.blockEnded(executor: label, block: block.number, host: block.process.host,
+                                     reason: startFailure ?? (stopping == nil && !stopRequested ? reason ?? "its manager ended" : nil)))
         if let startFailure { blockStartFailed(slot: block.slot, startFailure, permanent: permanent) }
         maintenanceKicker.kick()
         dispatchKicker.kick()

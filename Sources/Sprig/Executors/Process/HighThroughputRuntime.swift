@@ -121,11 +121,7 @@ final class HighThroughputRuntime: Executor {
                                                  serializer: serializer.0, serializerVersion: serializer.1) }
         if serializer.0 != "cloudpickle" {
             // Said once, here, rather than by every task that cannot travel.
-            context.logger.info("""
-                cloudpickle is not importable by \(info.executable): functions defined in __main__, lambdas and closures \
-                cannot travel to workers (functions from importable modules can); install cloudpickle \
-                (Debian: python3-cloudpickle) to send them
-                """, metadata: ["sprig.executor": .string(label)])
+            context.logger.info("\(Self.noCloudpickleNote(executable: info.executable))", metadata: ["sprig.executor": .string(label)])
         }
         try local.start(context)
         state.withLock {
@@ -305,5 +301,16 @@ final class HighThroughputRuntime: Executor {
                 }
             }
         }
+    }
+}
+
+extension HighThroughputRuntime {
+    /// What a process executor without cloudpickle cannot do (logged once per executor; `sprig run` prints it once).
+    static func noCloudpickleNote(executable: String) -> String {
+        """
+        cloudpickle is not importable by \(executable): functions defined in __main__, lambdas and closures \
+        cannot travel to workers (functions from importable modules can); install cloudpickle \
+        (Debian: python3-cloudpickle) to send them
+        """
     }
 }

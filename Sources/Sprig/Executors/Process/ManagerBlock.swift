@@ -243,7 +243,7 @@ final class ManagerBlock: Sendable {
         }
         // A task's walltime counts from when its worker starts it, not from when it was queued there.
         for (id, attempt) in started {
-            attempt.markStarted()
+            attempt.markStarted(on: Placement(block: number, host: process.host))
             if attempt.walltime != nil { attempt.setCanceller { [self] in killTask(id) } }
         }
         events.finished(finished.map { item, status, bytes in

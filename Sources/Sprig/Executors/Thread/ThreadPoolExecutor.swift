@@ -55,7 +55,7 @@ final class ThreadPoolRuntime: Executor {
         var started: [JoinableThread] = []
         do {
             for index in 0..<maxThreads {
-                started.append(try JoinableThread(name: Self.threadName(label: label, index: index)) { [self] in workerLoop() })
+                started.append(try JoinableThread(name: Self.threadName(label: label, index: index)) { [self] in workerLoop(index: index) })
             }
         } catch {
             queue.close()
@@ -82,11 +82,12 @@ final class ThreadPoolRuntime: Executor {
         for thread in joining { thread.join() }
     }
 
-    private func workerLoop() {
+    private func workerLoop(index: Int) {
         primeCurrentThreadForPython()
+        let placement = Placement(host: Placement.localHost, workerPID: getpid(), thread: Self.threadName(label: label, index: index))
         while let attempt = queue.pop() {
             if !attempt.isEnded {
-                attempt.markStarted()
+                attempt.markStarted(on: placement)
                 let outcome = InProcessRunner.run(attempt)
                 attempt.finish(outcome)
             }
