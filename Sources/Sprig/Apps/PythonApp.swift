@@ -92,7 +92,7 @@ extension DataFlowKernel {
         }
         var options = options
         if let walltime = call.walltime {
-            options = ResolvedOptions(app: options.app, executors: options.executors, retries: options.retries, walltime: walltime)
+            options = options.with(walltime: walltime)
         }
         let runDirectory = runFolder
         let chooser = config.stdAutopath

@@ -68,6 +68,6 @@ public struct BashApp<each Input: Sendable>: Sendable {
 extension DataFlowKernel.ResolvedOptions {
     func with(walltime: Duration?) -> Self {
         guard let walltime else { return self }
-        return Self(app: app, executors: executors, retries: retries, walltime: walltime)
+        return Self(app: app, executors: executors, retries: retries, walltime: walltime, cache: cache, ignoreForCache: ignoreForCache)
     }
 }

@@ -23,6 +23,9 @@ public struct Config: Sendable {
     /// its app and `"stdout"` or `"stderr"`; `nil`: `<run directory>/task_logs/…`. If it throws,
     /// the task fails with that error.
     public var stdAutopath: (@Sendable (_ task: TaskID, _ app: String, _ stream: String) throws -> Redirect)?
+    /// App caching and checkpoints: on for apps made with ``AppOptions/cache``, nothing written
+    /// by default (see ``Checkpoints``).
+    public var checkpoints = Checkpoints()
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.
     /// Each failing app runs once only.
@@ -63,6 +66,9 @@ public struct Config: Sendable {
             }
         }
         if retries < 0 { throw ConfigError(message: "retries is \(retries); it must be 0 or more") }
+        if case .periodic(let period)? = checkpoints.mode, period <= .zero {
+            throw ConfigError(message: "the checkpoint period is \(period); it must be positive")
+        }
     }
 }
 
