@@ -16,9 +16,9 @@ the interpreter. Decorating works anywhere; *calling* an app, and ``load``, need
 clear :class:`~sprig.errors.EngineNotAvailableError`, a ``RuntimeError``, says so otherwise) and a
 loaded config (:class:`~sprig.errors.NoConfigLoadedError`, also a ``RuntimeError``).
 
-App caching (Parsl's ``cache=True``, memoization) is not supported yet: ``cache``,
-``ignore_for_cache`` and ``data_flow_kernel`` are accepted and ignored; ``cache=True`` emits one
-warning per app.
+App caching works as in Parsl (``@python_app(cache=True)``, ``ignore_for_cache=[...]``,
+``Config(memoizer=BasicMemoizer(checkpoint_mode=...))``, see :mod:`sprig.memoizer`), plus
+``cache="code"``; the engine does it. Join apps are not cached (``cache=True`` warns once).
 
 This module holds the loaded config (:class:`DataFlowKernel`) and the engine; the decorators and
 app classes live in :mod:`sprig.app_submission` and are importable from here too.
@@ -137,6 +137,8 @@ class DataFlowKernel:
         self.cleanup_called = False
         _live.clear()
         _autopaths.clear()
+        from sprig import futures
+        futures._failed_cached.clear()
         with _final_counts_lock:
             _final_counts.clear()
         _current = self
@@ -221,6 +223,20 @@ class DataFlowKernel:
     def executors(self) -> dict[str, Any]:
         """The config's executors by label (empty when the config came from ``sprig run --config``)."""
         return {e.label: e for e in self.config.executors} if self.config is not None else {}
+
+    @property
+    def memoizer(self) -> Any:
+        """The config's :class:`~sprig.memoizer.BasicMemoizer` (Parsl's ``dfk().memoizer``)."""
+        if self.config is not None:
+            return self.config.memoizer
+        from sprig.memoizer import BasicMemoizer
+        return BasicMemoizer()
+
+    def checkpoint(self) -> None:
+        """Writes this run's cached results that are not yet in its checkpoint store, and returns
+        once they are (Parsl's ``dfk().checkpoint()``); nothing when the config writes none."""
+        if self._is_live():
+            _engine_module.checkpoint()
 
     @property
     def run_dir(self) -> str | None:

@@ -106,6 +106,7 @@ def test_config_default_is_one_thread_pool():
         "strategy": "simple",
         "max_idletime": 120.0,
         "retry_handler": None, "std_autopath": False,
+        "checkpoints": {"memoize": True, "mode": None, "files": None, "period": None},
     }
     assert Config(executors=[]).to_spec()["executors"] == [{"kind": "threads", "label": "threads", "max_threads": 2}]
 
@@ -147,6 +148,7 @@ def test_local_threads_is_parsls():
     assert local_threads().to_spec() == {
         "executors": [{"kind": "threads", "label": "threads", "max_threads": 2}],
         "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
+        "checkpoints": {"memoize": True, "mode": None, "files": None, "period": None},
     }
 
 
@@ -162,6 +164,7 @@ def test_htex_local_is_parsls():
                          "cores_per_node": None, "mem_per_node": None},
         }],
         "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
+        "checkpoints": {"memoize": True, "mode": None, "files": None, "period": None},
     }
 
 
@@ -269,7 +272,6 @@ def test_config_as_parsl_writes_it(no_warnings):
 
 @pytest.mark.parametrize("make, option", [
     (lambda: Config(monitoring=object()), "monitoring"),
-    (lambda: Config(checkpoint_mode="task_exit"), "checkpoint_mode"),
     (lambda: ThreadPoolExecutor(working_dir="/tmp"), "working_dir"),
     (lambda: HighThroughputExecutor(interchange_launch_cmd="x"), "interchange_launch_cmd"),
     (lambda: HighThroughputExecutor(enable_mpi_mode=True), "enable_mpi_mode"),

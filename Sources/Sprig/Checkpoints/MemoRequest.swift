@@ -17,7 +17,7 @@ package struct MemoRequest: Sendable {
     package let usesPython: Bool
     /// Computes the key from the resolved arguments; runs on the memoizer's thread. Throws when
     /// an argument has no key (the task fails with that error).
-    package let key: @Sendable () throws -> Key
+    package let key: @Sendable (TaskID) throws -> Key
     /// The stored form of a successful result; `nil` when it cannot be stored (it is then reused
     /// in this run only). Runs on the memoizer's thread.
     package let encode: @Sendable (any Sendable) throws -> StoredResult?

@@ -177,7 +177,7 @@ final class Memoizer: Sendable {
 
     private func look(up ticket: MemoTicket) -> MemoVerdict {
         let key: MemoRequest.Key
-        do { key = try ticket.request.key() } catch { return .unkeyable(error) }
+        do { key = try ticket.request.key(ticket.task) } catch { return .unkeyable(error) }
         ticket.key = key
         guard key.lookUp, let known = threadState.known[key.value] else { return .miss }
         switch known {

@@ -17,13 +17,15 @@ struct ConfigSpec: Codable, Equatable, Sendable {
     var maxIdleTime: Double
     /// Whether the script gave `std_autopath`: the function itself is read from `sprig.api`.
     var stdAutopath: Bool
+    /// App caching and checkpoints.
+    var checkpoints: CheckpointsSpec
 
     enum StrategyName: String, Codable, Sendable { case simple, none }
 
     enum CodingKeys: String, CodingKey {
         case executors, retries, strategy
         case runDirectory = "run_dir", maxIdleTime = "max_idletime", stdAutopath = "std_autopath"
-        case joinExecutor = "join_executor"
+        case joinExecutor = "join_executor", checkpoints
     }
 
     /// The executor join apps (and lifted items) run on: the first thread executor, else one the
@@ -49,6 +51,7 @@ struct ConfigSpec: Codable, Equatable, Sendable {
         strategy = try keys.value(.strategy, default: Config.defaultStrategy == .none ? .none : .simple)
         maxIdleTime = try keys.value(.maxIdleTime, default: Strategy.defaultIdleTime.seconds, atLeast: 0)
         stdAutopath = try keys.value(.stdAutopath, default: false)
+        checkpoints = try keys.value(.checkpoints, default: CheckpointsSpec())
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -60,6 +63,7 @@ struct ConfigSpec: Codable, Equatable, Sendable {
         try keys.encode(maxIdleTime, forKey: .maxIdleTime)
         try keys.encode(stdAutopath, forKey: .stdAutopath)
         try keys.encode(joinExecutor, forKey: .joinExecutor)
+        try keys.encode(checkpoints, forKey: .checkpoints)
     }
 
     /// Decodes a spec from its JSON text.
