@@ -135,6 +135,7 @@ class DataFlowKernel:
         self.config: Config | None = config
         #: Whether :meth:`cleanup` has run (Parsl's ``cleanup_called``).
         self.cleanup_called = False
+        self._run_dir = engine.run_dir()
         _live.clear()
         _autopaths.clear()
         from sprig import futures
@@ -149,6 +150,7 @@ class DataFlowKernel:
         kernel = cls.__new__(cls)
         kernel.config = None
         kernel.cleanup_called = False
+        kernel._run_dir = _engine().run_dir()
         return kernel
 
     def _is_live(self) -> bool:
@@ -241,12 +243,8 @@ class DataFlowKernel:
     @property
     def run_dir(self) -> str | None:
         """This run's folder, ``<config.run_dir>/NNN`` (Parsl's ``runinfo/000``): the engine's log,
-        block logs and ``task_logs/`` are under it. None once the config is no longer loaded."""
-        if self._is_live():
-            folder = _engine_module.run_dir()
-            if folder is not None:
-                return str(folder)
-        return None
+        block logs, ``task_logs/`` and ``checkpoint/`` are under it. Kept after cleanup, as in Parsl."""
+        return None if self._run_dir is None else str(self._run_dir)
 
     def __enter__(self) -> DataFlowKernel:
         return self

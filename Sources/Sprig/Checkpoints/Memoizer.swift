@@ -57,8 +57,14 @@ final class Memoizer: Sendable {
         self.logger = logger
         for folder in settings.foldersToLoad(runDirectory: runDirectory, runFolder: runFolder) {
             guard CheckpointStore.exists(in: folder) else {
-                throw ConfigError(message: "checkpoint folder \(folder) holds no Sprig checkpoint store (\(CheckpointStore.fileName)); "
-                                  + "name folders that parsl.utils.get_all_checkpoints() returns")
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                    throw ConfigError(message: "checkpoint folder \(folder) does not exist; "
+                                      + "name folders that parsl.utils.get_all_checkpoints() returns")
+                }
+                // A run that checkpointed nothing, or a checkpoint Parsl wrote (its keys are not Sprig's).
+                logger.info("checkpoint folder \(folder) holds no Sprig checkpoint store (\(CheckpointStore.fileName)): nothing loaded from it")
+                continue
             }
             do {
                 let store = try CheckpointStore(folder: folder, create: false)
@@ -138,7 +144,10 @@ final class Memoizer: Sendable {
                 nextFlush = deadline + period
             }
             if closed {
-                if settings.mode != nil { flush(reason: "final") }
+                if settings.mode != nil {
+                    flush(reason: "final")
+                    openStore()  // the folder exists once a run checkpoints, as Parsl's does
+                }
                 threadState.loaded = []
                 threadState.store = nil
                 return
@@ -223,6 +232,19 @@ final class Memoizer: Sendable {
         threadState.unwritten.append((entry, stored))
     }
 
+    /// This run's store, created on first use.
+    @discardableResult
+    private func openStore() -> CheckpointStore? {
+        if let store = threadState.store { return store }
+        let folder = (runFolder as NSString).appendingPathComponent(CheckpointStore.folderName)
+        do {
+            threadState.store = try CheckpointStore(folder: folder, create: true)
+        } catch {
+            logger.error("app cache: cannot create the checkpoint store in \(folder): \(error)")
+        }
+        return threadState.store
+    }
+
     private func flush(reason: String?) {
         let rows = threadState.unwritten
         threadState.unwritten = []
@@ -231,11 +253,8 @@ final class Memoizer: Sendable {
             return
         }
         do {
-            if threadState.store == nil {
-                let folder = (runFolder as NSString).appendingPathComponent(CheckpointStore.folderName)
-                threadState.store = try CheckpointStore(folder: folder, create: true)
-            }
-            try threadState.store!.write(rows)
+            guard let store = openStore() else { return }
+            try store.write(rows)
             threadState.written += rows.count
             if reason != nil { logger.info("Done checkpointing \(rows.count) tasks") }
         } catch {
