@@ -31,6 +31,9 @@ case "hold":
     try holdBlocks(exitAtOnce: arguments.contains("--exit"))
 case "ssh":
     try runSSHBenchmark(runs: arguments.firstIndex(of: "--runs").flatMap { Int(arguments[arguments.index(after: $0)]) } ?? 3)
+case "cache":
+    // App caching on the process executor: throughput with caching off and on, resuming cached tasks.
+    try runCacheBenchmark(Array(arguments.dropFirst()))
 case "script":
     try runScriptBenchmark(runs: arguments.firstIndex(of: "--runs").flatMap { Int(arguments[arguments.index(after: $0)]) } ?? 5)
 default:

@@ -8,7 +8,7 @@ struct SprigCommand: ParsableCommand {
         commandName: "sprig",
         abstract: "Parallel workflows in Python, run on Sprig's Swift engine.",
         version: SprigVersion.banner,
-        subcommands: [Run.self, Report.self])
+        subcommands: [Run.self, Report.self, Cache.self])
 }
 
 struct Run: ParsableCommand {

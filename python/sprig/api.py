@@ -16,9 +16,9 @@ the interpreter. Decorating works anywhere; *calling* an app, and ``load``, need
 clear :class:`~sprig.errors.EngineNotAvailableError`, a ``RuntimeError``, says so otherwise) and a
 loaded config (:class:`~sprig.errors.NoConfigLoadedError`, also a ``RuntimeError``).
 
-App caching (Parsl's ``cache=True``, memoization) is not supported yet: ``cache``,
-``ignore_for_cache`` and ``data_flow_kernel`` are accepted and ignored; ``cache=True`` emits one
-warning per app.
+App caching works as in Parsl (``@python_app(cache=True)``, ``ignore_for_cache=[...]``,
+``Config(memoizer=BasicMemoizer(checkpoint_mode=...))``, see :mod:`sprig.memoizer`), plus
+``cache="code"``; the engine does it. Join apps are not cached (``cache=True`` warns once).
 
 This module holds the loaded config (:class:`DataFlowKernel`) and the engine; the decorators and
 app classes live in :mod:`sprig.app_submission` and are importable from here too.
@@ -135,8 +135,11 @@ class DataFlowKernel:
         self.config: Config | None = config
         #: Whether :meth:`cleanup` has run (Parsl's ``cleanup_called``).
         self.cleanup_called = False
+        self._run_dir = engine.run_dir()
         _live.clear()
         _autopaths.clear()
+        from sprig import futures
+        futures._failed_cached.clear()
         with _final_counts_lock:
             _final_counts.clear()
         _current = self
@@ -147,6 +150,9 @@ class DataFlowKernel:
         kernel = cls.__new__(cls)
         kernel.config = None
         kernel.cleanup_called = False
+        engine = _engine_module
+        run_dir = getattr(engine, "run_dir", None) if engine is not None else None
+        kernel._run_dir = run_dir() if run_dir is not None else None
         return kernel
 
     def _is_live(self) -> bool:
@@ -223,14 +229,24 @@ class DataFlowKernel:
         return {e.label: e for e in self.config.executors} if self.config is not None else {}
 
     @property
+    def memoizer(self) -> Any:
+        """The config's :class:`~sprig.memoizer.BasicMemoizer` (Parsl's ``dfk().memoizer``)."""
+        if self.config is not None:
+            return self.config.memoizer
+        from sprig.memoizer import BasicMemoizer
+        return BasicMemoizer()
+
+    def checkpoint(self) -> None:
+        """Writes this run's cached results that are not yet in its checkpoint store, and returns
+        once they are (Parsl's ``dfk().checkpoint()``); nothing when the config writes none."""
+        if self._is_live():
+            _engine_module.checkpoint()
+
+    @property
     def run_dir(self) -> str | None:
         """This run's folder, ``<config.run_dir>/NNN`` (Parsl's ``runinfo/000``): the engine's log,
-        block logs and ``task_logs/`` are under it. None once the config is no longer loaded."""
-        if self._is_live():
-            folder = _engine_module.run_dir()
-            if folder is not None:
-                return str(folder)
-        return None
+        block logs, ``task_logs/`` and ``checkpoint/`` are under it. Kept after cleanup, as in Parsl."""
+        return None if self._run_dir is None else str(self._run_dir)
 
     def __enter__(self) -> DataFlowKernel:
         return self

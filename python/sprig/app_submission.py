@@ -61,7 +61,7 @@ class App:
     kind = "python"
 
     def __init__(self, func: Callable[..., Any], executors: Sequence[str] | str | None = "all",
-                 cache: bool = False, data_flow_kernel: Any = None,
+                 cache: bool | str = False, data_flow_kernel: Any = None,
                  ignore_for_cache: Sequence[str] | None = None) -> None:
         if not callable(func):
             raise TypeError(f"{type(self).__name__}: {func!r} is not callable")
@@ -69,8 +69,17 @@ class App:
         self.func = func
         self.app_name = app_name(func)
         self.executors = _executor_labels(executors)
-        self.cache = bool(cache)
-        if cache:
+        if not (isinstance(cache, bool) or cache == "code"):
+            raise TypeError(f"app {self.app_name}: cache must be True, False or 'code', not {cache!r}")
+        if ignore_for_cache is not None and (isinstance(ignore_for_cache, str)
+                                             or not all(isinstance(n, str) for n in ignore_for_cache)):
+            raise TypeError(f"app {self.app_name}: ignore_for_cache must be a list of keyword names")
+        #: True, False or "code" (keys also cover the app's code: an edited app runs again).
+        self.cache = cache
+        self.ignore_for_cache = list(ignore_for_cache or ())
+        #: What the engine gets for a cached app: (ignore_for_cache, keyed by code).
+        self._cache_spec = (self.ignore_for_cache, cache == "code") if cache and self.kind != "join" else None
+        if cache and self.kind == "join":
             _warn_cache(func, self.app_name)
         self.defaults = _special_defaults(func)
 
@@ -92,7 +101,11 @@ class App:
         future._sprig_func = self.func
         if args or kwargs:
             future._sprig_dependencies = _futures_in(args, kwargs)
-        tid = engine.submit(self.kind, self.func, args, kwargs, self.executors, future, self.app_name)
+        if self._cache_spec is not None:
+            future._sprig_cached = True
+            tid = engine.submit(self.kind, self.func, args, kwargs, self.executors, future, self.app_name, self._cache_spec)
+        else:
+            tid = engine.submit(self.kind, self.func, args, kwargs, self.executors, future, self.app_name)
         future._sprig_tid = tid
         if not future.done():  # (completing it needs the GIL this thread holds: no race)
             api._live[tid] = future
@@ -191,8 +204,8 @@ def _warn_cache(func: Callable[..., Any], name: str) -> None:
     import warnings
 
     code = getattr(func, "__code__", None)
-    message = (f"app {name}: cache=True is ignored — Sprig does not cache app results yet, "
-               "so the app runs on every call")
+    message = (f"app {name}: cache=True is ignored for join apps — Sprig caches Python and bash apps only, "
+               "so the join app runs on every call")
     if code is not None:
         warnings.warn_explicit(message, errors.SprigWarning, code.co_filename, code.co_firstlineno,
                                module=getattr(func, "__module__", None) or "__main__")
@@ -218,7 +231,9 @@ def python_app(function: Callable[..., Any] | None = None, data_flow_kernel: Any
     the futures among its arguments (anywhere in lists, tuples and dict values, and in
     ``inputs=[...]``) are done, with their values in their place. Parsl's keywords ``inputs``,
     ``outputs`` (files → ``future.outputs``), ``walltime`` (seconds) work as in Parsl.
-    ``cache``, ``ignore_for_cache`` and ``data_flow_kernel`` are accepted and ignored.
+    ``cache=True`` reuses the result of an earlier call with equal arguments (Parsl's app cache;
+    keyword names in ``ignore_for_cache`` left out), ``cache="code"`` also keys on the function's
+    code, so an edited app runs again. ``data_flow_kernel`` is accepted and ignored.
     """
     return _decorator(PythonApp, function, executors=executors, cache=cache,
                       data_flow_kernel=data_flow_kernel, ignore_for_cache=ignore_for_cache)

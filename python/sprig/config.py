@@ -27,6 +27,7 @@ from sprig.config_checks import (
 from sprig.errors import ConfigurationError, InvalidResourceSpecification, SprigWarning  # noqa: F401
 from sprig.executors import Executor, HighThroughputExecutor, ThreadPoolExecutor
 from sprig.monitoring import MonitoringHub
+from sprig.memoizer import BasicMemoizer  # noqa: F401
 from sprig.providers import (  # noqa: F401
     AdHocProvider, Channel, ExecutionProvider, Launcher, LocalChannel, LocalProvider, SimpleLauncher,
     SingleNodeLauncher, SSHChannel,
@@ -56,13 +57,16 @@ class Config(_Described):
     - ``exit_mode``: what leaving ``with load(config):`` does: ``'cleanup'`` (default) and
       ``'wait'`` wait for every task and unload; ``'skip'`` does nothing.
 
-    Parsl options accepted and ignored silently: ``app_cache``, ``usage_tracking``,
-    ``project_name``, ``initialize_logging``, ``garbage_collect``, ``internal_tasks_max_threads``,
-    ``strategy_period``, ``lazy_errors``, ``data_management_max_threads``; and with a warning when
-    set: ``checkpoint_mode``, ``checkpoint_files``, ``checkpoint_period``,
-    ``memoizer``, ``dependency_resolver``.
+    - ``memoizer``: a :class:`~sprig.memoizer.BasicMemoizer` (app caching and checkpoints); the
+      older ``checkpoint_mode``, ``checkpoint_files``, ``checkpoint_period`` and ``app_cache``
+      keywords mean the same (see :mod:`sprig.memoizer`).
     - ``monitoring``: a ``MonitoringHub`` (``parsl.monitoring``): the engine writes Parsl's
       monitoring database.
+
+    Parsl options accepted and ignored silently: ``usage_tracking``,
+    ``project_name``, ``initialize_logging``, ``garbage_collect``, ``internal_tasks_max_threads``,
+    ``strategy_period``, ``lazy_errors``, ``data_management_max_threads``; and with a warning when
+    set: ``dependency_resolver``.
     - ``std_autopath``: ``std_autopath(task_record, "stdout" | "stderr")`` gives the target of a
       ``stdout=AUTO_LOGNAME`` / ``stderr=AUTO_LOGNAME`` (a path, a ``(path, mode)`` tuple or a
       ``File``); called once per task and stream, when the app is called.
@@ -74,7 +78,6 @@ class Config(_Described):
 
     _repr_fields = ("executors", "retries", "run_dir", "strategy", "max_idletime", "exit_mode")
     PARSL_OPTIONS: dict[str, Any] = {
-        "app_cache": "silent",
         "usage_tracking": "silent",
         "project_name": "silent",
         "initialize_logging": "silent",
@@ -83,21 +86,21 @@ class Config(_Described):
         "strategy_period": "silent",
         "lazy_errors": "silent",
         "data_management_max_threads": "silent",
-        "checkpoint_mode": _is_none,
-        "checkpoint_files": _is_empty,
-        "checkpoint_period": _is_none,
-        "memoizer": _is_none,
         "dependency_resolver": _is_none,
     }
 
     def __init__(self, executors: Iterable[Executor] | None = None, *, retries: int = 0,
                  run_dir: str = "runinfo", strategy: str | None = "simple", max_idletime: float = 120.0,
                  exit_mode: str = "cleanup", retry_handler: Any = None, std_autopath: Any = None,
-                 monitoring: Any = None, **parsl_options: Any) -> None:
+                 monitoring: Any = None, memoizer: Any = None, **parsl_options: Any) -> None:
+        from sprig.memoizer import from_config_options
+
         owner = "Config"
         if monitoring is not None and not hasattr(monitoring, "to_spec"):
             raise TypeError(f"{owner}: monitoring must be a MonitoringHub (parsl.monitoring), not {type(monitoring).__name__}")
         self.monitoring = monitoring
+        #: The app cache and checkpoint settings (Parsl's ``dfk().memoizer``).
+        self.memoizer = from_config_options(memoizer, parsl_options)
         if retry_handler is not None and not callable(retry_handler):
             raise TypeError(f"{owner}: retry_handler must be a function (exception, task_record) -> float, "
                             f"not {type(retry_handler).__name__}")
@@ -135,8 +138,7 @@ class Config(_Described):
             raise TypeError(f"{owner}: exit_mode must be 'cleanup', 'skip' or 'wait', not {exit_mode!r}")
         self.exit_mode = exit_mode
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
-                                                 "Sprig has no checkpointing "
-                                                 "or pluggable dependency resolution yet")
+                                                 "Sprig has no pluggable dependency resolution yet")
 
     def to_spec(self) -> dict[str, Any]:
         """The plain dict the engine loads."""
@@ -149,6 +151,7 @@ class Config(_Described):
             "retry_handler": self.retry_handler,
             "std_autopath": self.std_autopath is not None,
             "monitoring": self.monitoring.to_spec() if self.monitoring is not None else None,
+            "checkpoints": self.memoizer.to_spec(),
         }
 
 

@@ -170,7 +170,11 @@ class AppFuture(Future):
             for output in self._outputs:
                 Future.cancel(output)
             return
-        exc = errors.exception_from_failure(info, self._sprig_dependencies)
+        exc = _memoized_exception(info) if isinstance(info, dict) and "memo_task_id" in info else None
+        if exc is None:
+            exc = errors.exception_from_failure(info, self._sprig_dependencies)
+        if self.__dict__.get("_sprig_cached") and self._sprig_tid is not None:
+            _failed_cached[self._sprig_tid] = exc
         _ended(self._sprig_tid, "dep_fail" if isinstance(exc, errors.DependencyError) else "failed")
         self.set_exception(exc)
         for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
@@ -227,6 +231,15 @@ class DataFuture(Future):
 
     def __repr__(self) -> str:
         return _describe(self, f"tid={self.parent._sprig_tid} file={self.file_obj.url!r}")
+
+
+#: Exceptions of failed calls of cached apps, by task id: a call that reuses one gets the very
+#: object (Parsl's memoized exceptions are the first future's own), in this run only.
+_failed_cached: dict[int, BaseException] = {}
+
+
+def _memoized_exception(info: dict[str, Any]) -> BaseException | None:
+    return _failed_cached.get(info["memo_task_id"])
 
 
 def _ended(tid: int | None, state: str) -> None:

@@ -93,6 +93,10 @@ class UnmemoizableError(ValueError):
         self.root = ""
         super().__init__(self._message())
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # (pickled as its message: the engine hands the exception to the script pickled)
+        return (_unmemoizable_from_message, (str(self),))
+
     def inside(self, segment: str) -> UnmemoizableError:
         """Records that the value sat at ``segment`` (``[0]``, ``['key']``) of the value enclosing it."""
         self.path.insert(0, segment)
@@ -118,6 +122,16 @@ class UnmemoizableError(ValueError):
         else:
             what = f"{self.subject} has type {name}{reason}"
         return f"{self.context}: {what}, which id_for_memo has no rule for ({register})"
+
+
+def _unmemoizable_from_message(message: str) -> UnmemoizableError:
+    """An :class:`UnmemoizableError` saying ``message``, as unpickled in another process."""
+    error = UnmemoizableError.__new__(UnmemoizableError)
+    ValueError.__init__(error, message)
+    error.value_type, error.reason, error.path = object, "", []
+    error.context = error.subject = None
+    error.root = ""
+    return error
 
 
 # MARK: the rules

@@ -95,26 +95,35 @@ def test_not_callable_is_refused():
         python_app(42)  # type: ignore[arg-type]
 
 
-def test_cache_false_is_silent_and_cache_true_warns_once_per_app():
+def test_cache_is_silent_for_python_and_bash_apps_and_warns_once_for_join_apps():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         python_app(multiply, cache=False)
-        bash_app(multiply)
+        bash_app(multiply, cache=True)
+        by_code = python_app(multiply, cache="code", ignore_for_cache=["b"])
     assert caught == []
+    assert by_code.cache == "code" and by_code._cache_spec == (["b"], True)
+    assert python_app(multiply)._cache_spec is None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
 
-        @python_app(cache=True)
+        @join_app(cache=True)
         def cached(x):
             return x
-
-        cached_again = python_app(multiply, cache=True)
-    assert len(caught) == 2
-    assert all(w.category is SprigWarning for w in caught)
-    assert "app " in str(caught[0].message) and "cached" in str(caught[0].message)
-    assert "cache=True is ignored" in str(caught[0].message)
+    assert len(caught) == 1 and caught[0].category is SprigWarning
+    assert "cache=True is ignored for join apps" in str(caught[0].message)
     assert caught[0].filename == __file__  # at the decorated function
-    assert cached_again.cache is True
+    assert cached._cache_spec is None
+
+
+@pytest.mark.parametrize("bad", [1, "yes", None])
+def test_cache_takes_true_false_or_code(bad):
+    if bad is None:
+        with pytest.raises(TypeError, match="ignore_for_cache"):
+            python_app(multiply, cache=True, ignore_for_cache="b")
+        return
+    with pytest.raises(TypeError, match="cache must be True, False or 'code'"):
+        python_app(multiply, cache=bad)
 
 
 @pytest.mark.parametrize("decorator", [python_app, bash_app, join_app])

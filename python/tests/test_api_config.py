@@ -106,6 +106,7 @@ def test_config_default_is_one_thread_pool():
         "strategy": "simple",
         "max_idletime": 120.0,
         "retry_handler": None, "std_autopath": False, "monitoring": None,
+        "checkpoints": {"memoize": True, "mode": None, "files": None, "period": None},
     }
     assert Config(executors=[]).to_spec()["executors"] == [{"kind": "threads", "label": "threads", "max_threads": 2}]
 
@@ -148,6 +149,7 @@ def test_local_threads_is_parsls():
         "executors": [{"kind": "threads", "label": "threads", "max_threads": 2}],
         "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
         "monitoring": None,
+        "checkpoints": {"memoize": True, "mode": None, "files": None, "period": None},
     }
 
 
@@ -164,6 +166,7 @@ def test_htex_local_is_parsls():
         }],
         "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
         "monitoring": None,
+        "checkpoints": {"memoize": True, "mode": None, "files": None, "period": None},
     }
 
 
@@ -270,7 +273,6 @@ def test_config_as_parsl_writes_it(no_warnings):
 
 
 @pytest.mark.parametrize("make, option", [
-    (lambda: Config(checkpoint_mode="task_exit"), "checkpoint_mode"),
     (lambda: ThreadPoolExecutor(working_dir="/tmp"), "working_dir"),
     (lambda: HighThroughputExecutor(interchange_launch_cmd="x"), "interchange_launch_cmd"),
     (lambda: HighThroughputExecutor(enable_mpi_mode=True), "enable_mpi_mode"),

@@ -490,15 +490,19 @@ def test_gnu_parallel_launcher_lists_one_line_per_copy(parsl, tmp_path):
 # MARK: utils
 
 
-def test_version_and_checkpoints(parsl):
+def test_version_and_checkpoints(parsl, tmp_path):
     from parsl.utils import get_all_checkpoints, get_last_checkpoint, get_version
 
     assert get_version() == parsl.__version__
-    for function in (get_all_checkpoints, get_last_checkpoint):
-        with pytest.raises(NotImplementedError) as raised:
-            function("runinfo")
-        message = str(raised.value)
-        assert "checkpointing is not built in Sprig yet (issue 13)" in message and "\n" not in message
+    assert get_all_checkpoints(str(tmp_path / "none")) == [] and get_last_checkpoint(str(tmp_path / "none")) == []
+    for run in ("000", "001", "999", "1000", "1001"):
+        (tmp_path / run).mkdir()
+    for run in ("000", "999", "1000"):
+        (tmp_path / run / "checkpoint").mkdir()
+    (tmp_path / "monitoring.db").write_text("")
+    # Parsl's orders: the names as text for every run, the highest number for the last one
+    assert get_all_checkpoints(str(tmp_path)) == [str(tmp_path / run / "checkpoint") for run in ("000", "1000", "999")]
+    assert get_last_checkpoint(str(tmp_path)) == [str(tmp_path / "1000" / "checkpoint")]
 
 
 def test_representation_mixin(parsl):

@@ -371,19 +371,30 @@ def test_what_has_no_code_or_an_unhashable_default_is_refused_by_name():
 
 PARSL_NAMES_SCRIPT = """
 import parsl
-from parsl.dataflow.memoization import id_for_memo
-import sprig.memo_keys
+from parsl.dataflow.memoization import id_for_memo, BasicMemoizer, Memoizer
+import sprig.memo_keys, sprig.memoizer
 print(id_for_memo is sprig.memo_keys.id_for_memo is parsl.dataflow.memoization.id_for_memo)
-for name in ("BasicMemoizer", "Memoizer"):
-    try:
-        exec(f"from parsl.dataflow.memoization import {name}")
-    except ImportError as error:
-        print(error)
+print(BasicMemoizer is sprig.memoizer.BasicMemoizer, issubclass(BasicMemoizer, Memoizer))
 """
 
 
-def test_parsl_names_id_for_memo_and_explains_what_is_missing():
+def test_parsl_names_id_for_memo_and_the_memoizers():
     lines = run_python(PARSL_NAMES_SCRIPT, hash_seed="0").splitlines()
-    assert lines[0] == "True"
-    assert lines[1].startswith("parsl.dataflow.memoization.BasicMemoizer is not built in Sprig yet (app caching")
-    assert lines[2].startswith("parsl.dataflow.memoization.Memoizer is not built in Sprig yet")
+    assert lines == ["True", "True True"]
+
+
+def test_unmemoizable_error_survives_pickling():
+    import pickle
+
+    from sprig.memo_keys import UnmemoizableError, task_key
+
+    class Odd:
+        pass
+
+    try:
+        task_key("f", (Odd(),), {})
+    except UnmemoizableError as error:
+        original = error
+    copy = pickle.loads(pickle.dumps(original))
+    assert isinstance(copy, UnmemoizableError) and isinstance(copy, ValueError)
+    assert str(copy) == str(original) and "argument 0 (positional) has type" in str(copy)

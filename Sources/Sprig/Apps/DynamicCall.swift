@@ -19,6 +19,8 @@ struct DynamicCall {
     var stderr: Redirect?
     var walltime: Duration?
     var dependencies: [any TaskFuture]
+    /// Every keyword as given, special ones included (what a cache key covers).
+    var given: [(String, Value)] = []
 
     /// Lowers the call's Swift arguments; throws ``ConversionError`` naming the argument that cannot be passed.
     init(arguments: [any AppArgument], keywords: [(String, any AppArgument)]) throws {
@@ -35,6 +37,7 @@ struct DynamicCall {
             do { value = try argument.appValue() } catch let error as ConversionError {
                 throw ConversionError(message: "argument \(name): \(error.message)")
             }
+            given.append((name, value))
             switch SpecialKeyword(rawValue: name) {
             case .inputs?: inputs = value
             case .outputs?: outputs = try Self.files(value)

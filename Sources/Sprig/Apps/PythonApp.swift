@@ -92,7 +92,7 @@ extension DataFlowKernel {
         }
         var options = options
         if let walltime = call.walltime {
-            options = ResolvedOptions(app: options.app, executors: options.executors, retries: options.retries, walltime: walltime)
+            options = options.with(walltime: walltime)
         }
         let runDirectory = runFolder
         let chooser = config.stdAutopath
@@ -104,7 +104,8 @@ extension DataFlowKernel {
             default: nil
             }
         }
-        return submit(options, dependencies: call.dependencies, outputs: call.outputs) { id in
+        let memo = AppCaching.python(function, call: call, options: options, bash: bash)
+        return submit(options, dependencies: call.dependencies, outputs: call.outputs, memo: memo) { id in
             let stdout = try call.stdout?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stdout", chooser: chooser)
             let stderr = try call.stderr?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stderr", chooser: chooser)
             var keywords = try call.keywords.map { ($0.0, try $0.1.substitutingFutures()) }

@@ -20,7 +20,13 @@ public struct SwiftApp<each Input: Sendable, Output: Sendable>: Sendable {
         repeat (each arguments).collectFutures(into: &dependencies)
         let captured = (repeat each arguments)
         let body = self.body
-        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies) { _ in
+        let memo = AppCaching.swift(app: options.app, policy: options.cache, output: Output.self) {
+            let values = (repeat try (each captured).resolve())
+            var list: [any Sendable] = []
+            repeat list.append(each values)
+            return list
+        }
+        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies, memo: memo) { _ in
             let values = (repeat try (each captured).resolve())
             return .swift { try body(repeat each values) }
         }
@@ -57,7 +63,13 @@ public struct BashApp<each Input: Sendable>: Sendable {
         let runDirectory = kernel.runFolder
         let chooser = kernel.config.stdAutopath
         let app = options.app
-        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies, outputs: outputs) { id in
+        let memo = AppCaching.swift(app: app, kind: "bash", policy: options.cache, output: Int.self) {
+            let values = (repeat try (each captured).resolve())
+            var list: [any Sendable] = []
+            repeat list.append(each values)
+            return list
+        }
+        let core = kernel.submit(options.with(walltime: walltime), dependencies: dependencies, outputs: outputs, memo: memo) { id in
             let values = (repeat try (each captured).resolve())
             return .bash(BashCall(command: .swift { try command(repeat each values) },
                                   stdout: try stdout?.resolved(task: id, app: app, runDirectory: runDirectory, stream: "stdout", chooser: chooser),
@@ -82,6 +94,6 @@ extension DataFlowKernel {
 extension DataFlowKernel.ResolvedOptions {
     func with(walltime: Duration?) -> Self {
         guard let walltime else { return self }
-        return Self(app: app, executors: executors, retries: retries, walltime: walltime)
+        return Self(app: app, executors: executors, retries: retries, walltime: walltime, cache: cache, ignoreForCache: ignoreForCache)
     }
 }

@@ -25,6 +25,9 @@ public struct Config: Sendable {
     public var stdAutopath: (@Sendable (_ task: TaskID, _ app: String, _ stream: String) throws -> Redirect)?
     /// Writes Parsl's monitoring database when set (Parsl's `monitoring=MonitoringHub(...)`); `nil`: no database.
     public var monitoring: MonitoringOptions?
+    /// App caching and checkpoints: on for apps made with ``AppOptions/cache``, nothing written
+    /// by default (see ``Checkpoints``).
+    public var checkpoints = Checkpoints()
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.
     /// Each failing app runs once only.
@@ -67,6 +70,9 @@ public struct Config: Sendable {
             }
         }
         if retries < 0 { throw ConfigError(message: "retries is \(retries); it must be 0 or more") }
+        if case .periodic(let period)? = checkpoints.mode, period <= .zero {
+            throw ConfigError(message: "the checkpoint period is \(period); it must be positive")
+        }
     }
 }
 

@@ -50,10 +50,13 @@ extension DataFlowKernel {
     }
 
     /// Makes a Swift app from a closure: `dfk.swiftApp(name: "double") { (x: Int) in x * 2 }`.
+    /// - Throws: ``ConfigError`` when `options` name an unknown executor, or ask for caching
+    ///   (``AppOptions/cache``) of an app whose `Output` is not `Codable`.
     public func swiftApp<each Input: Sendable, Output: Sendable>(
         name: String, options: AppOptions = .init(), _ body: @escaping @Sendable (repeat each Input) throws -> Output
     ) throws -> SwiftApp<repeat each Input, Output> {
-        SwiftApp(name: name, kernel: self, options: try resolve(options, app: name), body: body)
+        try AppCaching.checkSwift(app: name, policy: options.cache, output: Output.self)
+        return SwiftApp(name: name, kernel: self, options: try resolve(options, app: name), body: body)
     }
 
     /// Makes a join app from a closure that calls apps and returns one of their futures (Parsl's

@@ -30,6 +30,8 @@ public final class DataFlowKernel: Sendable {
     private let lifecycle = Mutex(Lifecycle())
     private let counts = Mutex(TaskCounts())
     private let callbacks: CallbackRunner
+    /// The app cache and checkpoint writer (`nil` when the config turns caching off).
+    let memoizer: Memoizer?
 
     private struct Lifecycle {
         enum Phase { case running, draining, shutDown }
@@ -71,8 +73,15 @@ public final class DataFlowKernel: Sendable {
         self.logger = engineLogger
         self.executors = config.executors.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
         do {
+            self.memoizer = try Self.makeMemoizer(config, runFolder: runFolder, logger: engineLogger)
+        } catch {
+            recorder.stop()
+            throw error
+        }
+        do {
             self.callbacks = try CallbackRunner(name: "sprig-callbacks")
         } catch {
+            memoizer?.close()
             recorder.stop()
             throw error
         }
@@ -86,6 +95,7 @@ public final class DataFlowKernel: Sendable {
         } catch {
             for executor in started { executor.shutdown() }
             callbacks.stop(wait: true)
+            memoizer?.close()
             recorder.stop()
             throw error
         }
@@ -98,6 +108,7 @@ public final class DataFlowKernel: Sendable {
             return state.phase != .shutDown
         }
         if wasRunning { for executor in executors { executor.shutdown() } }
+        memoizer?.close()
         callbacks.stop(wait: false)  // the last reference may go on the callback thread itself
         recorder.stop()
     }
@@ -135,6 +146,7 @@ public final class DataFlowKernel: Sendable {
             waitForCurrentTasks()
         }
         for executor in executors { executor.shutdown() }
+        memoizer?.close()
         callbacks.stop(wait: true)
         let (left, waiting) = lifecycle.withLock { state in
             state.phase = .shutDown
@@ -218,6 +230,8 @@ public final class DataFlowKernel: Sendable {
         let dependencies: [TaskCore]
         /// Builds the work, given the task's id, once every dependency has succeeded (substituting their values).
         let prepare: @Sendable (TaskID) throws -> Work
+        /// How the task is cached, when its app is.
+        var memo: MemoTicket? = nil
     }
 
     /// An app's options with its executors looked up.
@@ -226,6 +240,9 @@ public final class DataFlowKernel: Sendable {
         let executors: [any Executor]
         let retries: Int
         let walltime: Duration?
+        /// How calls are cached (``AppOptions/cache``), when they are and the config memoizes.
+        var cache: CachePolicy? = nil
+        var ignoreForCache: [String] = []
     }
 
     package func resolve(_ options: AppOptions, app: String) throws(ConfigError) -> ResolvedOptions {
@@ -244,11 +261,12 @@ public final class DataFlowKernel: Sendable {
             throw ConfigError(message: "app \(app) has walltime \(walltime); it must be positive")
         }
         return ResolvedOptions(app: app, executors: chosen.isEmpty ? executors : chosen,
-                               retries: options.retries ?? config.retries, walltime: options.walltime)
+                               retries: options.retries ?? config.retries, walltime: options.walltime,
+                               cache: memoizer == nil ? nil : options.cache, ignoreForCache: options.ignoreForCache)
     }
 
     /// Records a call and returns its core at once; it runs when its dependencies have succeeded.
-    func submit(_ options: ResolvedOptions, dependencies: [any TaskFuture], outputs: [File] = [],
+    func submit(_ options: ResolvedOptions, dependencies: [any TaskFuture], outputs: [File] = [], memo: MemoRequest? = nil,
                 prepare: @escaping @Sendable (TaskID) throws -> Work) -> TaskCore {
         let core = newCore(app: options.app, outputs: outputs)
         guard accept() else {
@@ -258,7 +276,8 @@ public final class DataFlowKernel: Sendable {
         }
         let cores = dependencies.compactMap { ($0 as? any CoreBacked)?.core }
         recorder.record(.taskSubmitted(core.id, app: options.app, dependencies: cores.map(\.id)))
-        let pending = PendingTask(core: core, options: options, dependencies: cores, prepare: prepare)
+        let pending = PendingTask(core: core, options: options, dependencies: cores, prepare: prepare,
+                                  memo: memo.map { MemoTicket($0, task: core.id) })
         let action: DependencyGraph<PendingTask>.Action? = graph.withLock { graph in
             var running = 0
             var failed: [TaskID] = []
@@ -349,11 +368,24 @@ public final class DataFlowKernel: Sendable {
         do {
             work = try pending.prepare(pending.core.id)
         } catch {
-            let reason: TaskError.Reason = (error as? PythonError).map { $0.kind == .exception ? .python($0) : .conversion($0.message) }
-                ?? .conversion("\(error)")
-            finish(pending.core, .failure(TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)), stage: .pending)
+            finish(pending.core, .failure(Self.preparationError(error, pending)), stage: .pending)
             return
         }
+        if number == 1, let ticket = pending.memo, let memoizer {
+            memoizer.check(ticket) { [self] verdict in memoChecked(pending, work: work, verdict) }
+            return
+        }
+        dispatch(pending, work: work, attempt: number, failCost: failCost)
+    }
+
+    static func preparationError(_ error: any Error, _ pending: PendingTask) -> TaskError {
+        let reason: TaskError.Reason = (error as? PythonError).map { $0.kind == .exception ? .python($0) : .conversion($0.message) }
+            ?? .conversion("\(error)")
+        return TaskError(taskID: pending.core.id, app: pending.options.app, reason: reason)
+    }
+
+    /// Hands a prepared try of a task to the least loaded of its executors.
+    func dispatch(_ pending: PendingTask, work: Work, attempt number: Int, failCost: Double = 0) {
         counts.withLock { $0.pending -= 1; $0.queued += 1 }
         let executor = pending.options.executors.min { $0.outstanding < $1.outstanding }!
         let started = Atomic<Bool>(false)
@@ -400,11 +432,12 @@ public final class DataFlowKernel: Sendable {
     }
 
     /// Where a task is counted in ``TaskCounts`` while it has not ended.
-    private enum Stage { case pending, queued, running }
+    enum Stage { case pending, queued, running }
 
     private func attemptEnded(_ pending: PendingTask, number: Int, failCost: Double, outcome: Outcome, stage: Stage) {
         pending.core.setAttempt(nil)
         guard case .failure(let error) = outcome, !Self.isCancellation(error) else {
+            if case .success = outcome, let ticket = pending.memo { memoizer?.record(ticket, outcome) }
             finish(pending.core, outcome, stage: stage, try: number - 1)
             return
         }
@@ -431,12 +464,13 @@ public final class DataFlowKernel: Sendable {
             launch(pending, attempt: number + 1, failCost: failCost + cost)
             return
         }
+        if let ticket = pending.memo { memoizer?.record(ticket, outcome) }
         finish(pending.core, outcome, stage: stage, try: number - 1)
     }
 
     /// Completes a task, releases its dependents and runs its callbacks; dependency failures that
     /// follow are handled in this loop, not by recursion, so long chains cannot exhaust the stack.
-    private func finish(_ core: TaskCore, _ outcome: Outcome, stage: Stage, try tryID: Int? = nil) {
+    func finish(_ core: TaskCore, _ outcome: Outcome, stage: Stage, try tryID: Int? = nil) {
         var work: [(TaskCore, Outcome, Stage, Int?)] = [(core, outcome, stage, tryID)]
         while let (core, outcome, stage, tryID) = work.popLast() {
             guard let (dependents, callbacks) = core.complete(outcome) else { continue }

@@ -19,13 +19,15 @@ struct ConfigSpec: Codable, Equatable, Sendable {
     var stdAutopath: Bool
     /// The `MonitoringHub`'s settings; `nil`: no monitoring database.
     var monitoring: MonitoringSpec?
+    /// App caching and checkpoints.
+    var checkpoints: CheckpointsSpec
 
     enum StrategyName: String, Codable, Sendable { case simple, none }
 
     enum CodingKeys: String, CodingKey {
         case executors, retries, strategy
         case runDirectory = "run_dir", maxIdleTime = "max_idletime", stdAutopath = "std_autopath"
-        case joinExecutor = "join_executor", monitoring
+        case joinExecutor = "join_executor", monitoring, checkpoints
     }
 
     /// The executor join apps (and lifted items) run on: the first thread executor, else one the
@@ -52,6 +54,7 @@ struct ConfigSpec: Codable, Equatable, Sendable {
         maxIdleTime = try keys.value(.maxIdleTime, default: Strategy.defaultIdleTime.seconds, atLeast: 0)
         stdAutopath = try keys.value(.stdAutopath, default: false)
         monitoring = try keys.decodeIfPresent(MonitoringSpec.self, forKey: .monitoring)
+        checkpoints = try keys.value(.checkpoints, default: CheckpointsSpec())
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -64,6 +67,7 @@ struct ConfigSpec: Codable, Equatable, Sendable {
         try keys.encode(stdAutopath, forKey: .stdAutopath)
         try keys.encode(joinExecutor, forKey: .joinExecutor)
         try keys.encode(monitoring, forKey: .monitoring)
+        try keys.encode(checkpoints, forKey: .checkpoints)
     }
 
     /// Decodes a spec from its JSON text.

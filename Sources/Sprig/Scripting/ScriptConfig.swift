@@ -29,6 +29,7 @@ enum ScriptConfig {
                             strategy: spec.strategy == .none ? .none : .simple(idleTime: .seconds(saturating: spec.maxIdleTime)),
                             retryHandler: try retryHandler(from: handler), monitoring: spec.monitoring?.options)
         var withAutopath = config
+        withAutopath.checkpoints = spec.checkpoints.checkpoints
         if spec.stdAutopath {
             withAutopath.stdAutopath = { task, app, stream in
                 try withGIL {

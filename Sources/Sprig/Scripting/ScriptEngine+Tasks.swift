@@ -4,7 +4,7 @@ import Synchronization
 /// Submitting a script's app calls, and completing their Python futures.
 extension ScriptEngine {
     func submit(kind: String, function: PythonObject, arguments: PythonObject, keywords: PythonObject,
-                        executors: PythonObject, future: PythonObject, app: String) throws -> Int {
+                        executors: PythonObject, future: PythonObject, app: String, cache: PythonObject = .none) throws -> Int {
         guard let (kernel, internalThreads, userLabels) = state.withLock({ state in
             state.kernel.map { ($0, state.internalThreads ?? "", state.userLabels) }
         }) else {
@@ -13,8 +13,12 @@ extension ScriptEngine {
         let named = executors.isNone ? [] : try [String](python: executors)
         let labels = named.isEmpty || named == ["all"] ? userLabels : named
         let options: DataFlowKernel.ResolvedOptions
+        // cache: None, or (ignore_for_cache, by_code) of an app with cache=True / cache="code".
+        let caching: (CachePolicy, [String])? = cache.isNone ? nil
+            : (try Bool(python: cache[1]) ? .code() : .arguments, try [String](python: cache[0]))
         do {
-            options = try kernel.resolve(AppOptions(executors: kind == "join" || kind == "lift" ? [internalThreads] : labels), app: app)
+            options = try kernel.resolve(AppOptions(executors: kind == "join" || kind == "lift" ? [internalThreads] : labels,
+                                                    cache: caching?.0, ignoreForCache: caching?.1 ?? []), app: app)
         } catch {
             throw PythonException("ValueError", error.message)
         }

@@ -70,10 +70,15 @@ public final class ScriptEngine: Sendable {
             },
             "loaded": { [self] _, _ in try state.withLock { $0.kernel != nil }.toPython() },
             "submit": { [self] arguments, _ in
-                guard arguments.count == 7 else { throw PythonException("TypeError", "submit takes 7 arguments") }
+                guard arguments.count == 7 || arguments.count == 8 else { throw PythonException("TypeError", "submit takes 7 or 8 arguments") }
                 return try submit(kind: String(python: arguments[0]), function: arguments[1], arguments: arguments[2],
                                   keywords: arguments[3], executors: arguments[4], future: arguments[5],
-                                  app: String(python: arguments[6])).toPython()
+                                  app: String(python: arguments[6]), cache: arguments.count == 8 ? arguments[7] : .none).toPython()
+            },
+            "checkpoint": { [self] _, _ in
+                let kernel = state.withLock { $0.kernel }
+                withoutGIL { kernel?.checkpoint() }
+                return .none
             },
             "wait_for_current_tasks": { [self] _, _ in
                 let kernel = state.withLock { $0.kernel }

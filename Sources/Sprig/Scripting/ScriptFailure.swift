@@ -42,10 +42,14 @@ struct ScriptFailure: Encodable {
     var root: [ScriptFailure]?
     /// `join`: one failure per returned future that failed.
     var failures: [ScriptFailure]?
+    /// A failure reused from the app cache: the task that failed first (its future's exception
+    /// is the one this future gets, as in Parsl).
+    var memoTaskID: Int?
 
     enum CodingKeys: String, CodingKey {
         case kind, message, app, type, traceback, exception, walltime, path, missing, failed, root, failures
         case taskID = "task_id", excMessage = "exc_message", pickledException = "pickled_exception", exitCode = "exit_code"
+        case memoTaskID = "memo_task_id"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -66,10 +70,20 @@ struct ScriptFailure: Encodable {
         try keys.encodeIfPresent(failed, forKey: .failed)
         try keys.encodeIfPresent(root?.first, forKey: .root)
         try keys.encodeIfPresent(failures, forKey: .failures)
+        try keys.encodeIfPresent(memoTaskID, forKey: .memoTaskID)
     }
 
     /// The failure dict for `error`, the error a task's future holds.
     init(_ error: any Error) {
+        guard let memoized = error as? MemoizedFailure else {
+            self.init(plain: error)
+            return
+        }
+        self.init(plain: memoized.original)
+        memoTaskID = memoized.originalTask.rawValue
+    }
+
+    private init(plain error: any Error) {
         message = "\(error)"
         switch error {
         case let error as TaskError:
@@ -106,7 +120,7 @@ struct ScriptFailure: Encodable {
             switch error.reason {
             case .innerFailed(let inner):
                 kind = .join
-                failures = inner.map(ScriptFailure.init)
+                failures = inner.map { ScriptFailure($0) }
             case .notAFuture(let detail):  // Parsl's TypeError
                 kind = .python
                 type = "TypeError"

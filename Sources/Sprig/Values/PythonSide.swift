@@ -21,6 +21,9 @@ package enum PythonSide {
     /// `sprig.apps.<name>`.
     static func appsHelper(_ name: String) throws -> PythonObject { try attribute(name, of: "sprig.apps") }
 
+    /// `sprig.memo_calls.<name>`.
+    static func memoHelper(_ name: String) throws -> PythonObject { try attribute(name, of: "sprig.memo_calls") }
+
     private static func attribute(_ name: String, of module: String) throws -> PythonObject {
         let key = "\(module).\(name)"
         if let cached = cache.withLock({ $0[key] }) { return cached }

@@ -58,10 +58,9 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("is not provided by Sprig (its engine scales and supervises blocks itself: no pluggable strategy, "
      "block error handler or status poller); parsl.jobs.states is provided",
      ("parsl.jobs.strategy", "parsl.jobs.error_handlers", "parsl.jobs.job_status_poller", "parsl.jobs.errors")),
-    ("is not built in Sprig yet (app caching and checkpoints: issue 13); id_for_memo and "
-     "@id_for_memo.register work already",
-     ("parsl.dataflow.memoization.Memoizer", "parsl.dataflow.memoization.BasicMemoizer",
-      "parsl.dataflow.memoization.CheckpointCommand")),
+    ("is not provided by Sprig: its engine records results itself (Config(memoizer=BasicMemoizer(...)) "
+     "sets how); id_for_memo, Memoizer and BasicMemoizer are provided",
+     ("parsl.dataflow.memoization.CheckpointCommand",)),
     ("is not supported by Sprig (no data staging: apps use local paths directly; a File of another "
      "scheme is a value only)",
      ("parsl.data_provider.http", "parsl.data_provider.ftp", "parsl.data_provider.globus",

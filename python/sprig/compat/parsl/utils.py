@@ -5,8 +5,8 @@ Working: :func:`get_version`, :class:`RepresentationMixin`, :func:`get_std_fname
 :class:`AtomicIDCounter`, :class:`Timer`, :class:`AutoCancelTimer`, :func:`execute_wait`,
 :func:`sanitize_dns_label_rfc1123`, :func:`sanitize_dns_subdomain_rfc1123`.
 
-Not built yet: :func:`get_all_checkpoints` and :func:`get_last_checkpoint` raise
-:class:`NotImplementedError` (Sprig has no checkpointing yet).
+Checkpoints: :func:`get_all_checkpoints` and :func:`get_last_checkpoint` return the
+``<run>/checkpoint`` folders of earlier runs, as Parsl's do (what ``checkpoint_files=`` takes).
 """
 
 from __future__ import annotations
@@ -24,23 +24,35 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import IO, Any
 
-_CHECKPOINTS_MISSING = ("parsl.utils.{name}: checkpointing is not built in Sprig yet (issue 13), so there are "
-                        "no checkpoints to load; leave Config(checkpoint_files=...) out")
-
-
 def get_version() -> str:
     """The version of this package: Sprig's version with ``+sprig`` appended (``parsl.__version__``)."""
     return VERSION
 
 
 def get_all_checkpoints(rundir: str = "runinfo") -> list[str]:
-    """Parsl's checkpoint folders of every run; raises :class:`NotImplementedError` (not built yet)."""
-    raise NotImplementedError(_CHECKPOINTS_MISSING.format(name="get_all_checkpoints"))
+    """The absolute ``checkpoint`` folders of every run in ``rundir`` that has one, in Parsl's
+    order (the run folders' names sorted as text); ``[]`` when ``rundir`` is not a folder."""
+    if not os.path.isdir(rundir):
+        return []
+    found = []
+    for run in sorted(os.listdir(rundir)):
+        folder = os.path.abspath(os.path.join(rundir, run, "checkpoint"))
+        if os.path.isdir(folder):
+            found.append(folder)
+    return found
 
 
 def get_last_checkpoint(rundir: str = "runinfo") -> list[str]:
-    """Parsl's checkpoint folder of the last run; raises :class:`NotImplementedError` (not built yet)."""
-    raise NotImplementedError(_CHECKPOINTS_MISSING.format(name="get_last_checkpoint"))
+    """The ``checkpoint`` folder of the highest-numbered run that has one, as a one-item list
+    (``[]`` when none has, or ``rundir`` is not a folder); numbers compare as numbers, so run
+    ``1000`` comes after ``999``. Checkpoints are per run: this one holds what that run wrote."""
+    if not os.path.isdir(rundir):
+        return []
+    for run in sorted((name for name in os.listdir(rundir) if name.isdigit()), key=int, reverse=True):
+        folder = os.path.abspath(os.path.join(rundir, run, "checkpoint"))
+        if os.path.isdir(folder):
+            return [folder]
+    return []
 
 
 # MARK: standard streams and files

@@ -1,0 +1,62 @@
+import Synchronization
+
+/// What a cached call gives the kernel: how to key it once its dependencies have succeeded, and
+/// how its result is stored and read back. Made by the app layer (``AppOptions/cache``).
+package struct MemoRequest: Sendable {
+    /// A call's key, and whether to look it up (a script's memoizer may say not to; the result
+    /// is recorded under the key either way).
+    package struct Key: Sendable {
+        package let value: String
+        package var lookUp = true
+    }
+
+    package let app: String
+    /// `python`, `bash` or `swift`: the `kind` column of the store.
+    package let kind: String
+    /// Whether ``key`` or ``encode`` run Python: the memoizer then takes the GIL once for a batch.
+    package let usesPython: Bool
+    /// Computes the key from the resolved arguments; runs on the memoizer's thread. Throws when
+    /// an argument has no key (the task fails with that error).
+    package let key: @Sendable (TaskID) throws -> Key
+    /// The stored form of a successful result; `nil` when it cannot be stored (it is then reused
+    /// in this run only). Runs on the memoizer's thread.
+    package let encode: @Sendable (any Sendable) throws -> StoredResult?
+    /// A stored result as the task's value.
+    package let decode: @Sendable (StoredResult) throws -> any Sendable
+}
+
+/// One task's cache request and, once computed, its key. Shared by the task's launch and its end.
+package final class MemoTicket: Sendable {
+    package let request: MemoRequest
+    package let task: TaskID
+    private let computed = Mutex<MemoRequest.Key?>(nil)
+
+    package init(_ request: MemoRequest, task: TaskID) {
+        self.request = request
+        self.task = task
+    }
+
+    /// The key, once the memoizer has computed it.
+    package var key: MemoRequest.Key? {
+        get { computed.withLock { $0 } }
+        set { computed.withLock { $0 = newValue } }
+    }
+}
+
+/// What the memoizer found for a task about to launch.
+package enum MemoVerdict: Sendable {
+    /// A finished call with the same key: its outcome (a failure only from this run).
+    case hit(Outcome)
+    /// Nothing: the task runs.
+    case miss
+    /// The key could not be computed: the task fails with this.
+    case unkeyable(any Error)
+}
+
+/// A memoized failure handed to another call with the same key: the original error, and the task
+/// that raised it (so a script's future gets the very exception object the first call got).
+package struct MemoizedFailure: Error, Sendable, CustomStringConvertible {
+    package let original: any Error
+    package let originalTask: TaskID
+    package var description: String { "\(original)" }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Sprig
+
+/// `sprig-bench cache [--tasks N] [--resume N] [--runs R]`: what app caching costs on the process
+/// executor (one local block of 2 workers): no-op throughput (`inc(i)`, every call new) with
+/// caching off and with `cache` plus `task_exit` checkpoints on (a lookup and a committed write per
+/// task); then resuming N cached calls in a new kernel (every call a hit from the store). Figures
+/// are medians over runs; nothing is asserted.
+func runCacheBenchmark(_ arguments: [String]) throws {
+    func option(_ name: String, _ fallback: Int) -> Int { arguments.firstIndex(of: name).flatMap { Int(arguments[$0 + 1]) } ?? fallback }
+    let tasks = option("--tasks", 20_000)
+    let resumed = option("--resume", 100_000)
+    let runs = option("--runs", 3)
+    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../python/examples").standardizedFileURL.path
+    let base = NSTemporaryDirectory() + "sprig-bench-cache-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: base) }
+
+    func kernel(_ runDirectory: String, checkpoints: Checkpoints) throws -> DataFlowKernel {
+        var config = Config(executors: [HighThroughputExecutor(label: "htex", maxWorkers: 2, provider: LocalProvider(initBlocks: 1, maxBlocks: 1))],
+                            runDirectory: runDirectory, strategy: .none, python: PythonConfiguration(searchPaths: [folder]))
+        config.checkpoints = checkpoints
+        return try DataFlowKernel(config: config)
+    }
+
+    /// Tasks per second of `count` calls `inc(offset + i)`, the kernel warm.
+    func throughput(cached: Bool, run: Int) throws -> Double {
+        let dfk = try kernel("\(base)/throughput-\(cached)-\(run)", checkpoints: Checkpoints(mode: cached ? .taskExit : nil))
+        defer { dfk.shutdown() }
+        let inc = try dfk.pythonApp(module: "bench_apps", function: "inc", options: AppOptions(cache: cached ? .arguments : nil))
+        for future in (0..<500).map({ inc(-1 - $0) }) { _ = try future.result() }
+        let started = ContinuousClock.now
+        let futures = (0..<tasks).map { inc($0) }
+        for future in futures { _ = try future.result() }
+        return Double(tasks) / (ContinuousClock.now - started).seconds
+    }
+
+    var plain: [Double] = [], cached: [Double] = []
+    for run in 0..<runs {
+        plain.append(try throughput(cached: false, run: run))
+        cached.append(try throughput(cached: true, run: run))
+    }
+    let (plainMedian, cachedMedian) = (median(plain), median(cached))
+    print(String(format: "no-op throughput, process executor, caching off: %8.0f tasks/s  (%@)", plainMedian, figures(plain)))
+    print(String(format: "no-op throughput, process executor, caching on:  %8.0f tasks/s  (%@)", cachedMedian, figures(cached)))
+    print(String(format: "cost of lookups + task_exit writes: %.1f%% of throughput", (1 - cachedMedian / plainMedian) * 100))
+
+    // Resume: fill a store with `resumed` results, then a new kernel of the same run directory gets them all.
+    let resumeDirectory = "\(base)/resume"
+    do {
+        let dfk = try kernel(resumeDirectory, checkpoints: Checkpoints(mode: .taskExit))
+        let inc = try dfk.pythonApp(module: "bench_apps", function: "inc", options: AppOptions(cache: .arguments))
+        let futures = (0..<resumed).map { inc($0) }
+        for future in futures { _ = try future.result() }
+        dfk.shutdown()
+    }
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let started = ContinuousClock.now
+        let dfk = try kernel(resumeDirectory, checkpoints: Checkpoints(mode: .taskExit, source: .folders(CheckpointFolders.first(in: resumeDirectory))))
+        let inc = try dfk.pythonApp(module: "bench_apps", function: "inc", options: AppOptions(cache: .arguments))
+        let futures = (0..<resumed).map { inc($0) }
+        for future in futures { _ = try future.result() }
+        let elapsed = (ContinuousClock.now - started).seconds
+        dfk.shutdown()
+        times.append(elapsed)
+    }
+    print(String(format: "resume %d cached tasks (new kernel, load + submit + every result): %.2f s  (%@)", resumed, median(times), figures(times)))
+}
+
+/// The first run's checkpoint folder of a run directory (what the resume runs load).
+private enum CheckpointFolders {
+    static func first(in runDirectory: String) -> [String] { ["\(runDirectory)/000/checkpoint"] }
+}
+
+private func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}
+
+private func figures(_ values: [Double]) -> String {
+    values.map { String(format: $0 >= 100 ? "%.0f" : "%.2f", $0) }.joined(separator: ", ")
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Sprig
+import Testing
+
+/// App caching and checkpoints, end to end: real `sprig run` processes killed with SIGKILL, real
+/// SQLite stores, real Swift kernels.
+@Suite(.serialized)
+struct CheckpointTests {
+    static let scripts = "\(scriptsFolder)/checkpoints"
+
+    private static func scratch() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-ckpt-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    /// How many times each call ran: side-effect files named `<app>-<i>-<id>` counted by `<app>-<i>`
+    /// (`parts` 2), or `<app>-<id>` by app (`parts` 1).
+    private static func executions(in folder: String, parts: Int = 2) -> [String: Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/side")) ?? []
+        var counts: [String: Int] = [:]
+        for name in names { counts[name.split(separator: "-").prefix(parts).joined(separator: "-"), default: 0] += 1 }
+        return counts
+    }
+
+    /// Processes whose environment holds `SPRIG_TEST_MARK=<mark>`: the engine and every manager
+    /// and worker it started (they inherit it).
+    private static func marked(_ mark: String) -> [Int32] {
+        let needle = Array("SPRIG_TEST_MARK=\(mark)".utf8)
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { return nil }
+            let bytes = [UInt8](environ)
+            guard bytes.count >= needle.count else { return nil }
+            for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] && Array(bytes[start..<start + needle.count]) == needle {
+                return pid
+            }
+            return nil
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func killedWorkflowResumesAndEachTaskRunsOnceUnlessItWasRunning() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let count = 150  // 300 tasks: square(i), then plus_one(square(i))
+        let mark = UUID().uuidString
+        var lostAtKills = 0
+        for (run, killAt) in [60, 140, 220].enumerated() {
+            let before = Self.executions(in: folder).values.reduce(0, +)
+            let committed = try AppCache.entries(in: "\(folder)/runinfo").map(\.key)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try builtBinary("sprig"))
+            process.arguments = ["run", "\(Self.scripts)/resume.py", folder, "\(count)"]
+            process.environment = ProcessInfo.processInfo.environment.merging(["SPRIG_TEST_MARK": mark]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let reached = eventually(timeout: .seconds(60)) { Self.executions(in: folder).values.reduce(0, +) >= killAt }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            try #require(reached, "run \(run) never reached \(killAt) executions")
+            #expect(process.terminationReason == .uncaughtSignal)
+            // Managers and workers end when the engine's pipe closes: nothing is left.
+            #expect(eventually(timeout: .seconds(20)) { Self.marked(mark).isEmpty }, "left: \(Self.marked(mark))")
+            let stored = Set(try AppCache.entries(in: "\(folder)/runinfo").map(\.key))
+            // What ran in this run and was not committed before the kill ran twice (at most what was running).
+            let ranNow = Self.executions(in: folder).values.reduce(0, +) - before
+            let newlyStored = stored.subtracting(committed).count
+            lostAtKills += ranNow - newlyStored
+            #expect(ranNow - newlyStored >= 0)
+            #expect(ranNow - newlyStored <= 8, "run \(run): \(ranNow) executions, \(newlyStored) committed")
+        }
+        let final = try runSprig(["run", "\(Self.scripts)/resume.py", folder, "\(count)"], timeout: .seconds(120),
+                                 environment: ["SPRIG_TEST_MARK": mark])
+        #expect(final.status == 0, "\(final.stderr)")
+        let answer = (0..<count).map { $0 * $0 + 1 }.reduce(0, +)  // what an uninterrupted run gives
+        #expect(try String(contentsOfFile: "\(folder)/answer.txt", encoding: .utf8) == "\(answer)\n")
+        let counts = Self.executions(in: folder)
+        #expect(counts.count == 2 * count, "every task ran")
+        #expect(counts.values.reduce(0, +) == 2 * count + lostAtKills, "no task ran again once its result was committed")
+        #expect(eventually(timeout: .seconds(20)) { Self.marked(mark).isEmpty })
+        // A fifth run runs nothing: every result comes from the store.
+        let again = try runSprig(["run", "\(Self.scripts)/resume.py", folder, "\(count)"], timeout: .seconds(60))
+        #expect(again.status == 0)
+        #expect(Self.executions(in: folder) == counts)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func codeAwareCacheRerunsAnEditedAppNotAnUnchangedOneAndAnUnhashableArgumentFailsOnlyItsCall() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try runSprig(["run", "\(Self.scripts)/code_aware.py", folder, "1"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("edited 2 unchanged 10 by_name 1"))
+        #expect(first.stdout.contains("bad UnmemoizableError cannot cache a call of app 'by_name': argument 'x' (positional 0) has type NoRule"))
+        #expect(first.stdout.contains("others [2, 3, 4]"))
+        let same = try runSprig(["run", "\(Self.scripts)/code_aware.py", folder, "1"])
+        #expect(same.status == 0)
+        #expect(Self.executions(in: folder, parts: 1) == ["edited": 1, "unchanged": 1, "by_name": 4])
+        let edited = try runSprig(["run", "\(Self.scripts)/code_aware.py", folder, "2"])
+        #expect(edited.stdout.contains("edited 3 unchanged 10 by_name 1"), "\(edited.stdout)")
+        #expect(Self.executions(in: folder, parts: 1) == ["edited": 2, "unchanged": 1, "by_name": 4])
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func swiftAppsAreCachedAcrossKernelsAndANonCodableResultIsRefused() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var config = Config(executors: [ThreadPoolExecutor(label: "t", maxThreads: 2)], runDirectory: "\(folder)/runinfo")
+        config.checkpoints = Checkpoints(mode: .taskExit)
+        let runs = Counter()
+        func run(version: String) throws -> [Int] {
+            let dfk = try DataFlowKernel(config: config)
+            defer { dfk.shutdown() }
+            let double = try dfk.swiftApp(name: "double", options: AppOptions(cache: .code(version: version))) { (x: Int, label: String) -> Int in
+                runs.add()
+                return x * 2
+            }
+            let futures = (0..<20).map { double($0, "n\($0 % 3)") } + [double(0, "n0")]
+            return try futures.map { try $0.result() }
+        }
+        let expected = (0..<20).map { $0 * 2 } + [0]
+        #expect(try run(version: "1") == expected)
+        #expect(runs.value <= 21 && runs.value >= 20)  // the repeated call is a hit once the first ended
+        let afterFirst = runs.value
+        #expect(try run(version: "1") == expected)
+        #expect(runs.value == afterFirst, "a second kernel reuses every stored result")
+        #expect(try run(version: "2") == expected)
+        // (the repeated call may run too, as in the first run, if it starts before its twin ends)
+        #expect(runs.value >= afterFirst + 20 && runs.value <= afterFirst + 21, "a new code version runs again")
+        struct Opaque: Sendable {}
+        let dfk = try DataFlowKernel(config: config)
+        defer { dfk.shutdown() }
+        #expect(throws: ConfigError.self) { try dfk.swiftApp(name: "opaque", options: AppOptions(cache: .arguments)) { (_: Int) in Opaque() } }
+    }
+}
+
+private final class Counter: @unchecked Sendable {  // guarded by its lock
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
