@@ -133,6 +133,10 @@ class DataFlowKernel:
         spec = config.to_spec()
         engine.load(spec)
         self.config: Config | None = config
+        from sprig import task_log
+
+        task_log.loaded(engine.run_dir(), tuple(e.label for e in config.executors),
+                        bool(config.parsl_options.get("initialize_logging", True)))
         #: Whether :meth:`cleanup` has run (Parsl's ``cleanup_called``).
         self.cleanup_called = False
         _live.clear()

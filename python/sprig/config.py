@@ -57,10 +57,13 @@ class Config(_Described):
       ``'wait'`` wait for every task and unload; ``'skip'`` does nothing.
 
     Parsl options accepted and ignored silently: ``app_cache``, ``usage_tracking``,
-    ``project_name``, ``initialize_logging``, ``garbage_collect``, ``internal_tasks_max_threads``,
+    ``project_name``, ``garbage_collect``, ``internal_tasks_max_threads``,
     ``strategy_period``, ``lazy_errors``, ``data_management_max_threads``; and with a warning when
     set: ``checkpoint_mode``, ``checkpoint_files``, ``checkpoint_period``,
     ``memoizer``, ``dependency_resolver``.
+    - ``initialize_logging`` (default True): as in Parsl, loading sets the ``parsl`` logger to DEBUG,
+      so that Parsl's task records (:mod:`sprig.task_log`) reach handlers such as ``caplog``; no
+      handler is added, since the engine writes ``<run>/parsl.log`` itself (with False too).
     - ``monitoring``: a ``MonitoringHub`` (``parsl.monitoring``): the engine writes Parsl's
       monitoring database.
     - ``std_autopath``: ``std_autopath(task_record, "stdout" | "stderr")`` gives the target of a
