@@ -52,7 +52,9 @@ public final class DataFlowKernel: Sendable {
         self.runFolder = try RunFolder.claim(base: config.runDirectory)
         let logFile = try LogFile(path: (runFolder as NSString).appendingPathComponent("parsl.log"))
         let outputs: [any LogHandler] = [FileLogHandler(file: logFile, level: Self.runLogLevel)] + (logger.map { [$0.handler] } ?? [])
-        var sinks: [any RunSink] = [RunLog(outputs: outputs, files: [logFile])]
+        // The database first: a batch's lines reach parsl.log only once the batch is committed, so
+        // a task the log says ended is in the database, even if the engine is killed right after.
+        var sinks: [any RunSink] = []
         if let monitoring = config.monitoring {
             let path = monitoring.database(runDirectory: config.runDirectory)
             do {
@@ -63,6 +65,7 @@ public final class DataFlowKernel: Sendable {
                 throw ConfigError(message: "cannot open the monitoring database \(path): \(error)")
             }
         }
+        sinks.append(RunLog(outputs: outputs, files: [logFile]))
         let recorder = try RunRecorder(sinks: sinks)
         self.recorder = recorder
         let level = outputs.map(\.logLevel).min() ?? Self.runLogLevel
