@@ -135,7 +135,7 @@ class DataFlowKernel:
         self.config: Config | None = config
         from sprig import task_log
 
-        task_log.loaded(engine.run_dir(), tuple(e.label for e in config.executors),
+        task_log.loaded(engine.run_id(), tuple(e.label for e in config.executors),
                         bool(config.parsl_options.get("initialize_logging", True)))
         #: Whether :meth:`cleanup` has run (Parsl's ``cleanup_called``).
         self.cleanup_called = False
@@ -225,6 +225,16 @@ class DataFlowKernel:
     def executors(self) -> dict[str, Any]:
         """The config's executors by label (empty when the config came from ``sprig run --config``)."""
         return {e.label: e for e in self.config.executors} if self.config is not None else {}
+
+    @property
+    def run_id(self) -> str | None:
+        """This run's id (a UUID string, Parsl's ``run_id``): the ``run_id`` of its rows in the
+        monitoring database. None once the config is no longer loaded."""
+        if self._is_live():
+            run_id = _engine_module.run_id()
+            if run_id is not None:
+                return str(run_id)
+        return None
 
     @property
     def run_dir(self) -> str | None:

@@ -19,6 +19,9 @@ public final class DataFlowKernel: Sendable {
     /// goes under it: `parsl.log`, each block's logs (`<label>/block-N/`, unless the executor sets
     /// its own `workerLogDirectory`), `task_logs/` for ``Redirect/automatic``.
     public let runFolder: String
+    /// This run's id, a lowercase UUID (Parsl's `dfk.run_id`): the `run_id` of its rows in the
+    /// monitoring database.
+    public let runID = UUID().uuidString.lowercased()
     /// The logger the kernel's parts use: its lines go through the recorder to `parsl.log` and to
     /// the program's logger.
     let logger: Logger
@@ -58,7 +61,7 @@ public final class DataFlowKernel: Sendable {
         if let monitoring = config.monitoring {
             let path = monitoring.database(runDirectory: config.runDirectory)
             do {
-                sinks.append(try MonitoringWriter(options: monitoring, path: path, runFolder: runFolder) { message in
+                sinks.append(try MonitoringWriter(options: monitoring, path: path, runFolder: runFolder, runID: runID) { message in
                     logFile.append(FileLogHandler.timestamp(Date()) + " WARNING sprig: " + message)
                 })
             } catch {

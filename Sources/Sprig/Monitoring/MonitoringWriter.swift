@@ -42,9 +42,10 @@ final class MonitoringWriter: RunSink {
         var failure: String?
     }
 
-    /// Opens (creating) the database, adds the tables that are missing and this run's `workflow` row.
+    /// Opens (creating) the database, adds the tables that are missing and the `workflow` row of
+    /// run `runID` (the kernel's).
     /// - Throws: ``StorageError`` naming the file.
-    init(options: MonitoringOptions, path: String, runFolder: String, onError: @escaping (String) -> Void) throws {
+    init(options: MonitoringOptions, path: String, runFolder: String, runID: String, onError: @escaping (String) -> Void) throws {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         database = try SQLiteDatabase(path: path)
@@ -53,7 +54,7 @@ final class MonitoringWriter: RunSink {
         // every committed batch (only a power cut can lose the last ones), at no fsync per batch.
         try database.execute("PRAGMA synchronous=NORMAL")
         try MonitoringSchema.create(in: database)
-        runID = UUID().uuidString.lowercased()
+        self.runID = runID
         rows = try MonitoringTaskRows(database: database, runID: runID)
         self.options = options
         self.onError = onError
