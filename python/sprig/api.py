@@ -133,6 +133,10 @@ class DataFlowKernel:
         spec = config.to_spec()
         engine.load(spec)
         self.config: Config | None = config
+        from sprig import task_log
+
+        task_log.loaded(engine.run_id(), tuple(e.label for e in config.executors),
+                        bool(config.parsl_options.get("initialize_logging", True)))
         #: Whether :meth:`cleanup` has run (Parsl's ``cleanup_called``).
         self.cleanup_called = False
         self._run_dir = engine.run_dir()
@@ -241,6 +245,16 @@ class DataFlowKernel:
         once they are (Parsl's ``dfk().checkpoint()``); nothing when the config writes none."""
         if self._is_live():
             _engine_module.checkpoint()
+
+    @property
+    def run_id(self) -> str | None:
+        """This run's id (a UUID string, Parsl's ``run_id``): the ``run_id`` of its rows in the
+        monitoring database. None once the config is no longer loaded."""
+        if self._is_live():
+            run_id = _engine_module.run_id()
+            if run_id is not None:
+                return str(run_id)
+        return None
 
     @property
     def run_dir(self) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from sprig import errors
+from sprig import errors, task_log
 from sprig.files import File
 from sprig.futures import AppFuture, DataFuture
 
@@ -107,6 +107,9 @@ class App:
         else:
             tid = engine.submit(self.kind, self.func, args, kwargs, self.executors, future, self.app_name)
         future._sprig_tid = tid
+        if task_log.enabled():
+            future._sprig_executors = self.executors
+            task_log.submitted(tid, getattr(self.func, "__name__", self.app_name), future._sprig_dependencies)
         if not future.done():  # (completing it needs the GIL this thread holds: no race)
             api._live[tid] = future
         for stream in ("stdout", "stderr"):

@@ -60,11 +60,14 @@ class Config(_Described):
     - ``memoizer``: a :class:`~sprig.memoizer.BasicMemoizer` (app caching and checkpoints); the
       older ``checkpoint_mode``, ``checkpoint_files``, ``checkpoint_period`` and ``app_cache``
       keywords mean the same (see :mod:`sprig.memoizer`).
+    - ``initialize_logging`` (default True): as in Parsl, loading sets the ``parsl`` logger to DEBUG,
+      so that Parsl's task records (:mod:`sprig.task_log`) reach handlers such as ``caplog``; no
+      handler is added, since the engine writes ``<run>/parsl.log`` itself (with False too).
     - ``monitoring``: a ``MonitoringHub`` (``parsl.monitoring``): the engine writes Parsl's
       monitoring database.
 
     Parsl options accepted and ignored silently: ``usage_tracking``,
-    ``project_name``, ``initialize_logging``, ``garbage_collect``, ``internal_tasks_max_threads``,
+    ``project_name``, ``garbage_collect``, ``internal_tasks_max_threads``,
     ``strategy_period``, ``lazy_errors``, ``data_management_max_threads``; and with a warning when
     set: ``dependency_resolver``.
     - ``std_autopath``: ``std_autopath(task_record, "stdout" | "stderr")`` gives the target of a

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from sprig import affinity
+from sprig import affinity, radios
 from sprig.config_checks import (
     _check_bool, _check_int, _check_number, _check_str, _Described, _equals, _is_none,
     _take_parsl_options,
@@ -58,6 +58,22 @@ class Executor(_Described):
         return api.submit_to(self, func, args, kwargs)
 
 
+class BlockProviderExecutor(Executor):
+    """An executor whose workers run in blocks that a provider starts (Parsl's
+    ``parsl.executors.status_handling.BlockProviderExecutor``): :class:`HighThroughputExecutor`."""
+
+
+def _radio(owner: str, parsl_options: dict[str, Any], default: type) -> Any:
+    """The ``remote_monitoring_radio`` given (a radio config or None), else ``default()``."""
+    radio = parsl_options.get("remote_monitoring_radio")
+    if radio is None:
+        return default()
+    if not isinstance(radio, radios.RadioConfig):
+        raise TypeError(f"{owner}: remote_monitoring_radio must be a radio config (parsl.monitoring.radios), "
+                        f"not {type(radio).__name__}")
+    return radio
+
+
 def _default_threads() -> int:
     return min(32, (os.cpu_count() or 1) + 4)
 
@@ -70,7 +86,9 @@ class ThreadPoolExecutor(Executor):
     ``min(32, cores + 4)``, as for :class:`concurrent.futures.ThreadPoolExecutor`.
 
     Parsl options accepted and ignored: ``thread_name_prefix``, ``managed``,
-    ``remote_monitoring_radio``; ``storage_access`` and ``working_dir`` warn when set.
+    ``remote_monitoring_radio`` (kept as that attribute, default ``MultiprocessingQueueRadio()``
+    as in Parsl; the threads report to the engine directly, see :mod:`sprig.radios`);
+    ``storage_access`` and ``working_dir`` warn when set.
     """
 
     _repr_fields = ("label", "max_threads")
@@ -88,12 +106,13 @@ class ThreadPoolExecutor(Executor):
             "ThreadPoolExecutor", "max_threads", max_threads, 1)
         self.parsl_options = _take_parsl_options("ThreadPoolExecutor", parsl_options, self.PARSL_OPTIONS,
                                                  "Sprig has no data staging and runs apps in the current directory")
+        self.remote_monitoring_radio = _radio("ThreadPoolExecutor", parsl_options, radios.MultiprocessingQueueRadio)
 
     def to_spec(self) -> dict[str, Any]:
         return {"kind": "threads", "label": self.label, "max_threads": self.max_threads}
 
 
-class HighThroughputExecutor(BlockStatusQueries, Executor):
+class HighThroughputExecutor(BlockStatusQueries, BlockProviderExecutor):
     """Runs Python and bash apps in Python worker processes (Parsl's ``HighThroughputExecutor``).
 
     The provider starts blocks; each block runs ``cores / cores_per_worker`` workers, at most
@@ -124,7 +143,8 @@ class HighThroughputExecutor(BlockStatusQueries, Executor):
     Parsl options accepted and ignored silently (no ports, no interchange process, the pipes are
     private): ``address``, ``loopback_address``, ``worker_port``, ``worker_ports``,
     ``worker_port_range``, ``interchange_port_range``, ``poll_period``, ``address_probe_timeout``,
-    ``manager_selector``, ``block_error_handler``, ``encrypted``, ``remote_monitoring_radio``,
+    ``manager_selector``, ``block_error_handler``, ``encrypted``, ``remote_monitoring_radio`` (kept as that
+    attribute, default ``HTEXRadio()``; see :mod:`sprig.radios`),
     ``mpi_launcher``; and with a warning when set: ``interchange_launch_cmd``,
     ``storage_access``, ``working_dir``, ``enable_mpi_mode``.
     """
@@ -193,6 +213,7 @@ class HighThroughputExecutor(BlockStatusQueries, Executor):
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
                                                  "Sprig's blocks talk to this process over pipes and have no "
                                                  "staging, memory, accelerator or MPI settings")
+        self.remote_monitoring_radio = _radio(owner, parsl_options, radios.HTEXRadio)
 
     @property
     def max_workers(self) -> int | None:

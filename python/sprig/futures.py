@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from concurrent.futures._base import Future
 
-from sprig import errors
+from sprig import errors, task_log
 from sprig.files import File
 
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
@@ -153,6 +153,8 @@ class AppFuture(Future):
     def _sprig_set_result(self, value: Any) -> None:
         """Completes the future with the app's value; its DataFutures complete with their files."""
         _ended(self._sprig_tid, "exec_done")
+        if task_log.enabled():
+            self._log_end("exec_done", ran=True)
         self.set_result(value)
         for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
             output._parent_done(None)
@@ -166,6 +168,8 @@ class AppFuture(Future):
                 self._sprig_tid = tid
         if isinstance(info, dict) and info.get("kind") == "cancelled":
             _ended(self._sprig_tid, "failed")
+            if task_log.enabled():
+                self._log_end("failed", ran=False)
             Future.cancel(self)
             for output in self._outputs:
                 Future.cancel(output)
@@ -175,10 +179,19 @@ class AppFuture(Future):
             exc = errors.exception_from_failure(info, self._sprig_dependencies)
         if self.__dict__.get("_sprig_cached") and self._sprig_tid is not None:
             _failed_cached[self._sprig_tid] = exc
-        _ended(self._sprig_tid, "dep_fail" if isinstance(exc, errors.DependencyError) else "failed")
+        state = "dep_fail" if isinstance(exc, errors.DependencyError) else "failed"
+        _ended(self._sprig_tid, state)
+        if task_log.enabled():
+            self._log_end(state, ran=state == "failed")
         self.set_exception(exc)
         for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
             output._parent_done(exc)
+
+    def _log_end(self, state: str, ran: bool) -> None:
+        """Parsl's records of this task's end (:mod:`sprig.task_log`)."""
+        if self._sprig_tid is not None:
+            executors = self.__dict__.get("_sprig_executors")
+            task_log.ended(self._sprig_tid, state, tuple(executors) if executors else None, ran)
 
     def __repr__(self) -> str:
         return _describe(self, f"tid={self._sprig_tid} app={self.app_name}")

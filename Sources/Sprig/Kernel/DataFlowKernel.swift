@@ -19,6 +19,9 @@ public final class DataFlowKernel: Sendable {
     /// goes under it: `parsl.log`, each block's logs (`<label>/block-N/`, unless the executor sets
     /// its own `workerLogDirectory`), `task_logs/` for ``Redirect/automatic``.
     public let runFolder: String
+    /// This run's id, a lowercase UUID (Parsl's `dfk.run_id`): the `run_id` of its rows in the
+    /// monitoring database.
+    public let runID = UUID().uuidString.lowercased()
     /// The logger the kernel's parts use: its lines go through the recorder to `parsl.log` and to
     /// the program's logger.
     let logger: Logger
@@ -54,17 +57,20 @@ public final class DataFlowKernel: Sendable {
         self.runFolder = try RunFolder.claim(base: config.runDirectory)
         let logFile = try LogFile(path: (runFolder as NSString).appendingPathComponent("parsl.log"))
         let outputs: [any LogHandler] = [FileLogHandler(file: logFile, level: Self.runLogLevel)] + (logger.map { [$0.handler] } ?? [])
-        var sinks: [any RunSink] = [RunLog(outputs: outputs, files: [logFile])]
+        // The database first: a batch's lines reach parsl.log only once the batch is committed, so
+        // a task the log says ended is in the database, even if the engine is killed right after.
+        var sinks: [any RunSink] = []
         if let monitoring = config.monitoring {
             let path = monitoring.database(runDirectory: config.runDirectory)
             do {
-                sinks.append(try MonitoringWriter(options: monitoring, path: path, runFolder: runFolder) { message in
+                sinks.append(try MonitoringWriter(options: monitoring, path: path, runFolder: runFolder, runID: runID) { message in
                     logFile.append(FileLogHandler.timestamp(Date()) + " WARNING sprig: " + message)
                 })
             } catch {
                 throw ConfigError(message: "cannot open the monitoring database \(path): \(error)")
             }
         }
+        sinks.append(RunLog(outputs: outputs, files: [logFile]))
         let recorder = try RunRecorder(sinks: sinks)
         self.recorder = recorder
         let level = outputs.map(\.logLevel).min() ?? Self.runLogLevel

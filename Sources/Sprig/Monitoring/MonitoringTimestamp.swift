@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The monitoring database's times: text such as `2026-12-02 04:32:09.927601`, a local wall-clock
 /// time without zone (what Python's `datetime.now()` gives and SQLAlchemy stores for a DATETIME).
@@ -13,21 +14,59 @@ package enum MonitoringTimestamp {
         return text.withUTF8(parse)
     }
 
+    /// The length of the text: `YYYY-MM-DD HH:MM:SS.ffffff`.
+    package static let length = 26
+
     /// The text of a wall-clock time in seconds, with microseconds.
     package static func text(_ seconds: Double) -> String {
-        let micros = Int64((seconds * 1_000_000).rounded())
-        let (secondsWhole, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
-        let (daysSinceEpoch, secondOfDay) = secondsWhole.quotientAndRemainder(dividingBy: 86_400)
-        let (year, month, day) = civil(fromDays: daysSinceEpoch)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let micro = String(fraction)
-        return "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))."
-            + String(repeating: "0", count: 6 - micro.count) + micro
+        String(unsafeUninitializedCapacity: length) { write(seconds, into: $0) }
     }
 
     /// The text for `date` in `timeZone` (the engine writes its local time, as Parsl does).
     package static func text(_ date: Date, in timeZone: TimeZone = .current) -> String {
-        text(date.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: date)))
+        text(wallClock(date, in: timeZone))
+    }
+
+    /// `date` in seconds on the wall-clock scale of `timeZone`. For the current zone the offset
+    /// from UTC is looked up once per quarter hour (zones change offsets only on quarter hours),
+    /// so the monitoring writer and the run log do not ask Foundation for every time they write.
+    package static func wallClock(_ date: Date, in timeZone: TimeZone = .current) -> Double {
+        let seconds = date.timeIntervalSince1970
+        guard timeZone == .current else { return seconds + Double(timeZone.secondsFromGMT(for: date)) }
+        let quarter = Int64((seconds / 900).rounded(.down))
+        if let offset = offsetCache.withLock({ $0.quarter == quarter ? $0.offset : nil }) { return seconds + offset }
+        let offset = Double(timeZone.secondsFromGMT(for: date))
+        offsetCache.withLock { $0 = (quarter, offset) }
+        return seconds + offset
+    }
+
+    private static let offsetCache = Mutex<(quarter: Int64, offset: Double)>((.min, 0))
+
+    /// Writes the text of `seconds` (wall-clock scale) into `output`, which holds at least
+    /// ``length`` bytes, without allocating; returns ``length``.
+    @discardableResult
+    package static func write(_ seconds: Double, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let micros = Int64((seconds * 1_000_000).rounded())
+        var (secondsWhole, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
+        if fraction < 0 { fraction += 1_000_000; secondsWhole -= 1 }
+        var (daysSinceEpoch, secondOfDay) = secondsWhole.quotientAndRemainder(dividingBy: 86_400)
+        if secondOfDay < 0 { daysSinceEpoch -= 1; secondOfDay += 86_400 }
+        let (year, month, day) = civil(fromDays: daysSinceEpoch)
+        func put(_ value: Int64, digits: Int, at start: Int) {
+            var rest = value
+            for index in stride(from: start + digits - 1, through: start, by: -1) {
+                output[index] = UInt8(truncatingIfNeeded: 48 + rest % 10)
+                rest /= 10
+            }
+        }
+        put(year, digits: 4, at: 0); output[4] = 45
+        put(month, digits: 2, at: 5); output[7] = 45
+        put(day, digits: 2, at: 8); output[10] = 32
+        put(secondOfDay / 3600, digits: 2, at: 11); output[13] = 58
+        put(secondOfDay / 60 % 60, digits: 2, at: 14); output[16] = 58
+        put(secondOfDay % 60, digits: 2, at: 17); output[19] = 46
+        put(fraction, digits: 6, at: 20)
+        return length
     }
 
     private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {

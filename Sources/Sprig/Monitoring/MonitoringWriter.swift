@@ -22,6 +22,7 @@ final class MonitoringWriter: RunSink {
     private var failed = 0
     private var failedWrites = 0
     private let onError: (String) -> Void
+    private let rows: MonitoringTaskRows
 
     /// What is known of a task until it ends and is written.
     private struct TaskRecord {
@@ -29,7 +30,7 @@ final class MonitoringWriter: RunSink {
         var dependencies: [TaskID]
         var invoked: Date
         var tries: [TryRecord] = []
-        var statuses: [(String, Date, Int)] = []
+        var statuses: [MonitoringTaskRows.Status] = []
     }
 
     private struct TryRecord {
@@ -41,15 +42,20 @@ final class MonitoringWriter: RunSink {
         var failure: String?
     }
 
-    /// Opens (creating) the database, adds the tables that are missing and this run's `workflow` row.
+    /// Opens (creating) the database, adds the tables that are missing and the `workflow` row of
+    /// run `runID` (the kernel's).
     /// - Throws: ``StorageError`` naming the file.
-    init(options: MonitoringOptions, path: String, runFolder: String, onError: @escaping (String) -> Void) throws {
+    init(options: MonitoringOptions, path: String, runFolder: String, runID: String, onError: @escaping (String) -> Void) throws {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         database = try SQLiteDatabase(path: path)
         try database.enableWriteAheadLog()
+        // With WAL, NORMAL syncs at checkpoints, not at every commit: a killed engine still leaves
+        // every committed batch (only a power cut can lose the last ones), at no fsync per batch.
+        try database.execute("PRAGMA synchronous=NORMAL")
         try MonitoringSchema.create(in: database)
-        runID = UUID().uuidString.lowercased()
+        self.runID = runID
+        rows = try MonitoringTaskRows(database: database, runID: runID)
         self.options = options
         self.onError = onError
         let began = Date()
@@ -66,6 +72,7 @@ final class MonitoringWriter: RunSink {
         do {
             try database.transaction {
                 for event in events { try apply(event) }
+                try rows.flush()
                 try updateCounts(completedAt: nil)
             }
         } catch {
@@ -86,23 +93,23 @@ final class MonitoringWriter: RunSink {
         let time = event.time
         switch event.kind {
         case .taskSubmitted(let id, let app, let dependencies):
-            tasks[id] = TaskRecord(app: app, dependencies: dependencies, invoked: time, statuses: [("pending", time, 0)])
+            tasks[id] = TaskRecord(app: app, dependencies: dependencies, invoked: time, statuses: [.init(name: "pending", time: time, tryID: 0)])
         case .taskLaunched(let id, let tryID, let executor):
             tasks[id]?.tries.append(TryRecord(executor: executor, launched: time))
-            tasks[id]?.statuses.append(("launched", time, tryID))
+            tasks[id]?.statuses.append(.init(name: "launched", time: time, tryID: tryID))
         case .taskRunning(let id, let tryID, _, let placement):
             guard tasks[id]?.tries.indices.contains(tryID) == true else { return }
             tasks[id]?.tries[tryID].running = time
             tasks[id]?.tries[tryID].placement = placement
-            tasks[id]?.statuses.append(("running", time, tryID))
+            tasks[id]?.statuses.append(.init(name: "running", time: time, tryID: tryID))
         case .taskRetried(let id, let tryID, let error):
             guard tasks[id]?.tries.indices.contains(tryID) == true else { return }
             tasks[id]?.tries[tryID].returned = time
             tasks[id]?.tries[tryID].failure = FailureSummary(error).line
-            tasks[id]?.statuses.append(("fail_retryable", time, tryID))
+            tasks[id]?.statuses.append(.init(name: "fail_retryable", time: time, tryID: tryID))
         case .taskEnded(let id, _, let tryID, let ending):
             guard var record = tasks.removeValue(forKey: id) else { return }
-            let state: String
+            let state: StaticString
             switch ending {
             case .ok: state = "exec_done"; completed += 1
             case .failed(let error):
@@ -112,7 +119,7 @@ final class MonitoringWriter: RunSink {
             case .cancelled: state = "failed"; failed += 1
             }
             if let tryID, record.tries.indices.contains(tryID) { record.tries[tryID].returned = time }
-            record.statuses.append((state, time, tryID ?? 0))
+            record.statuses.append(.init(name: state, time: time, tryID: tryID ?? 0))
             try writeTask(id, record, returned: time)
         case .blockStarted(let executor, let block, _, let jobID):
             try writeBlock(executor, block, jobID: jobID, status: "PENDING", at: time)
@@ -130,31 +137,13 @@ final class MonitoringWriter: RunSink {
     }
 
     private func writeTask(_ id: TaskID, _ record: TaskRecord, returned: Date) throws {
-        let failCount = record.tries.filter { $0.failure != nil }.count
-        try statement("""
-            INSERT OR REPLACE INTO task (task_id, run_id, task_depends, task_func_name, task_memoize, task_hashsum, task_inputs,
-                task_outputs, task_stdin, task_stdout, task_stderr, task_time_invoked, task_time_returned, task_fail_count, task_fail_cost)
-            VALUES (?, ?, ?, ?, 'False', NULL, NULL, NULL, NULL, NULL, NULL, ?, ?, ?, ?)
-            """).run([.integer(Int64(id.rawValue)), .text(runID), .text(record.dependencies.map(\.description).joined(separator: ",")),
-                      .text(record.app), .text(Self.text(record.invoked)), .text(Self.text(returned)),
-                      .integer(Int64(failCount)), .real(Double(failCount))])
-        let tryInsert = try statement("""
-            INSERT OR REPLACE INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched,
-                task_try_time_running, task_try_time_returned, task_fail_history, task_joins) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-            """)
+        try rows.writeTask(id, app: record.app, dependencies: record.dependencies, invoked: record.invoked, returned: returned,
+                           failCount: record.tries.count { $0.failure != nil })
         for (tryID, attempt) in record.tries.enumerated() {
-            try tryInsert.run([.integer(Int64(tryID)), .integer(Int64(id.rawValue)), .text(runID),
-                               attempt.placement?.block.map { .text(String($0)) } ?? .null,
-                               attempt.placement.map { .text($0.host) } ?? .null, .text(attempt.executor),
-                               .text(Self.text(attempt.launched)), attempt.running.map { .text(Self.text($0)) } ?? .null,
-                               attempt.returned.map { .text(Self.text($0)) } ?? .null, .text(attempt.failure ?? "")])
+            try rows.writeTry(tryID, of: id, executor: attempt.executor, placement: attempt.placement, launched: attempt.launched,
+                              running: attempt.running, returned: attempt.returned, failure: attempt.failure)
         }
-        let statusInsert = try statement("""
-            INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id) VALUES (?, ?, ?, ?, ?)
-            """)
-        for (name, time, tryID) in record.statuses {
-            try statusInsert.run([.integer(Int64(id.rawValue)), .text(name), .text(Self.text(time)), .text(runID), .integer(Int64(tryID))])
-        }
+        try rows.writeStatuses(record.statuses, of: id)
     }
 
     private func writeBlock(_ executor: String, _ block: Int, jobID: String?, status: String, at time: Date) throws {

@@ -32,14 +32,12 @@ struct FileLogHandler: LogHandler {
         file.append(line)
     }
 
-    /// `YYYY-MM-DD HH:MM:SS.mmm` in local time.
+    /// `YYYY-MM-DD HH:MM:SS.mmm` in local time: the monitoring database's text
+    /// (``MonitoringTimestamp``, made without Foundation's formatting) cut to milliseconds.
     static func timestamp(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970
-        var whole = time_t(seconds.rounded(.down))
-        var parts = tm()
-        localtime_r(&whole, &parts)
-        let millis = Int((seconds - seconds.rounded(.down)) * 1000)
-        return String(format: "%04d-%02d-%02d %02d:%02d:%02d.%03d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+        String(unsafeUninitializedCapacity: MonitoringTimestamp.length) { buffer in
+            let seconds = MonitoringTimestamp.wallClock(date)
+            return MonitoringTimestamp.write((seconds * 1000).rounded(.down) / 1000, into: buffer) - 3
+        }
     }
 }

@@ -152,6 +152,10 @@ public final class ScriptEngine: Sendable {
                 guard let folder = state.withLock({ $0.kernel?.runFolder }) else { return .none }
                 return try folder.toPython()
             },
+            "run_id": { [self] _, _ in
+                guard let runID = state.withLock({ $0.kernel?.runID }) else { return .none }
+                return try runID.toPython()
+            },
             "task_counts": { [self] _, _ in
                 let counts = currentCounts
                 return try ["pending": counts.pending, "queued": counts.queued, "running": counts.running, "done": counts.done, "failed": counts.failed].toPython()

@@ -192,3 +192,14 @@ package final class SQLiteStatement {
         guard code == SQLITE_OK else { throw database.error(code, "\(operation) of \(SQLiteDatabase.abbreviated(sql))") }
     }
 }
+
+extension SQLiteStatement {
+    /// Binds UTF-8 text from `bytes` to parameter `index` (from 1); SQLite copies it. For text made
+    /// in a buffer on the stack, with no `String` in between.
+    package func bind(utf8 bytes: UnsafeBufferPointer<UInt8>, at index: Int) throws(StorageError) {
+        let code = bytes.isEmpty ? sprig_sqlite3_bind_text(handle, Int32(index), "", 0) : bytes.withMemoryRebound(to: CChar.self) {
+            sprig_sqlite3_bind_text(handle, Int32(index), $0.baseAddress!, Int32($0.count))
+        }
+        guard code == SQLITE_OK else { throw database.error(code, "bind parameter \(index) of \(SQLiteDatabase.abbreviated(sql))") }
+    }
+}
