@@ -51,7 +51,7 @@ struct FrameContractTests {
             #expect(length == item.bytes.count - 5, "\(item.name)")
         }
         let statuses = cases.flatMap { ($0.meaning["results"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String } }
-        #expect(Set(statuses).isSuperset(of: ["OK", "FAILED", "WORKER_LOST", "STARTED"]))
+        #expect(Set(statuses).isSuperset(of: ["OK", "FAILED", "WORKER_LOST", "STARTED", "RESOURCE"]))
     }
 
     /// Frames this side sends: its encoder produces exactly the vector's bytes (HELLO_ACK, JSON, by meaning).
@@ -105,7 +105,8 @@ struct FrameContractTests {
             case "RESULTS":
                 let expected = item.meaning["results"] as! [[String: Any]]
                 let entries = try ResultEntry.parse(item.body)
-                let names: [String: ResultStatus] = ["OK": .ok, "FAILED": .failed, "WORKER_LOST": .workerLost, "SKIPPED": .skipped, "STARTED": .started]
+                let names: [String: ResultStatus] = ["OK": .ok, "FAILED": .failed, "WORKER_LOST": .workerLost, "SKIPPED": .skipped,
+                                                     "STARTED": .started, "RESOURCE": .resource]
                 #expect(entries == expected.map { ResultEntry(taskID: UInt64($0["task_id"] as! Int),
                                                               status: names[$0["status"] as! String]!.rawValue, data: Self.blob($0, "data")) },
                         "\(item.name)")
@@ -114,9 +115,36 @@ struct FrameContractTests {
                     let report = try #require(FailureReport.parse(entry.data), "\(item.name)")
                     Self.expectReason(WireResult.reason(for: report, walltime: nil), matches: fields)
                 }
+                for entry in entries where entry.status == ResultStatus.started.rawValue {
+                    // The worker's pid, a u32; none from managers that sent it empty.
+                    let pid = entry.data.count == 4 ? entry.data.reversed().reduce(Int32(0)) { $0 << 8 | Int32($1) } : nil
+                    #expect(entry.workerPID == pid, "\(item.name)")
+                }
+                for entry in entries where entry.status == ResultStatus.resource.rawValue {
+                    let fields = try JSONSerialization.jsonObject(with: Data(entry.data)) as! [String: Any]
+                    Self.expectUsage(try #require(ResourceUsage.parse(entry.data), "\(item.name)"), matches: fields)
+                }
             default: continue
             }
         }
+    }
+
+    private static func expectUsage(_ sample: ResourceUsage, matches fields: [String: Any]) {
+        #expect(Int(sample.pid) == fields["psutil_process_pid"] as? Int)
+        #expect(sample.userTime == fields["psutil_process_time_user"] as? Double)
+        #expect(sample.systemTime == fields["psutil_process_time_system"] as? Double)
+        #expect(sample.residentBytes == (fields["psutil_process_memory_resident"] as? Int).map(Int64.init))
+        #expect(sample.virtualBytes == (fields["psutil_process_memory_virtual"] as? Int).map(Int64.init))
+        #expect(sample.memoryPercent == fields["psutil_process_memory_percent"] as? Double)
+        #expect(sample.threads == fields["psutil_process_num_threads"] as? Int)
+        #expect(sample.readBytes == (fields["psutil_process_disk_read"] as? Int).map(Int64.init))
+        #expect(sample.writeBytes == (fields["psutil_process_disk_write"] as? Int).map(Int64.init))
+        #expect(sample.children == fields["psutil_process_children_count"] as? Int)
+        #expect(sample.status == fields["psutil_process_status"] as? String)
+        #expect(sample.cpu == fields["psutil_cpu_num"] as? Int)
+        #expect(sample.voluntarySwitches == (fields["psutil_process_num_ctx_switches_voluntary"] as? Int).map(Int64.init))
+        #expect(sample.involuntarySwitches == (fields["psutil_process_num_ctx_switches_involuntary"] as? Int).map(Int64.init))
+        #expect(sample.timestamp == fields["timestamp"] as? Double)
     }
 
     private static func expectReason(_ reason: TaskError.Reason, matches fields: [String: Any]) {

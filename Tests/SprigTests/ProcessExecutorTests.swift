@@ -11,13 +11,15 @@ final class ProcessHarness: @unchecked Sendable {  // immutable after init
     private let seen = LockedValue<Set<Int32>>([])
 
     init(workers: Int = 2, retries: Int = 0, provider: LocalProvider = LocalProvider(initBlocks: 1, maxBlocks: 1),
-         strategy: Strategy = .none, heartbeatPeriod: Duration = .seconds(2), heartbeatThreshold: Duration = .seconds(30)) throws {
+         strategy: Strategy = .none, heartbeatPeriod: Duration = .seconds(2), heartbeatThreshold: Duration = .seconds(30),
+         others: [any ExecutorDescription] = [], monitoring: MonitoringOptions? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-htex-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         htex = HighThroughputExecutor(label: "htex", maxWorkers: workers, provider: provider,
                                       heartbeatPeriod: heartbeatPeriod, heartbeatThreshold: heartbeatThreshold)
-        dfk = try DataFlowKernel(config: Config(executors: [htex], retries: retries, runDirectory: folder + "/runinfo",
-                                                strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder])))
+        dfk = try DataFlowKernel(config: Config(executors: [htex] + others, retries: retries, runDirectory: folder + "/runinfo",
+                                                strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder]),
+                                                monitoring: monitoring))
     }
 
     /// What the executor is doing now.

@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 PROTOCOL_VERSION = 2
 TYPES = {"HELLO": 1, "HELLO_ACK": 2, "TASKS": 3, "RESULTS": 4, "HEARTBEAT": 5, "SHUTDOWN": 6, "KILL_TASK": 7, "STATS": 8}
 KINDS = {"PYTHON": 0, "BASH_FROM_PYTHON": 1, "BASH": 2}
-STATUSES = {"OK": 0, "FAILED": 1, "WORKER_LOST": 2, "SKIPPED": 3, "STARTED": 4}
+STATUSES = {"OK": 0, "FAILED": 1, "WORKER_LOST": 2, "SKIPPED": 3, "STARTED": 4, "RESOURCE": 6}
 
 # Opaque blobs: the pickles (protocol 5) of operator.add, of ((2, 3), {}) and of 5.
 FN = bytes.fromhex("80059515000000000000008c095f6f70657261746f72948c036164649493942e")
@@ -66,6 +66,13 @@ def failure(kind, type_name, message, **extra):
 HELLO = {"protocol": PROTOCOL_VERSION, "python": "3.11", "python_full": "3.11.2", "serializer": "cloudpickle",
          "serializer_version": "2.2.0", "host": "node1", "pid": 1234, "workers": 2, "block": "0",
          "executable": "/usr/bin/python3.11"}
+# A RESOURCE entry's data: a worker's sample, keyed by the columns of Parsl's resource table.
+SAMPLE = {"psutil_process_pid": 4321, "psutil_process_time_user": 1.25, "psutil_process_time_system": 0.5,
+          "psutil_process_memory_resident": 25165824, "psutil_process_memory_virtual": 104857600,
+          "psutil_process_memory_percent": 0.125, "psutil_process_num_threads": 3, "psutil_process_disk_read": 8192,
+          "psutil_process_disk_write": 4096, "psutil_process_children_count": 1, "psutil_process_status": "running",
+          "psutil_cpu_num": 1, "psutil_process_num_ctx_switches_voluntary": 40,
+          "psutil_process_num_ctx_switches_involuntary": 7, "timestamp": 1767225600.25}
 PYTHON_TRACEBACK = 'Traceback (most recent call last):\n  File "apps.py", line 2, in divide\nZeroDivisionError: division by zero\n'
 
 CASES = {
@@ -89,7 +96,14 @@ CASES = {
     "results_ready": {"type": "RESULTS", "results": []},
     "results_ok_and_started": {"type": "RESULTS", "results": [
         {"task_id": 1, "status": "OK", "data_hex": FIVE.hex()},
-        {"task_id": 2, "status": "STARTED", "data_hex": ""},
+        {"task_id": 2, "status": "STARTED", "data_hex": struct.pack("<I", 4321).hex()},
+    ]},
+    # From a manager of an earlier Sprig, STARTED without the worker's pid: still read.
+    "results_started_without_pid": {"type": "RESULTS", "results": [{"task_id": 3, "status": "STARTED", "data_hex": ""}]},
+    # With --resource-interval: a sample of the try's worker ahead of the try's result.
+    "results_resource": {"type": "RESULTS", "results": [
+        {"task_id": 2, "status": "RESOURCE", "data_text": json.dumps(SAMPLE, separators=(",", ":"))},
+        {"task_id": 2, "status": "OK", "data_hex": FIVE.hex()},
     ]},
     "results_failures": {"type": "RESULTS", "results": [
         {"task_id": 10, "status": "FAILED", "data_text": text({

@@ -167,7 +167,7 @@ class Dispatcher(WorkerPool):
         self.flush_worker(slot)
 
     def on_result(self, slot: WorkerSlot, result: P.ResultRecord) -> None:
-        """One entry from a worker: STARTED, SKIPPED, or a result to forward."""
+        """One entry from a worker: STARTED, RESOURCE, SKIPPED, or a result to forward."""
         task_id = result.task_id
         if result.status == P.STATUS_STARTED:
             slot.running = task_id
@@ -177,6 +177,12 @@ class Dispatcher(WorkerPool):
                 self.kill_worker(slot)
             else:
                 # Forwarded: the interchange counts walltimes, and tells running from queued, from here.
+                self.results.append(result.raw)
+                self.result_count += 1
+                self.result_bytes += len(result.raw)
+            return
+        if result.status == P.STATUS_RESOURCE:  # a sample of the running task: forwarded as it is
+            if task_id not in self.killed:
                 self.results.append(result.raw)
                 self.result_count += 1
                 self.result_bytes += len(result.raw)

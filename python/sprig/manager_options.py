@@ -1,6 +1,6 @@
 """The manager's command line: ``python -m sprig.manager --workers N --block-id B [--logdir DIR]
 [--heartbeat-period S] [--heartbeat-threshold S] [--prefetch K] [--cpu-affinity A]
-[--accelerators A,B,…] [--worker-debug] [--pickle-only]`` (PROTOCOL.md, "Processes"). A bad one exits with status 2
+[--accelerators A,B,…] [--resource-interval S] [--worker-debug] [--pickle-only]`` (PROTOCOL.md, "Processes"). A bad one exits with status 2
 and nothing on stdout."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class Options:
         "cpu_affinity",
         "worker_cpus",
         "accelerators",
+        "resource_interval",
     )
 
     def __init__(self) -> None:
@@ -42,6 +43,7 @@ class Options:
         self.cpu_affinity = affinity.NONE
         self.worker_cpus: list[list[int]] | None = None  # by worker index; None: not pinned
         self.accelerators: list[str] = []  # one per worker, by index; empty: none
+        self.resource_interval: float | None = None  # seconds; None: workers send no resource samples
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -58,6 +60,8 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--worker-debug", action="store_true")
     parser.add_argument("--cpu-affinity", default=affinity.NONE)
     parser.add_argument("--accelerators", default="")
+    # Monitoring: workers sample their resource use at the end of every try and this often during one.
+    parser.add_argument("--resource-interval", type=float)
     # The engine has no cloudpickle: this manager and its workers pickle without it too, whatever
     # this host has, so that both sides match.
     parser.add_argument("--pickle-only", action="store_true")
@@ -66,6 +70,8 @@ def parse_args(argv: list[str]) -> Options:
         parser.error("--workers must be at least 1 and --prefetch at least 0")
     if parsed.heartbeat_period <= 0 or parsed.heartbeat_threshold <= 0:
         parser.error("heartbeat period and threshold must be positive")
+    if parsed.resource_interval is not None and not parsed.resource_interval > 0:
+        parser.error("--resource-interval must be positive")
     try:
         worker_cpus = affinity.plan(parsed.cpu_affinity, parsed.workers, sorted(os.sched_getaffinity(0)))
     except ValueError as exc:
@@ -81,6 +87,7 @@ def parse_args(argv: list[str]) -> Options:
     options.cpu_affinity = parsed.cpu_affinity
     options.worker_cpus = worker_cpus
     options.accelerators = [name for name in parsed.accelerators.split(",") if name]
+    options.resource_interval = parsed.resource_interval
     if parsed.pickle_only:
         serialize.use_pickle_only()
     return options

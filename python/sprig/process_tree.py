@@ -29,8 +29,9 @@ TERM_GRACE = 1.0
 STOP_GRACE = 0.2
 
 
-def _stat_fields(pid: int | str) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name (state first), or None when gone."""
+def stat_fields(pid: int | str) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (state first, so field N of proc(5) is at
+    index N - 3), or None when gone."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
             text = handle.read()
@@ -42,7 +43,7 @@ def _stat_fields(pid: int | str) -> list[str] | None:
 def state_and_cpu(pid: int) -> tuple[str, int] | None:
     """(state letter, CPU time used in clock ticks) of a process from /proc, None when gone. A
     process stopped by SIGSTOP is ``T`` (``t`` when traced)."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     if fields is None or len(fields) < 13:
         return None
     return fields[0], int(fields[11]) + int(fields[12])
@@ -64,14 +65,44 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def _children_by_scan(pid: int) -> list[int]:
+def descendants_of(pid: int) -> list[int]:
+    """PIDs of every descendant of a process (its children, theirs, and so on), from /proc: the
+    kernel's children files where it has them, else one pass over every process's parent."""
+    by_parent = None if _has_children_files() else _children_by_parent()
     found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        below = children_of(parent) if by_parent is None else by_parent.get(parent, [])
+        found.extend(below)
+        todo.extend(below)
+    return found
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    by_parent: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
-            fields = _stat_fields(name)
-            if fields is not None and len(fields) > 1 and fields[1] == str(pid):
-                found.append(int(name))
-    return found
+            fields = stat_fields(name)
+            if fields is not None and len(fields) > 1:
+                by_parent.setdefault(int(fields[1]), []).append(int(name))
+    return by_parent
+
+
+_children_files: bool | None = None
+
+
+def _has_children_files() -> bool:
+    """Whether the kernel has /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN)."""
+    global _children_files
+    if _children_files is None:
+        me = os.getpid()
+        _children_files = os.path.exists(f"/proc/{me}/task/{me}/children")
+    return _children_files
+
+
+def _children_by_scan(pid: int) -> list[int]:
+    return _children_by_parent().get(pid, [])
 
 
 def live_children_in(pid: int, groups: Iterable[int]) -> list[int]:
@@ -83,7 +114,7 @@ def live_children_in(pid: int, groups: Iterable[int]) -> list[int]:
     wanted = set(groups)
     found: list[int] = []
     for child in children_of(pid):
-        fields = _stat_fields(child)
+        fields = stat_fields(child)
         if fields is not None and len(fields) > 2 and fields[0] not in ("Z", "X") and int(fields[2]) in wanted:
             found.append(child)
     return found
@@ -208,7 +239,7 @@ def end_orphans(keep: Iterable[int]) -> list[int]:
     for child in children_of(me):
         if child in kept:
             continue
-        fields = _stat_fields(child)
+        fields = stat_fields(child)
         if fields is None or fields[0] in ("Z", "X"):
             _reap({child}, block=False)
             continue

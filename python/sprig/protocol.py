@@ -35,6 +35,7 @@ from sprig.wire import (  # noqa: F401 (re-exported: the protocol's numbers, def
     STATUS_NAMES,
     STATUS_OK,
     STATUS_RECALLED,
+    STATUS_RESOURCE,
     STATUS_SKIPPED,
     STATUS_STARTED,
     STATUS_WORKER_LOST,

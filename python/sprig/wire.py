@@ -44,13 +44,16 @@ KIND_BASH = 2
 KIND_NAMES = {KIND_PYTHON: "PYTHON", KIND_BASH_FROM_PYTHON: "BASH_FROM_PYTHON", KIND_BASH: "BASH"}
 
 # Result statuses (u8 of a RESULTS entry). SKIPPED travels only from a worker to its manager;
-# STARTED (a task begins on a worker) goes on to the interchange, which starts the task's
-# walltime then. Neither ends a task.
+# STARTED (a task begins on a worker; its data: the worker's pid, a u32) goes on to the
+# interchange, which starts the task's walltime then; RESOURCE (a sample of the worker's resource
+# use for the try it runs, JSON) is sent only by workers of a manager started with
+# --resource-interval. Only OK, FAILED, WORKER_LOST and SKIPPED end a task.
 STATUS_OK = 0
 STATUS_FAILED = 1
 STATUS_WORKER_LOST = 2
 STATUS_SKIPPED = 3
 STATUS_STARTED = 4
+STATUS_RESOURCE = 6
 
 STATUS_NAMES = {
     STATUS_OK: "OK",
@@ -58,6 +61,7 @@ STATUS_NAMES = {
     STATUS_WORKER_LOST: "WORKER_LOST",
     STATUS_SKIPPED: "SKIPPED",
     STATUS_STARTED: "STARTED",
+    STATUS_RESOURCE: "RESOURCE",
 }
 
 # On the worker -> manager link only (not in STATUS_NAMES): a task given back unstarted after

@@ -1,7 +1,8 @@
 """A Sprig worker process: runs the tasks its manager sends, in order, and reports each result.
 
 Started by the manager as ``python -m sprig.worker --index I --manager-pid P [--debug]
-[--cpus 0,1] [--heartbeat-period S]`` (``--cpus``: the CPUs it is pinned to, see sprig.affinity) with its
+[--cpus 0,1] [--heartbeat-period S] [--resource-interval S]`` (``--cpus``: the CPUs it is pinned
+to, see sprig.affinity; ``--resource-interval``: sample resource use, see sprig.resources) with its
 stdin and stdout connected to the manager by pipes (frames as in protocol.py) and its stderr on
 the worker log. Frames on the manager link:
 
@@ -9,7 +10,9 @@ the worker log. Frames on the manager link:
   the tasks not started yet), SHUTDOWN.
 * out: RESULTS -- one empty frame when ready; then, before each task starts, one frame holding the
   result of the task that just finished (if any), SKIPPED entries for killed tasks dropped from
-  the head of the queue, and STARTED for the task about to run. So the manager always knows
+  the head of the queue, and STARTED (with this worker's pid) for the task about to run. With
+  ``--resource-interval``, a RESOURCE sample comes before each result, and one more every
+  interval while a task runs (from the watch thread). So the manager always knows
   which task a worker runs: the last one announced STARTED and not finished. RECALL is answered
   with RECALLED (or SKIPPED) entries, at once even while a task runs. HEARTBEAT every
   heartbeat period, from a thread: a worker that stops sending them is taken for hung.
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 from sprig import process_tree
 from sprig import protocol as P
 from sprig.isolation import die_with_parent, isolate_stdio
+from sprig.resources import Sampler
 from sprig.task_runner import Runner
 
 log = logging.getLogger("sprig.worker")
@@ -49,11 +53,14 @@ class Worker:
     watch thread sends HEARTBEAT every ``heartbeat_period`` (and exits the process, killing the
     running command's group, if the manager is gone), and once a task has run for
     :data:`TAKEOVER` seconds it reads the manager's frames itself until the task ends, so that a
-    RECALL is answered while a long task runs. ``input_lock`` guards the reader, the queue, the
-    skip set and the replies; ``write_lock`` makes each frame written whole.
+    RECALL is answered while a long task runs. With a ``resource_interval`` the watch thread also
+    sends a resource sample of the running task every interval. ``input_lock`` guards the reader,
+    the queue, the skip set, the replies and which task runs; ``write_lock`` makes each frame
+    written whole.
     """
 
-    def __init__(self, fd_in: int, fd_out: int, manager_pid: int, heartbeat_period: float = 1.0) -> None:
+    def __init__(self, fd_in: int, fd_out: int, manager_pid: int, heartbeat_period: float = 1.0,
+                 resource_interval: float | None = None) -> None:
         import threading
 
         self.fd_out = fd_out
@@ -66,6 +73,10 @@ class Worker:
         self.runner = Runner()
         self.stopping = False
         self.running_since: float | None = None  # when the task running now started
+        self.running_task = 0  # its id (while running_since is set)
+        self.started_data = P.U32.pack(os.getpid())  # the data of STARTED entries
+        self.sampler = Sampler(resource_interval) if resource_interval else None
+        self.next_sample = 0.0  # when the running task's next resource sample is due
         self.input_lock = threading.Lock()
         self.write_lock = threading.Lock()
 
@@ -96,6 +107,9 @@ class Worker:
                 if self.queue and not self.stopping:
                     task = self.queue.popleft()
                     self.running_since = time.monotonic()
+                    self.running_task = task.task_id
+                    if self.sampler is not None:
+                        self.next_sample = self.running_since + self.sampler.interval
             if task is None:
                 if entries:
                     self._write(entries)  # the last result, also when stopping
@@ -106,7 +120,7 @@ class Worker:
                     log.warning("manager %d is gone; exiting", self.manager_pid)
                     return
                 continue
-            entries += P.result_pieces(task.task_id, P.STATUS_STARTED, b"")
+            entries += P.result_pieces(task.task_id, P.STATUS_STARTED, self.started_data)
             self._write(entries)
             log.debug("running task %d (kind %d)", task.task_id, task.kind)
             status, data = self.runner.run(task)
@@ -114,6 +128,8 @@ class Worker:
             with self.input_lock:
                 self.running_since = None
             entries = P.result_pieces(task.task_id, status, data)
+            if self.sampler is not None:  # the try's last sample, ahead of its result
+                entries = P.result_pieces(task.task_id, P.STATUS_RESOURCE, self.sampler.end_of_try()) + entries
 
     def _watch(self) -> None:
         """The watch thread: heartbeats, the manager's death, and input during long tasks."""
@@ -130,8 +146,10 @@ class Worker:
                     self._manager_gone()
                 self._write_frame(P.frame(P.HEARTBEAT))
                 next_beat = now + self.heartbeat_period
-            wait = min(next_beat - now, TAKEOVER)
             since = self.running_since
+            if since is not None and self.sampler is not None and now >= self.next_sample:
+                self._send_sample(since)
+            wait = min(next_beat - now, TAKEOVER)
             if since is None or self.stopping or now < since + TAKEOVER:
                 if since is not None:
                     wait = min(wait, since + TAKEOVER - now)
@@ -146,6 +164,19 @@ class Worker:
                 replies, self.replies = self.replies, []
             if replies:
                 self._write(replies)
+
+    def _send_sample(self, since: float) -> None:
+        """On the watch thread: a resource sample of the task that has run since ``since``, sent
+        unless that task has ended meanwhile (its last sample then comes with its result)."""
+        import time
+
+        assert self.sampler is not None
+        data = self.sampler.sample(descendants=True)
+        with self.input_lock:  # held while writing: the task's result cannot overtake the sample
+            if self.running_since != since:
+                return
+            self.next_sample = max(self.next_sample + self.sampler.interval, time.monotonic())
+            self._write(P.result_pieces(self.running_task, P.STATUS_RESOURCE, data))
 
     def _manager_gone(self) -> None:
         """The manager died and the SIGTERM PR_SET_PDEATHSIG sends did not end this worker (an app
@@ -251,8 +282,8 @@ def _exit_on_sigterm(number: int, _frame: Any) -> None:
     os._exit(128 + number)
 
 
-def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None, float]:
-    index, manager_pid, debug, cpus, period = 0, os.getppid(), False, None, 1.0
+def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None, float, float | None]:
+    index, manager_pid, debug, cpus, period, interval = 0, os.getppid(), False, None, 1.0, None
     args = iter(argv)
     for arg in args:
         if arg == "--index":
@@ -265,17 +296,20 @@ def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None, floa
             cpus = [int(word) for word in next(args).split(",")]
         elif arg == "--heartbeat-period":
             period = float(next(args))
+        elif arg == "--resource-interval":
+            interval = float(next(args))
         else:
             raise SystemExit(f"sprig.worker: unknown argument {arg!r}")
-    return index, manager_pid, debug, cpus, period
+    return index, manager_pid, debug, cpus, period, interval
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug] [--cpus LIST]``."""
+    """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug] [--cpus LIST]
+    [--heartbeat-period S] [--resource-interval S]``."""
     fd_in, fd_out = isolate_stdio()
     # SIGTERM, not SIGKILL, when the manager dies: the worker then ends its command first.
     die_with_parent(15)
-    index, manager_pid, debug, cpus, period = _parse_args(sys.argv[1:] if argv is None else argv)
+    index, manager_pid, debug, cpus, period, interval = _parse_args(sys.argv[1:] if argv is None else argv)
     if os.getppid() != manager_pid:
         return 1  # the manager died before PR_SET_PDEATHSIG took effect
     if cpus is not None:
@@ -294,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     os.set_blocking(fd_in, False)
     log.debug("worker %d started (manager %d)", index, manager_pid)
     try:
-        Worker(fd_in, fd_out, manager_pid, period).serve()
+        Worker(fd_in, fd_out, manager_pid, period, interval).serve()
     except SystemExit as stop:  # SIGTERM while a command ran: its group is ended by now
         _flush_std_streams()
         os._exit(stop.code if isinstance(stop.code, int) else 1)

@@ -68,6 +68,8 @@ def argv_of(options: Options, index: int) -> list[str]:
             "--heartbeat-period", repr(options.heartbeat_period)]
     if options.worker_debug:
         argv.append("--debug")
+    if options.resource_interval is not None:
+        argv += ["--resource-interval", repr(options.resource_interval)]
     cpus = cpus_of(options, index)
     if cpus is not None:
         argv += ["--cpus", ",".join(str(cpu) for cpu in cpus)]

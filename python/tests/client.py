@@ -25,7 +25,7 @@ PYTHON_DIR = TESTS_DIR.parent
 HIDE_CLOUDPICKLE_DIR = TESTS_DIR / "hide_cloudpickle"
 
 HELLO, HELLO_ACK, TASKS, RESULTS, HEARTBEAT, SHUTDOWN, KILL_TASK, STATS = range(1, 9)
-OK, FAILED, WORKER_LOST, STARTED = 0, 1, 2, 4
+OK, FAILED, WORKER_LOST, STARTED, RESOURCE = 0, 1, 2, 4, 6
 PYTHON, BASH_FROM_PYTHON, BASH = 0, 1, 2
 
 HEADER = struct.Struct("<IB")
@@ -212,6 +212,8 @@ class ManagerProcess:
         self.results: dict[int, Result] = {}
         self.result_order: list[int] = []
         self.started: list[int] = []  # STARTED entries: tasks their workers began, in order
+        self.started_pids: dict[int, int] = {}  # task id -> the pid its STARTED entry named
+        self.samples: dict[int, list[dict]] = {}  # RESOURCE entries by task id, in order
         self.stats: list[dict] = []
         self.worker_pids: dict[int, Optional[int]] = {}  # every worker pid seen -> start time
         self.heartbeats_received = 0
@@ -239,6 +241,12 @@ class ManagerProcess:
                 if status == STARTED:
                     assert task_id not in self.results, f"task {task_id} started after its result"
                     self.started.append(task_id)
+                    if len(data) == 4:
+                        (self.started_pids[task_id],) = struct.unpack("<I", data)
+                    continue
+                if status == RESOURCE:
+                    assert task_id not in self.results, f"a resource sample of task {task_id} after its result"
+                    self.samples.setdefault(task_id, []).append(json.loads(data))
                     continue
                 assert task_id not in self.results, f"second result for task {task_id}"
                 self.results[task_id] = Result(task_id, status, data)

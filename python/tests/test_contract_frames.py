@@ -133,3 +133,20 @@ def test_every_frame_type_status_kind_and_failure_kind_has_a_vector() -> None:
     assert {f["kind"] for f in failures} == set(P.FAILURE_KINDS)
     for info in failures:
         assert {"kind", "type", "message", "traceback"} <= set(info)
+
+
+def test_started_entries_carry_the_worker_pid_or_nothing() -> None:
+    started = [r for name in CASES for r in load(name)[0].get("results", []) if r["status"] == "STARTED"]
+    assert {len(blob(r, "data")) for r in started} == {0, 4}  # a u32 pid; empty from managers before it
+
+
+def test_resource_vectors_have_the_fields_workers_send() -> None:
+    from sprig.resources import Sampler
+
+    samples = [json.loads(r["data_text"]) for name in CASES for r in load(name)[0].get("results", [])
+               if r["status"] == "RESOURCE"]
+    assert samples
+    sent = json.loads(Sampler(1.0).sample(descendants=True))
+    for sample in samples:
+        assert set(sample) == set(sent)
+        assert {key: type(value) for key, value in sample.items()} == {key: type(value) for key, value in sent.items()}

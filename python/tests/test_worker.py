@@ -22,11 +22,11 @@ SKIPPED, STARTED, RECALLED = 3, 4, 5
 class RawWorker:
     """A worker process started by the test, which plays its manager."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, args: tuple[str, ...] = ()) -> None:
         self.log_path = log_path
         with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [PY, "-m", "sprig.worker", "--index", "0", "--manager-pid", str(os.getpid())],
+                [PY, "-m", "sprig.worker", "--index", "0", "--manager-pid", str(os.getpid()), *args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

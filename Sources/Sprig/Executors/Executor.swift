@@ -57,6 +57,9 @@ struct ExecutorContext: Sendable {
     let python: PythonConfiguration
     /// How blocks scale.
     let strategy: Strategy
+    /// How often workers sample a running try's resource use (they also sample each try at its
+    /// end); `nil`: they sample nothing (monitoring or its resource sampling is off).
+    let resourceInterval: Duration?
 }
 
 /// What one executor of a kernel is doing (``DataFlowKernel/executorStatus(_:)``).

@@ -91,7 +91,10 @@ public final class DataFlowKernel: Sendable {
             recorder.stop()
             throw error
         }
-        let context = ExecutorContext(logger: engineLogger, recorder: recorder, runDirectory: runFolder, python: config.python, strategy: config.strategy)
+        // As in Parsl, an interval of 0 means no resource samples.
+        let resourceInterval = config.monitoring.flatMap { $0.resourceMonitoring && $0.resourceInterval > .zero ? $0.resourceInterval : nil }
+        let context = ExecutorContext(logger: engineLogger, recorder: recorder, runDirectory: runFolder, python: config.python,
+                                      strategy: config.strategy, resourceInterval: resourceInterval)
         var started: [any Executor] = []
         do {
             for executor in executors {

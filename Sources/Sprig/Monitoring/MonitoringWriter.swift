@@ -164,16 +164,19 @@ final class MonitoringWriter: RunSink {
     }
 
     private func writeResource(_ sample: ResourceSample) throws {
+        let usage = sample.usage
         try statement("""
             INSERT OR IGNORE INTO resource (try_id, task_id, run_id, timestamp, resource_monitoring_interval, psutil_process_pid,
                 psutil_process_memory_percent, psutil_process_children_count, psutil_process_time_user, psutil_process_time_system,
                 psutil_process_memory_virtual, psutil_process_memory_resident, psutil_process_disk_read, psutil_process_disk_write,
                 psutil_process_status, psutil_cpu_num, psutil_process_num_ctx_switches_voluntary,
-                psutil_process_num_ctx_switches_involuntary) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, 'running', NULL, NULL, NULL)
-            """).run([.integer(Int64(sample.tryID)), .integer(Int64(sample.taskID.rawValue)), .text(runID), .text(Self.text(sample.time)),
-                      .real(options.resourceInterval.seconds), .integer(Int64(sample.pid)), .real(sample.memoryPercent),
-                      .real(sample.userTime), .real(sample.systemTime), .real(Double(sample.virtualBytes)),
-                      .real(Double(sample.residentBytes)), .real(Double(sample.readBytes)), .real(Double(sample.writeBytes))])
+                psutil_process_num_ctx_switches_involuntary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).run([.integer(Int64(sample.tryID)), .integer(Int64(sample.taskID.rawValue)), .text(runID), .text(Self.text(usage.time)),
+                      .real(options.resourceInterval.seconds), .integer(Int64(usage.pid)), .real(usage.memoryPercent),
+                      .real(Double(usage.children)), .real(usage.userTime), .real(usage.systemTime), .real(Double(usage.virtualBytes)),
+                      .real(Double(usage.residentBytes)), .real(Double(usage.readBytes)), .real(Double(usage.writeBytes)),
+                      .text(usage.status), .text(String(usage.cpu)), .real(Double(usage.voluntarySwitches)),
+                      .real(Double(usage.involuntarySwitches))])
     }
 
     private func updateCounts(completedAt end: Date?) throws {

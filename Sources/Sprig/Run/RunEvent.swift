@@ -75,26 +75,3 @@ enum TaskEnding: Sendable {
     /// ``DataFlowKernel/cancel(_:)`` cancelled it before it started.
     case cancelled
 }
-
-/// One sample of a worker process's use, for one try of one task (Parsl's `resource` row).
-struct ResourceSample: Sendable, Equatable {
-    let taskID: TaskID
-    let tryID: Int
-    let block: Int?
-    let host: String
-    let pid: Int32
-    /// CPU seconds in user and in system mode, since the worker started.
-    let userTime: Double
-    let systemTime: Double
-    /// Resident and virtual memory, bytes.
-    let residentBytes: Int64
-    let virtualBytes: Int64
-    /// Resident memory as a percent of the host's memory.
-    let memoryPercent: Double
-    /// Bytes read and written (`/proc/PID/io`), when readable.
-    let readBytes: Int64
-    let writeBytes: Int64
-    /// Threads of the worker process.
-    let threads: Int
-    let time: Date
-}

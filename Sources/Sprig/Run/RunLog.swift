@@ -77,8 +77,9 @@ final class RunLog: RunSink {
             let why = reason.map { "lost: \(FailureSummary.oneLine($0))" } ?? "stopped"
             return (.info, "block \(block) of executor \(executor) \(why) (host \(host))", ["sprig.executor": .string(executor)])
         case .resources(let sample):
-            return (.debug, "task \(sample.taskID) resources: try \(sample.tryID), pid \(sample.pid), user \(sample.userTime) s, "
-                    + "system \(sample.systemTime) s, rss \(sample.residentBytes) B", ["sprig.task.id": "\(sample.taskID)"])
+            let usage = sample.usage
+            return (.debug, "task \(sample.taskID) resources: try \(sample.tryID), worker pid \(usage.pid), user \(usage.userTime) s, "
+                    + "system \(usage.systemTime) s, rss \(usage.residentBytes) B, \(usage.children) children", ["sprig.task.id": "\(sample.taskID)"])
         case .log(let event):
             return (event.level, event.message.description, event.metadata)
         }

@@ -1,6 +1,7 @@
 """Python apps the engine tests run."""
 
 import os
+import sys
 import threading
 import time
 
@@ -230,3 +231,17 @@ def marker_names(markers):
 
 def markers_loaded_here():
     return _markers_loaded.count(os.getpid())
+
+
+def burn(seconds):
+    """Uses ``seconds`` of CPU time; returns the pid of the worker that ran it."""
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        pass
+    return os.getpid()
+
+
+def busy_command(seconds):
+    """A bash command whose child uses ``seconds`` of CPU time, then sleeps as long."""
+    burner = f"import time\nstart = time.process_time()\nwhile time.process_time() - start < {seconds}: pass\n"
+    return f"{sys.executable} -c '{burner}'; sleep {seconds}"

@@ -37,10 +37,11 @@ extension HighThroughputRuntime {
                 capacityChanged: { [weak self] in self?.dispatchKicker.kick() },
                 ready: { [weak self, label] block in
                     self?.state.withLock { $0.slots.ready(block.slot) }
-                    context.recorder.record(.blockReady(executor: label, block: block.number, host: block.process.host, workers: block.workers))
+                    context.recorder.record(.blockReady(executor: label, block: block.number, host: block.host, workers: block.workers))
                 },
                 taskReturned: { [weak self] duration in self?.noteTaskDuration(duration) },
                 finished: { [weak self] batch in self?.deliver(batch) },
+                sampled: { sample in context.recorder.record(.resources(sample)) },
                 ended: { [weak self] block, failure, permanent in self?.blockEnded(block, startFailure: failure, permanent: permanent) }))
             context.recorder.record(.blockStarted(executor: label, block: number, host: process.host, jobID: "\(process.pid)"))
         } catch {
@@ -65,6 +66,8 @@ extension HighThroughputRuntime {
             arguments += ["--accelerators", settings.availableAccelerators.joined(separator: ",")]
         }
         if expected.withLock({ $0?.serializer }) == "pickle" { arguments.append("--pickle-only") }
+        // Monitoring: workers sample each try at its end and this often while it runs.
+        if let interval = context.resourceInterval { arguments += ["--resource-interval", "\(interval.seconds)"] }
         let info = Python.info!
         return ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
                               pythonVersion: "\(info.version.major).\(info.version.minor)", launchCommand: settings.launchCommand)
@@ -99,7 +102,7 @@ extension HighThroughputRuntime {
             return (state.stopping, state.context?.recorder)
         }
         stopping?.signal()
-        recorder?.record(.blockEnded(executor: label, block: block.number, host: block.process.host,
+        recorder?.record(.blockEnded(executor: label, block: block.number, host: block.host,
                                      reason: record.failure))
         if let startFailure { blockStartFailed(slot: block.slot, startFailure, permanent: permanent) }
         maintenanceKicker.kick()

@@ -12,6 +12,8 @@ struct BlockEvents: Sendable {
     let taskReturned: @Sendable (Duration) -> Void
     /// Attempts that ended (results, or the tasks of a lost block), to be finished off the reader thread.
     let finished: @Sendable ([(Attempt, Outcome)]) -> Void
+    /// A worker's resource sample for a try it runs (monitoring on).
+    let sampled: @Sendable (ResourceSample) -> Void
     /// The block's stream ended; `startFailure` is set when it never became ready.
     let ended: @Sendable (ManagerBlock, _ startFailure: String?, _ permanent: Bool) -> Void
 }
@@ -38,6 +40,8 @@ final class ManagerBlock: Sendable {
         var managerPID: Int32? = nil
         /// The manager's full Python version, from its HELLO.
         var pythonVersion: String? = nil
+        /// Its host's name (`os.uname().nodename`), from its HELLO.
+        var nodeName: String? = nil
         /// Whether this side asked it to stop (scaling in, draining, shutdown).
         var stopRequested = false
         /// Why it ended, once it has.
@@ -96,6 +100,9 @@ final class ManagerBlock: Sendable {
     let launchedAt = ContinuousClock.now
     /// The manager's full Python version (`3.11.2`), once it said hello.
     var pythonVersion: String? { extra.withLock { $0.pythonVersion } }
+    /// The name of the block's host as it knows itself (what Parsl records for a try and a node),
+    /// once its manager said hello; until then the provider's name for it.
+    var host: String { extra.withLock { $0.nodeName } ?? process.host }
     /// The manager's and its workers' PIDs, as the manager last reported them.
     var processIDs: [Int32] { extra.withLock { ($0.managerPID.map { [$0] } ?? []) + $0.workerPIDs } }
 
@@ -158,6 +165,7 @@ final class ManagerBlock: Sendable {
 
     private func readLoop(expected: ExpectedManager, events: BlockEvents) {
         let reader = FrameReader(fd: process.output)
+        var host = process.host
         var startFailure: String? = nil
         var permanent = false
         loop: while true {
@@ -183,11 +191,12 @@ final class ManagerBlock: Sendable {
                 ack.bytes = HelloAck(ok: true, error: nil).body
                 writer.send(ack.frame(.helloAck))
                 ledger.withLock { $0.becameReady(at: .now) }
+                host = self.host
                 logger.debug("block ready")
                 events.ready(self)
                 events.capacityChanged()
             case .results:
-                for duration in receiveResults(frame.body, events: events) { events.taskReturned(duration) }
+                for duration in receiveResults(frame.body, host: host, events: events) { events.taskReturned(duration) }
                 events.capacityChanged()
             case .stats:
                 if let stats = ManagerStats.parse(frame.body) {
@@ -223,28 +232,41 @@ final class ManagerBlock: Sendable {
         return text.split(separator: "\n").suffix(3).joined(separator: " / ")
     }
 
-    private func receiveResults(_ body: [UInt8], events: BlockEvents) -> [Duration] {
+    /// Handles a RESULTS frame from the block on `host` (its own name); returns how long each
+    /// finished task ran.
+    private func receiveResults(_ body: [UInt8], host: String, events: BlockEvents) -> [Duration] {
         guard let entries = try? ResultEntry.parse(body) else {
             kill(reason: "it sent a RESULTS frame that ends inside an entry")
             return []
         }
         let now = ContinuousClock.now
         var finished: [(BlockLedger.InFlight, UInt8, [UInt8])] = []
-        var started: [(UInt64, Attempt)] = []
+        var started: [(UInt64, Attempt, Int32?)] = []
+        var samples: [(Attempt, [UInt8])] = []
         ledger.withLock { ledger in
             for entry in entries {
                 let (id, status, bytes) = (entry.taskID, entry.status, entry.data)
                 if status == ResultStatus.started.rawValue {
-                    if let attempt = ledger.starting(id, at: now) { started.append((id, attempt)) }
+                    if let attempt = ledger.starting(id, at: now) { started.append((id, attempt, entry.workerPID)) }
+                } else if status == ResultStatus.resource.rawValue {
+                    // A sample of a try still running here (the last one comes before its result).
+                    if let attempt = ledger.inFlight[id]?.attempt { samples.append((attempt, bytes)) }
                 } else if let item = ledger.remove(id, at: now) {
                     finished.append((item, status, bytes))
                 }
             }
         }
         // A task's walltime counts from when its worker starts it, not from when it was queued there.
-        for (id, attempt) in started {
-            attempt.markStarted(on: Placement(block: number, host: process.host))
+        for (id, attempt, pid) in started {
+            attempt.markStarted(on: Placement(block: number, host: host, workerPID: pid))
             if attempt.walltime != nil { attempt.setCanceller { [self] in killTask(id) } }
+        }
+        for (attempt, bytes) in samples {
+            guard let usage = ResourceUsage.parse(bytes) else {
+                logger.debug("unreadable resource sample", metadata: ["sprig.task.id": "\(attempt.taskID)"])
+                continue
+            }
+            events.sampled(ResourceSample(taskID: attempt.taskID, tryID: attempt.number - 1, block: number, host: host, usage: usage))
         }
         events.finished(finished.map { item, status, bytes in
             (item.attempt, WireResult.outcome(status: status, bytes: bytes, kind: item.kind, attempt: item.attempt, block: name))
@@ -257,6 +279,7 @@ final class ManagerBlock: Sendable {
         extra.withLock {
             $0.managerPID = hello?.pid
             $0.pythonVersion = hello?.pythonFull
+            $0.nodeName = hello?.host.flatMap { $0.isEmpty ? nil : $0 }
         }
         return Self.checkHello(body, expected: expected, host: process.host)
     }

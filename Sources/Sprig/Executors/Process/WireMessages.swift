@@ -1,9 +1,9 @@
 import Foundation
 
 /// The protocol's result statuses (`python/sprig/PROTOCOL.md`, "RESULTS"; `sprig.wire` on the
-/// Python side). SKIPPED never reaches the interchange.
+/// Python side). SKIPPED never reaches the interchange; STARTED and RESOURCE do not end a task.
 enum ResultStatus: UInt8 {
-    case ok = 0, failed = 1, workerLost = 2, skipped = 3, started = 4
+    case ok = 0, failed = 1, workerLost = 2, skipped = 3, started = 4, resource = 6
 }
 
 /// One entry of a RESULTS frame.
@@ -25,7 +25,17 @@ struct ResultEntry: Equatable {
         }
         return entries
     }
+
+    /// A STARTED entry's worker pid (its data, a u32), or `nil` when the manager sent none.
+    var workerPID: Int32? {
+        guard data.count >= 4 else { return nil }
+        let value = UInt32(data[0]) | UInt32(data[1]) << 8 | UInt32(data[2]) << 16 | UInt32(data[3]) << 24
+        return Int32(exactly: value)
+    }
 }
+
+/// A RESOURCE entry's data: a worker's sample of its resource use (JSON keyed by Parsl's column names).
+extension ResourceUsage: JSONMessage {}
 
 /// A JSON message of the protocol (a frame body, or the data of a RESULTS entry).
 protocol JSONMessage: Decodable {}

@@ -143,7 +143,7 @@ enum WireResult {
             return fail(reason(for: report, walltime: attempt.walltime))
         case .workerLost?:
             return fail(.workerLost(WorkerLostReport.parse(bytes)?.message ?? "a worker of block \(block) died"))
-        case .skipped?, .started?, nil:
+        case .skipped?, .started?, .resource?, nil:
             return fail(.executor("block \(block) sent result status \(status), which does not end a task"))
         }
     }
