@@ -8,7 +8,8 @@ import PythonBridge
 /// and a `status` row per state it passed (`pending`, `launched`, `running`, `fail_retryable`,
 /// then `exec_done`, `failed` or `dep_fail`); `block` rows as blocks are started (`PENDING`),
 /// answer (`RUNNING`) and end (`SCALED_IN`, or `FAILED` when lost); `node` rows when a block's
-/// manager registers (active) and when it goes (inactive); `resource` rows as samples come.
+/// manager registers (active), starts or stops having work, and goes (inactive), as Parsl's
+/// interchange reports each change of a manager; `resource` rows as samples come.
 /// Each batch of events is one transaction.
 ///
 /// Threading: the recorder's thread only (made on the kernel's, which opens the file so that a
@@ -18,6 +19,15 @@ final class MonitoringWriter: RunSink {
     private let runID: String
     private let options: MonitoringOptions
     private var tasks: [TaskID: TaskRecord] = [:]
+    /// Each ready block's host, workers and tries running, by executor and block: a `node` row is
+    /// written whenever a block starts or stops having work, as Parsl's interchange sends one
+    /// whenever a manager's state changes (registered, busy, idle, gone).
+    private var blocks: [BlockKey: (host: String, workers: Int, running: Int)] = [:]
+
+    private struct BlockKey: Hashable {
+        let executor: String
+        let block: Int
+    }
     private var completed = 0
     private var failed = 0
     private var failedWrites = 0
@@ -97,13 +107,17 @@ final class MonitoringWriter: RunSink {
         case .taskLaunched(let id, let tryID, let executor):
             tasks[id]?.tries.append(TryRecord(executor: executor, launched: time))
             tasks[id]?.statuses.append(.init(name: "launched", time: time, tryID: tryID))
-        case .taskRunning(let id, let tryID, _, let placement):
+        case .taskRunning(let id, let tryID, let executor, let placement):
             guard tasks[id]?.tries.indices.contains(tryID) == true else { return }
             tasks[id]?.tries[tryID].running = time
             tasks[id]?.tries[tryID].placement = placement
             tasks[id]?.statuses.append(.init(name: "running", time: time, tryID: tryID))
+            try noteWork(executor: executor, placement: placement, change: 1, at: time)
         case .taskRetried(let id, let tryID, let error):
             guard tasks[id]?.tries.indices.contains(tryID) == true else { return }
+            if let attempt = tasks[id]?.tries[tryID], attempt.running != nil {
+                try noteWork(executor: attempt.executor, placement: attempt.placement, change: -1, at: time)
+            }
             tasks[id]?.tries[tryID].returned = time
             tasks[id]?.tries[tryID].failure = FailureSummary(error).line
             tasks[id]?.statuses.append(.init(name: "fail_retryable", time: time, tryID: tryID))
@@ -118,7 +132,12 @@ final class MonitoringWriter: RunSink {
             case .dependencyFailed: state = "dep_fail"; failed += 1
             case .cancelled: state = "failed"; failed += 1
             }
-            if let tryID, record.tries.indices.contains(tryID) { record.tries[tryID].returned = time }
+            if let tryID, record.tries.indices.contains(tryID) {
+                record.tries[tryID].returned = time
+                if record.tries[tryID].running != nil {
+                    try noteWork(executor: record.tries[tryID].executor, placement: record.tries[tryID].placement, change: -1, at: time)
+                }
+            }
             record.statuses.append(.init(name: state, time: time, tryID: tryID ?? 0))
             try writeTask(id, record, returned: time)
         case .blockStarted(let executor, let block, _, let jobID):
@@ -126,7 +145,9 @@ final class MonitoringWriter: RunSink {
         case .blockReady(let executor, let block, let host, let workers):
             try writeBlock(executor, block, jobID: nil, status: "RUNNING", at: time)
             try writeNode(executor, block, host: host, workers: workers, active: true, at: time)
+            blocks[BlockKey(executor: executor, block: block)] = (host, workers, 0)
         case .blockEnded(let executor, let block, let host, let reason):
+            blocks[BlockKey(executor: executor, block: block)] = nil
             try writeBlock(executor, block, jobID: nil, status: reason == nil ? "SCALED_IN" : "FAILED", at: time)
             try writeNode(executor, block, host: host, workers: 0, active: false, at: time)
         case .resources(let sample):
@@ -144,6 +165,18 @@ final class MonitoringWriter: RunSink {
                               running: attempt.running, returned: attempt.returned, failure: attempt.failure)
         }
         try rows.writeStatuses(record.statuses, of: id)
+    }
+
+    /// Counts a try starting (`change` 1) or ending (-1) on its block; writes a `node` row when
+    /// the block goes from idle to busy or back.
+    private func noteWork(executor: String, placement: Placement?, change: Int, at time: Date) throws {
+        guard let block = placement?.block, var entry = blocks[BlockKey(executor: executor, block: block)] else { return }
+        let before = entry.running
+        entry.running = max(0, entry.running + change)
+        blocks[BlockKey(executor: executor, block: block)] = entry
+        if (before == 0) != (entry.running == 0) {
+            try writeNode(executor, block, host: entry.host, workers: entry.workers, active: true, at: time)
+        }
     }
 
     private func writeBlock(_ executor: String, _ block: Int, jobID: String?, status: String, at time: Date) throws {
