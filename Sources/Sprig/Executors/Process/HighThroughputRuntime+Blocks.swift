@@ -63,8 +63,13 @@ extension HighThroughputRuntime {
         }
         if expected.withLock({ $0?.serializer }) == "pickle" { arguments.append("--pickle-only") }
         let info = Python.info!
-        return ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
-                              pythonVersion: "\(info.version.major).\(info.version.minor)", launchCommand: settings.launchCommand)
+        var command = ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
+                                     pythonVersion: "\(info.version.major).\(info.version.minor)", launchCommand: settings.launchCommand)
+        command.runDirectory = context.runDirectory
+        command.address = settings.address
+        command.portRange = settings.workerPortRange
+        command.heartbeatPeriod = heartbeatPeriod
+        return command
     }
 
     func noteTaskDuration(_ duration: Duration) {

@@ -285,8 +285,9 @@ final class HighThroughputRuntime: Executor {
                 lastHeartbeat = now
                 for block in blocks where block.phase == .ready || block.phase == .draining { block.sendHeartbeat() }
             }
-            if let drainPeriod = settings.drainPeriod {
-                for block in blocks where now - block.launchedAt >= drainPeriod && (block.phase == .ready || block.phase == .draining) {
+            for block in blocks where block.phase == .ready || block.phase == .draining {
+                // Its drain period passed, or its provider says its time is nearly up (a batch job's walltime).
+                if settings.drainPeriod.map({ now - block.launchedAt >= $0 }) ?? false || block.process.shouldDrain(at: now) {
                     block.drain()
                 }
             }
