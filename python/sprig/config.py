@@ -28,7 +28,7 @@ from sprig.errors import ConfigurationError, InvalidResourceSpecification, Sprig
 from sprig.executors import Executor, HighThroughputExecutor, ThreadPoolExecutor
 from sprig.providers import (  # noqa: F401
     AdHocProvider, Channel, ExecutionProvider, Launcher, LocalChannel, LocalProvider, SimpleLauncher,
-    SingleNodeLauncher, SSHChannel,
+    SingleNodeLauncher, SlurmProvider, SrunLauncher, SSHChannel,
 )
 
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
@@ -164,5 +164,6 @@ def htex_local() -> Config:
 
 __all__ = [
     "Config", "Executor", "ThreadPoolExecutor", "HighThroughputExecutor", "ExecutionProvider", "LocalProvider",
-    "Channel", "LocalChannel", "Launcher", "SingleNodeLauncher", "SimpleLauncher", "local_threads", "htex_local",
+    "Channel", "LocalChannel", "Launcher", "SingleNodeLauncher", "SimpleLauncher", "SrunLauncher", "SlurmProvider",
+    "local_threads", "htex_local",
 ]
