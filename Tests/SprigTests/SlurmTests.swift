@@ -54,11 +54,11 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
 
     init(_ kind: String, blocks: Int = 1, maxBlocks: Int? = nil, retries: Int = 0, strategy: Strategy = .none,
          walltime: String = "00:10:00", drainBefore: Duration? = nil, workerInit: String = "",
-         launcher: SlurmLauncher = .srun()) throws {
+         launcher: SlurmLauncher = .srun(), exclusive: Bool = false) throws {
         cluster = try TestCluster.load(kind)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-slurm-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let provider = SlurmProvider(exclusive: false, initBlocks: blocks, minBlocks: strategy == .none ? 0 : blocks,
+        let provider = SlurmProvider(exclusive: exclusive, initBlocks: blocks, minBlocks: strategy == .none ? 0 : blocks,
                                      maxBlocks: maxBlocks ?? blocks, walltime: walltime, workerInit: workerInit, launcher: launcher,
                                      scriptDir: folder + "/node", environment: ["SLURM_CONF": cluster.conf, "PYTHONPATH": samplesFolder],
                                      statusPeriod: .milliseconds(500), drainBeforeWalltime: drainBefore)
@@ -129,4 +129,159 @@ struct SlurmTests {
         #expect(stat("\(h.runDirectory)/submit_scripts/block-0.sbatch", &info) == 0 && info.st_mode & 0o077 == 0)
         print("slurm: sbatch to first result \(firstResult)")
     }
+
+    @Test func threeBlocksSpreadOverTheThreeNodeClusterAndConnectBackAcrossTheBridge() throws {
+        let h = try SlurmHarness("netns", blocks: 3, exclusive: true)
+        defer { h.close() }
+        #expect(eventually(timeout: .seconds(30)) { h.status.readyBlocks.count == 3 })
+        let hosts = try (0..<9).map { _ in try h.python("host_after")(0.3) }.map { try $0.result(as: String.self) }
+        #expect(Set(hosts) == Set(h.cluster.nodes), "tasks ran on \(Set(hosts))")
+        #expect(h.blockLog(0).contains("manager connected from 10.200."), "\(h.blockLog(0))")
+    }
+
+    @Test func aJobCancelledMidTaskLosesItsTaskWhichIsRetriedInTheOtherBlock() throws {
+        let h = try SlurmHarness("netns", blocks: 2, retries: 1, exclusive: true)
+        defer { h.close() }
+        #expect(eventually(timeout: .seconds(30)) { h.status.readyBlocks.count == 2 })
+        let future = try h.python("host_after")(3.0)
+        try #require(eventually(timeout: .seconds(10)) { h.status.blocks.contains { $0.outstanding > 0 } })
+        let victim = try #require(h.status.blocks.first { $0.outstanding > 0 }).number
+        let job = try #require(h.cluster.jobs(named: h.jobPrefix + "\(victim)").first)
+        let cancelled = ContinuousClock.now
+        try h.cluster.run(["scancel", job])
+        #expect(eventually(timeout: .seconds(10)) { h.status.ended.contains { $0.number == victim } })
+        let noticed = ContinuousClock.now - cancelled
+        let ended = try #require(h.status.ended.first { $0.number == victim })
+        #expect(ended.failure != nil, "the lost block counts as a failure")
+        #expect(try future.result(as: String.self).hasPrefix("node"))
+        print("slurm: scancel noticed after \(noticed)")
+    }
+
+    @Test func aBlockNearItsWalltimeDrainsAndFinishesItsTaskFirst() throws {
+        // A 1-minute job drains 50 s before its end: 10 s after it runs.
+        let h = try SlurmHarness("local", walltime: "00:01:00", drainBefore: .seconds(50))
+        defer { h.close() }
+        let long = try h.python("sleep_then")(12.0, "done")
+        #expect(try long.result(as: String.self) == "done")
+        #expect(eventually(timeout: .seconds(15)) { h.status.ended.contains { $0.number == 0 } })
+        #expect(h.status.ended.first { $0.number == 0 }?.failure == nil, "drained, not lost")
+        #expect(h.blockLog(0).contains("the block drains"))
+        #expect(eventually(timeout: .seconds(10)) { h.cluster.jobs(named: h.jobPrefix).isEmpty })
+    }
+
+    @Test func peersWithoutTLSOrWithAWrongSecretAreDroppedAndTheRunCarriesOn() throws {
+        // The job waits 3 s before its connector starts, so the strangers come first.
+        let h = try SlurmHarness("local", workerInit: "sleep 3")
+        defer { h.close() }
+        var port = 0
+        try #require(eventually(timeout: .seconds(10)) {
+            guard let line = h.blockLog(0).split(separator: "\n").first(where: { $0.contains("listening on") }),
+                  let value = line.split(separator: ":").last.flatMap({ Int($0) }) else { return false }
+            port = value
+            return true
+        })
+        let script = try h.submitScript(0)
+        let details = try #require(script.split(separator: "\n").first { $0.hasPrefix("{\"") })
+        let stranger = """
+            import json, socket, ssl, sys, time
+            sys.path.insert(0, \(pythonLiteral(packageFolder + "/python")))
+            from sprig import connector
+            config = json.loads(sys.stdin.readline())
+            started = time.monotonic()
+            plain = socket.create_connection((config["address"], config["port"]))
+            plain.sendall(b"\\x00" * 64)
+            plain.settimeout(5)
+            try:
+                while plain.recv(100): pass
+            except OSError: pass
+            print("plain dropped after %.2f s" % (time.monotonic() - started))
+            config["secret"] = "00" * 32
+            try:
+                connector.connect(config)
+                print("wrong secret accepted")
+            except (OSError, ConnectionError) as exc:
+                print("wrong secret refused: %s" % exc)
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", stranger]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        var fields = try #require(try JSONSerialization.jsonObject(with: Data(details.utf8)) as? [String: Any])
+        fields["port"] = port
+        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: fields) + Data("\n".utf8))
+        try input.fileHandleForWriting.close()
+        let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(said.contains("plain dropped after"), "\(said)")
+        let seconds = said.split(separator: "\n").first.flatMap { $0.split(separator: " ").dropFirst(3).first }.flatMap { Double($0) }
+        #expect((seconds ?? 9) < 1.5, "\(said)")
+        #expect(said.contains("wrong secret refused"), "\(said)")
+        #expect(try h.python("add")(1, 2).result(as: Int.self) == 3)
+        #expect(h.blockLog(0).contains("dropped a connection"))
+    }
+
+    @Test func theSecretIsInNoProcessArgumentsAndNoFileOthersMayRead() throws {
+        let h = try SlurmHarness("local")
+        defer { h.close() }
+        #expect(try h.python("add")(1, 1).result(as: Int.self) == 2)
+        let script = try h.submitScript(0)
+        let details = try #require(script.split(separator: "\n").first { $0.hasPrefix("{\"") })
+        let fields = try #require(try JSONSerialization.jsonObject(with: Data(details.utf8)) as? [String: Any])
+        let secret = try #require(fields["secret"] as? String)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        let carrying = entries.compactMap(Int32.init).filter { pid in
+            let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+            return String(decoding: data, as: UTF8.self).contains(secret)
+        }
+        #expect(carrying.isEmpty, "the secret is in the arguments of \(carrying)")
+        // Every file of the run and of the cluster's spool holding it is private to its owner.
+        for root in [h.folder, h.cluster.values["SPRIG_SLURM_DIR"] ?? ""] where !root.isEmpty {
+            let walker = FileManager.default.enumerator(atPath: root)
+            while let relative = walker?.nextObject() as? String {
+                let path = root + "/" + relative
+                var info = stat()
+                guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size < 4_000_000,
+                      let text = FileManager.default.contents(atPath: path), String(decoding: text, as: UTF8.self).contains(secret) else { continue }
+                #expect(info.st_mode & 0o044 == 0, "\(path) holds the secret and others may read it")
+            }
+        }
+    }
+
+    @Test func aParslScriptWithASlurmProviderRunsUnderTheSprigCommand() throws {
+        let cluster = try TestCluster.load("local")
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let script = """
+            import parsl
+            from parsl.config import Config
+            from parsl.executors import HighThroughputExecutor
+            from parsl.launchers import SrunLauncher
+            from parsl.providers import SlurmProvider
+
+            config = Config(executors=[HighThroughputExecutor(
+                label="cluster", address=\(pythonLiteral(cluster.submitAddress)), max_workers_per_node=2,
+                provider=SlurmProvider(partition="debug", nodes_per_block=1, init_blocks=1, max_blocks=1,
+                                       walltime="00:05:00", exclusive=False, launcher=SrunLauncher()))])
+
+            @parsl.python_app
+            def square(x):
+                return x * x
+
+            with parsl.load(config):
+                print(sum(f.result() for f in [square(i) for i in range(10)]))
+            """
+        try script.write(toFile: folder + "/slurm_script.py", atomically: true, encoding: .utf8)
+        let run = try runSprig(["run", folder + "/slurm_script.py"], in: folder, environment: ["SLURM_CONF": cluster.conf])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.split(separator: "\n").last == "285")
+        #expect(cluster.jobs(named: "sprig.").isEmpty)
+    }
+}
+
+/// `text` as a Python string literal.
+func pythonLiteral(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
 }

@@ -115,11 +115,11 @@ public struct SlurmProvider: ExecutionProvider {
     /// ``declaredMemory``.
     public var declaredMemoryPerNode: Double? { declaredMemory }
 
-    /// How long before `walltime` a running block drains: ``drainBeforeWalltime``, else a tenth
-    /// of it, between 10 s and 5 minutes (never more than half the walltime).
+    /// How long before `walltime` a running block drains: ``drainBeforeWalltime`` (at most the
+    /// walltime), else a tenth of it, between 10 s and 5 minutes, and at most half of it.
     public func drainMargin(walltime: Duration) -> Duration {
-        let margin = drainBeforeWalltime ?? min(max(walltime / 10, .seconds(10)), .seconds(300))
-        return min(margin, walltime / 2)
+        if let drainBeforeWalltime { return min(drainBeforeWalltime, walltime) }
+        return min(min(max(walltime / 10, .seconds(10)), .seconds(300)), walltime / 2)
     }
 
     /// Starts the block's relay, writes its batch script and submits it.
