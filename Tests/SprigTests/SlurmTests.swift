@@ -89,6 +89,7 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
         #expect(cluster.jobs(named: jobPrefix).isEmpty, "jobs left: \(cluster.jobs(named: jobPrefix))")
         #expect(eventually(timeout: .seconds(5)) { relayPIDs().isEmpty }, "relays left: \(relayPIDs())")
         #expect(eventually(timeout: .seconds(5)) { managersOnNodes().isEmpty }, "left on the nodes: \(managersOnNodes())")
+        #expect(listeningPorts(in: htex.workerPortRange).isEmpty, "still listening: \(listeningPorts(in: htex.workerPortRange))")
         try? FileManager.default.removeItem(atPath: folder)
     }
 
@@ -155,6 +156,27 @@ struct SlurmTests {
         #expect(ended.failure != nil, "the lost block counts as a failure")
         #expect(try future.result(as: String.self).hasPrefix("node"))
         print("slurm: scancel noticed after \(noticed)")
+    }
+
+    @Test func aNodeKilledMidTaskIsNoticedFromTheConnectionAndTheTaskRunsElsewhere() throws {
+        let h = try SlurmHarness("netns", blocks: 2, retries: 1, exclusive: true)
+        defer { h.close() }
+        #expect(eventually(timeout: .seconds(30)) { h.status.readyBlocks.count == 2 })
+        let future = try h.python("host_after")(3.0)
+        try #require(eventually(timeout: .seconds(10)) { h.status.blocks.contains { $0.outstanding > 0 } })
+        let victim = try #require(h.status.blocks.first { $0.outstanding > 0 }).number
+        let job = try #require(h.cluster.jobs(named: h.jobPrefix + "\(victim)").first)
+        let node = try h.cluster.run(["squeue", "--noheader", "--format=%N", "--jobs=" + job]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(h.cluster.nodes.contains(node), "job \(job) runs on '\(node)'")
+        let killed = ContinuousClock.now
+        try h.cluster.run(["/bin/bash", h.cluster.nodeScript, "netns", "kill", node])
+        defer { _ = try? h.cluster.run(["/bin/bash", h.cluster.nodeScript, "netns", "start", node]) }
+        #expect(eventually(timeout: .seconds(10)) { h.status.ended.contains { $0.number == victim } })
+        let noticed = ContinuousClock.now - killed
+        let survivor = try future.result(as: String.self)
+        #expect(survivor != node && survivor.hasPrefix("node"))
+        _ = try h.cluster.run(["/bin/bash", h.cluster.nodeScript, "netns", "start", node])
+        print("slurm: node kill noticed after \(noticed)")
     }
 
     @Test func aBlockNearItsWalltimeDrainsAndFinishesItsTaskFirst() throws {
@@ -278,6 +300,18 @@ struct SlurmTests {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.split(separator: "\n").last == "285")
         #expect(cluster.jobs(named: "sprig.").isEmpty)
+    }
+}
+
+/// The TCP ports of `range` something on this machine listens on (`/proc/net/tcp`, `tcp6`).
+func listeningPorts(in range: ClosedRange<Int>) -> [Int] {
+    ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { path -> [Int] in
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 3, fields[3] == "0A", let port = fields[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) else { return nil }
+            return range.contains(port) ? port : nil
+        }
     }
 }
 
