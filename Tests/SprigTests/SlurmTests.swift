@@ -54,7 +54,7 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
 
     init(_ kind: String, blocks: Int = 1, maxBlocks: Int? = nil, retries: Int = 0, strategy: Strategy = .none,
          walltime: String = "00:10:00", drainBefore: Duration? = nil, workerInit: String = "",
-         launcher: SlurmLauncher = .srun(), exclusive: Bool = false) throws {
+         launcher: SlurmLauncher = .srun(), exclusive: Bool = false, workers: Int = 1) throws {
         cluster = try TestCluster.load(kind)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-slurm-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -62,7 +62,7 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
                                      maxBlocks: maxBlocks ?? blocks, walltime: walltime, workerInit: workerInit, launcher: launcher,
                                      scriptDir: folder + "/node", environment: ["SLURM_CONF": cluster.conf, "PYTHONPATH": samplesFolder],
                                      statusPeriod: .milliseconds(500), drainBeforeWalltime: drainBefore)
-        htex = HighThroughputExecutor(label: "slurm", maxWorkers: 1, provider: provider, heartbeatPeriod: .milliseconds(500),
+        htex = HighThroughputExecutor(label: "slurm", maxWorkers: workers, provider: provider, heartbeatPeriod: .milliseconds(500),
                                       heartbeatThreshold: .seconds(10), address: cluster.submitAddress)
         dfk = try DataFlowKernel(config: Config(executors: [htex], retries: retries, runDirectory: folder + "/runinfo",
                                                 strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder])))
@@ -270,6 +270,35 @@ struct SlurmTests {
                 #expect(info.st_mode & 0o044 == 0, "\(path) holds the secret and others may read it")
             }
         }
+    }
+
+    /// Prints figures, asserts none: no-op tasks through a Slurm block and through a local block
+    /// with the same workers, and one-task round trips through each.
+    @Test func noOpRateThroughASlurmBlockAgainstALocalBlock() throws {
+        func measure(_ dfk: DataFlowKernel) throws -> (rate: Double, latency: Duration) {
+            let noop = try dfk.pythonApp(module: "engine_samples", function: "noop")
+            _ = try noop().result(as: Int?.self)
+            let count = 3000
+            let started = ContinuousClock.now
+            let futures = (0..<count).map { _ in noop() }
+            for future in futures { _ = try future.result(as: Int?.self) }
+            let rate = Double(count) / (ContinuousClock.now - started).seconds
+            let one = ContinuousClock.now
+            for _ in 0..<200 { _ = try noop().result(as: Int?.self) }
+            return (rate, (ContinuousClock.now - one) / 200)
+        }
+        let h = try SlurmHarness("local", workers: 2)
+        defer { h.close() }
+        let slurm = try measure(h.dfk)
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let local = try DataFlowKernel(config: Config(executors: [HighThroughputExecutor(label: "local", maxWorkers: 2)],
+                                                      runDirectory: folder, strategy: .none,
+                                                      python: PythonConfiguration(searchPaths: [samplesFolder])))
+        defer { local.shutdown() }
+        let here = try measure(local)
+        print(String(format: "slurm: no-op %.0f tasks/s through a Slurm block, %.0f through a local block (%.0f%%); round trip %.0f µs against %.0f µs",
+                     slurm.rate, here.rate, 100 * slurm.rate / here.rate, slurm.latency.seconds * 1e6, here.latency.seconds * 1e6))
     }
 
     @Test func aParslScriptWithASlurmProviderRunsUnderTheSprigCommand() throws {

@@ -60,6 +60,7 @@ def _bind(address: str, low: int, high: int) -> socket.socket:
 def _authenticate(raw: socket.socket, context: ssl.SSLContext, secret: bytes, block: int) -> ssl.SSLSocket:
     """The TLS connection of a peer that proved the secret; raises for any other peer."""
     raw.settimeout(PEER_DEADLINE)
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # frames are small and answered at once
     deadline = time.monotonic() + PEER_DEADLINE
     sock = context.wrap_socket(raw, server_side=True)
     own_nonce = os.urandom(NONCE)

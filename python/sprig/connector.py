@@ -119,6 +119,7 @@ def connect(config, timeout=10.0):
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     raw = socket.create_connection((config["address"], int(config["port"])), timeout=timeout)
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # frames are small and answered at once
     sock = context.wrap_socket(raw)
     if not hmac.compare_digest(fingerprint(sock.getpeercert(binary_form=True)), config["fingerprint"]):
         sock.close()
