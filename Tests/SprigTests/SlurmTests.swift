@@ -272,6 +272,23 @@ struct SlurmTests {
         }
     }
 
+    @Test func theReadmesSwiftConfigBuildsTheSbatchLinesItNames() throws {
+        let cluster = HighThroughputExecutor(label: "cluster", maxWorkers: 16, provider: SlurmProvider(
+            partition: "compute", account: "proj42", maxBlocks: 8, walltime: "01:00:00",
+            schedulerOptions: "#SBATCH --gres=gpu:1", workerInit: "module load python/3.11", launcher: .srun()),
+            address: "10.1.0.5")
+        let provider = try #require(cluster.provider as? SlurmProvider)
+        let text = try SubmitScript(provider: provider, block: 3, jobName: "sprig.000.block-3", outputPath: "/o", errorPath: "/e",
+                                    connectLine: "{\"secret\": \"s\"}", connectorSource: "pass").text()
+        for line in ["#SBATCH --partition=compute", "#SBATCH --account=proj42", "#SBATCH --time=60", "#SBATCH --exclusive",
+                     "#SBATCH --gres=gpu:1", "#SBATCH --nodes=1", "module load python/3.11"] {
+            #expect(text.contains(line + "\n"), "no \(line) in\n\(text)")
+        }
+        #expect(text.contains("| srun --ntasks=1 --ntasks-per-node=1 --nodes=1 python3 -X utf8 -c pass"))
+        #expect(throws: ProviderError.self) { try SubmitScript.minutes("ten minutes") }
+        #expect(try SubmitScript.minutes("1-00:00:30") == 1441)
+    }
+
     /// Prints figures, asserts none: no-op tasks through a Slurm block and through a local block
     /// with the same workers, and one-task round trips through each.
     @Test func noOpRateThroughASlurmBlockAgainstALocalBlock() throws {

@@ -35,29 +35,29 @@ struct SchedulerCommand {
         try? writeAll(toChild.write, Array(input.utf8))
         close(toChild.write)
         var out: [UInt8] = [], err: [UInt8] = []
-        var open: [(Int32, Bool)] = [(fromChild.read, true), (errChild.read, false)]
+        var streams: [(Int32, Bool)] = [(fromChild.read, true), (errChild.read, false)]
         let deadline = ContinuousClock.now + timeout
         var timedOut = false
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while !open.isEmpty {
+        while !streams.isEmpty {
             let left = deadline - ContinuousClock.now
             if left <= .zero { timedOut = true; break }
-            var fds = open.map { pollfd(fd: $0.0, events: Int16(POLLIN), revents: 0) }
+            var fds = streams.map { pollfd(fd: $0.0, events: Int16(POLLIN), revents: 0) }
             let millis = Int32(min(Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15, 60_000))
             if poll(&fds, nfds_t(fds.count), max(1, millis)) < 0 && errno != EINTR { break }
             for (index, entry) in fds.enumerated().reversed() where entry.revents != 0 {
                 let count = read(entry.fd, &buffer, buffer.count)
                 if count <= 0 {
                     close(entry.fd)
-                    open.remove(at: index)
-                } else if open[index].1 {
+                    streams.remove(at: index)
+                } else if streams[index].1 {
                     out += buffer[0..<count]
                 } else {
                     err += buffer[0..<count]
                 }
             }
         }
-        for (fd, _) in open { close(fd) }
+        for (fd, _) in streams { close(fd) }
         if timedOut { kill(-pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
