@@ -57,6 +57,15 @@ def _frames_then_line(stream):
             return head + stream.readline()
 
 
+def _echo_through(process, good, text):
+    """Sends ``text`` through the relay to the echo loader and back, then ends both."""
+    process.stdin.write(text + b"\n")
+    process.stdin.flush()
+    assert _frames_then_line(process.stdout) == b"echo:" + text + b"\n"
+    process.stdin.close()
+    assert good.wait(20) == 0
+
+
 def test_strangers_are_dropped_within_a_second_and_the_manager_then_connects(relay):
     process, details, _ = relay
     plain = socket.create_connection(("127.0.0.1", details["port"]))
@@ -71,12 +80,7 @@ def test_strangers_are_dropped_within_a_second_and_the_manager_then_connects(rel
     assert time.monotonic() - started < 1.5
     wrong = _connector(dict(details, secret="00" * 32))
     assert wrong.wait(10) == connector.CONNECT_FAILED
-    good = _connector(details)
-    process.stdin.write(b"hello\n")
-    process.stdin.flush()
-    assert _frames_then_line(process.stdout) == b"echo:hello\n"
-    process.stdin.close()
-    assert good.wait(20) == 0
+    _echo_through(process, _connector(details), b"hello")
     assert process.wait(20) == 0
     log = process.stderr.read().decode()
     assert log.count("dropped a connection") == 2 and "no longer listening" in log
@@ -93,12 +97,7 @@ def test_a_connector_refuses_a_relay_with_another_certificate(relay):
     assert refused.wait(10) == connector.CONNECT_FAILED
     assert b"not the run's" in refused.stderr.read()
     # The relay is unaffected: the right connector still gets through.
-    good = _connector(details)
-    process.stdin.write(b"x\n")
-    process.stdin.flush()
-    assert _frames_then_line(process.stdout) == b"echo:x\n"
-    process.stdin.close()
-    assert good.wait(20) == 0
+    _echo_through(process, _connector(details), b"x")
 
 
 def test_the_relay_exits_when_the_engine_gives_the_block_up_before_it_connects(relay):
