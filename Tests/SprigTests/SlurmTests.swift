@@ -54,16 +54,18 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
 
     init(_ kind: String, blocks: Int = 1, maxBlocks: Int? = nil, retries: Int = 0, strategy: Strategy = .none,
          walltime: String = "00:10:00", drainBefore: Duration? = nil, workerInit: String = "",
-         launcher: SlurmLauncher = .srun(), exclusive: Bool = false, workers: Int = 1) throws {
+         launcher: SlurmLauncher = .srun(), exclusive: Bool = false, workers: Int = 1, schedulerOptions: String = "",
+         heartbeatThreshold: Duration = .seconds(10)) throws {
         cluster = try TestCluster.load(kind)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-slurm-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let provider = SlurmProvider(exclusive: exclusive, initBlocks: blocks, minBlocks: strategy == .none ? 0 : blocks,
-                                     maxBlocks: maxBlocks ?? blocks, walltime: walltime, workerInit: workerInit, launcher: launcher,
+                                     maxBlocks: maxBlocks ?? blocks, walltime: walltime, schedulerOptions: schedulerOptions,
+                                     workerInit: workerInit, launcher: launcher,
                                      scriptDir: folder + "/node", environment: ["SLURM_CONF": cluster.conf, "PYTHONPATH": samplesFolder],
                                      statusPeriod: .milliseconds(500), drainBeforeWalltime: drainBefore)
         htex = HighThroughputExecutor(label: "slurm", maxWorkers: workers, provider: provider, heartbeatPeriod: .milliseconds(500),
-                                      heartbeatThreshold: .seconds(10), address: cluster.submitAddress)
+                                      heartbeatThreshold: heartbeatThreshold, address: cluster.submitAddress)
         dfk = try DataFlowKernel(config: Config(executors: [htex], retries: retries, runDirectory: folder + "/runinfo",
                                                 strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder])))
         runDirectory = folder + "/runinfo"
@@ -177,6 +179,16 @@ struct SlurmTests {
         #expect(survivor != node && survivor.hasPrefix("node"))
         _ = try h.cluster.run(["/bin/bash", h.cluster.nodeScript, "netns", "start", node])
         print("slurm: node kill noticed after \(noticed)")
+    }
+
+    @Test func aPendingJobSaysWhyAndIsNotTakenForASilentManagerAndShutdownCancelsIt() throws {
+        let h = try SlurmHarness("local", schedulerOptions: "#SBATCH --begin=now+1hour", heartbeatThreshold: .seconds(2))
+        defer { h.close() }
+        #expect(eventually(timeout: .seconds(10)) { h.blockLog(0).contains("is pending (BeginTime)") }, "\(h.blockLog(0))")
+        #expect(h.status.blocks.first?.waitingFor?.contains("pending: BeginTime") == true)
+        // Past the heartbeat threshold the block still waits: the relay speaks for it.
+        #expect(!eventually(timeout: .seconds(3)) { !h.status.ended.isEmpty }, "\(h.status.ended)")
+        #expect(h.cluster.jobs(named: h.jobPrefix).count == 1)
     }
 
     @Test func aBlockNearItsWalltimeDrainsAndFinishesItsTaskFirst() throws {

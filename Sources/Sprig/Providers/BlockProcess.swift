@@ -24,6 +24,9 @@ public final class BlockProcess: Sendable {
     /// When the block should stop taking tasks, if its provider knows (a batch job nearing its
     /// walltime); the executor drains the block from then on.
     let drainDeadline = Mutex<ContinuousClock.Instant?>(nil)
+    /// What the block waits on before its manager can connect, when its provider knows (a
+    /// pending batch job: "slurm job 12 pending: Resources"); shown in the block's status.
+    let waitingFor = Mutex<String?>(nil)
 
     init(pid: pid_t, input: Int32, output: Int32, host: String, onReap: (@Sendable (Int32) -> Void)? = nil) {
         self.pid = pid

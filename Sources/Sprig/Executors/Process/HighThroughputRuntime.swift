@@ -75,7 +75,8 @@ final class HighThroughputRuntime: Executor {
             }
             return BlockStatus(number: block.number, slot: block.slot, host: block.process.host, phase: phase,
                                workers: block.workers, outstanding: block.outstanding, processIDs: block.processIDs,
-                               idle: block.idleSince.map { now - $0 }, pythonVersion: block.pythonVersion)
+                               idle: block.idleSince.map { now - $0 }, pythonVersion: block.pythonVersion,
+                               waitingFor: phase == .starting ? block.process.waitingFor.withLock { $0 } : nil)
         }
         return ExecutorStatus(label: label, outstanding: outstanding, blocks: live, startFailures: failures,
                               broken: broken, ended: ended, workersPerBlock: workersPerBlock,

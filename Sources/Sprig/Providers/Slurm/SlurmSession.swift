@@ -105,6 +105,7 @@ final class SlurmSession: Sendable {
         switch new {
         case .pending(let reason):
             // Said when it changes, and every 30 s while it lasts.
+            job.process.waitingFor.withLock { $0 = "slurm job \(job.id) pending: \(reason.isEmpty ? "no reason given" : reason)" }
             if changed || job.lastNote.map({ now - $0 >= .seconds(30) }) ?? true {
                 note(job, "slurm job \(job.id) is pending (\(reason.isEmpty ? "no reason given" : reason))")
                 job.lastNote = now
@@ -112,6 +113,7 @@ final class SlurmSession: Sendable {
         case .running:
             if job.runningSince == nil {
                 job.runningSince = now
+                job.process.waitingFor.withLock { $0 = "slurm job \(job.id) running; its manager is connecting" }
                 let deadline = now + job.walltime - settings.drainMargin(walltime: job.walltime)
                 job.process.drainDeadline.withLock { $0 = deadline }
                 note(job, "slurm job \(job.id) is running; the block drains \((job.walltime - settings.drainMargin(walltime: job.walltime)).seconds) s from now")
