@@ -68,6 +68,22 @@ struct SlurmTests {
         print("slurm: node kill noticed after \(noticed)")
     }
 
+    @Test(.timeLimit(.minutes(3)))
+    func aJobKilledByItsWalltimeLosesItsTaskWhichARetryInANewBlockFinishes() throws {
+        // No drain: the task outlives the job's minute; Slurm kills the job (its time-limit check
+        // runs every 30 s), the block is lost, the `simple` strategy starts another, the retry runs there.
+        let h = try SlurmHarness("local", retries: 1, strategy: .simple(idleTime: .seconds(120)), walltime: "00:01:00",
+                                 drainBefore: .zero)
+        defer { h.close() }
+        let marker = h.folder + "/first-try"
+        let future = try h.python("slow_the_first_time")(marker, 300.0)
+        #expect(try future.result(as: String.self).isEmpty == false)
+        let lost = try #require(h.status.ended.first { $0.number == 0 })
+        #expect(lost.failure != nil, "block 0 was lost, not stopped")
+        #expect(h.blockLog(0).contains("ended: TIMEOUT") || h.blockLog(0).contains("connection was closed"), "\(h.blockLog(0))")
+        #expect(h.status.readyBlocks.contains { $0.number >= 1 })
+    }
+
     @Test func aPendingJobSaysWhyAndIsNotTakenForASilentManagerAndShutdownCancelsIt() throws {
         let h = try SlurmHarness("local", schedulerOptions: "#SBATCH --begin=now+1hour", heartbeatThreshold: .seconds(2))
         defer { h.close() }

@@ -191,3 +191,12 @@ def accelerator_after_meeting(folder, name, parties, timeout):
     accelerator this worker was given."""
     met = rendezvous(folder, name, parties, timeout)
     return [str(met), os.environ.get("CUDA_VISIBLE_DEVICES", ""), os.environ.get("ROCR_VISIBLE_DEVICES", "")]
+
+
+def slow_the_first_time(path, seconds):
+    """Sleeps `seconds` unless `path` exists (it makes it first), then says which host ran it."""
+    import socket
+    if not os.path.exists(path):
+        open(path, "w").close()
+        time.sleep(seconds)
+    return socket.gethostname()
