@@ -84,6 +84,43 @@ struct SlurmTests {
         #expect(h.status.readyBlocks.contains { $0.number >= 1 })
     }
 
+    @Test func aCaptureOfTheTrafficOnTheClusterNetworkHoldsNoPlaintext() throws {
+        let h = try SlurmHarness("netns", exclusive: true)
+        defer { h.close() }
+        #expect(eventually(timeout: .seconds(30)) { h.status.readyBlocks.count == 1 })
+        // Every frame crossing the cluster's bridge, read with a raw socket until stdin closes.
+        let sniffer = """
+            import select, socket, sys
+            raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(3))
+            raw.bind(("sprig-sbr0", 0))
+            print("ready", flush=True)
+            seen = bytearray()
+            while True:
+                ready, _, _ = select.select([raw, sys.stdin], [], [], 10)
+                if sys.stdin in ready or not ready: break
+                seen += raw.recv(65536)
+            marker = sys.argv[1].encode()
+            print(len(seen), marker in seen, b"cloudpickle" in seen, flush=True)
+            """
+        let marker = "sprig-plaintext-marker-\(UUID().uuidString)"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", sniffer, marker]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        let reader = output.fileHandleForReading
+        #expect(String(decoding: reader.availableData, as: UTF8.self).hasPrefix("ready"))
+        #expect(try h.python("identity")(String(repeating: marker, count: 20)).result(as: String.self).count == marker.count * 20)
+        try input.fileHandleForWriting.close()
+        let said = String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            .split(separator: " ")
+        process.waitUntilExit()
+        #expect(said.count == 3 && (Int(said[0]) ?? 0) > marker.count * 40, "captured \(said)")
+        #expect(said.count == 3 && said[1] == "False" && said[2] == "False", "plaintext on the wire: \(said)")
+    }
+
     @Test func aPendingJobSaysWhyAndIsNotTakenForASilentManagerAndShutdownCancelsIt() throws {
         let h = try SlurmHarness("local", schedulerOptions: "#SBATCH --begin=now+1hour", heartbeatThreshold: .seconds(2))
         defer { h.close() }
