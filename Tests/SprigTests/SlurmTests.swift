@@ -224,6 +224,20 @@ struct SlurmTests {
         }
     }
 
+    @Test func anAddressThisMachineDoesNotHaveFailsTheBlockNamingIt() throws {
+        let cluster = try TestCluster.load("local")
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let htex = HighThroughputExecutor(label: "far", maxWorkers: 1, provider: SlurmProvider(
+            environment: ["SLURM_CONF": cluster.conf]), address: "192.0.2.1")
+        let dfk = try DataFlowKernel(config: Config(executors: [htex], runDirectory: folder, strategy: .none))
+        defer { dfk.shutdown() }
+        #expect(eventually(timeout: .seconds(10)) { !(dfk.executorStatus("far")?.startFailures.isEmpty ?? true) })
+        let message = dfk.executorStatus("far")?.startFailures.values.joined(separator: " / ") ?? ""
+        #expect(message.contains("block 0") && message.contains("192.0.2.1") && message.contains("cannot listen"), "\(message)")
+        #expect(cluster.jobs(named: "sprig.").isEmpty, "nothing was submitted")
+    }
+
     @Test func theReadmesSwiftConfigBuildsTheSbatchLinesItNames() throws {
         let cluster = HighThroughputExecutor(label: "cluster", maxWorkers: 16, provider: SlurmProvider(
             partition: "compute", account: "proj42", maxBlocks: 8, walltime: "01:00:00",
