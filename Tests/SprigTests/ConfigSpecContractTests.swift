@@ -102,7 +102,7 @@ struct ConfigSpecContractTests {
                 #expect(slurm.walltime == provider["walltime"] as? String && slurm.exclusive == provider["exclusive"] as? Bool)
                 #expect(slurm.schedulerOptions == provider["scheduler_options"] as? String)
                 #expect(slurm.workerInit == provider["worker_init"] as? String && slurm.cmdTimeout == provider["cmd_timeout"] as? Int)
-                #expect([slurm.initBlocks, slurm.minBlocks, slurm.maxBlocks]
+                #expect([slurm.initJobs, slurm.minJobs, slurm.maxJobs]
                         == ["init_blocks", "min_blocks", "max_blocks"].map { provider[$0] as? Int ?? -1 })
                 let launcher = try #require(provider["launcher"] as? [String: Any])
                 #expect(slurm.launcher == .srun(overrides: launcher["overrides"] as? String ?? "", debug: launcher["debug"] as? Bool ?? true))

@@ -55,11 +55,11 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
     init(_ kind: String, blocks: Int = 1, maxBlocks: Int? = nil, retries: Int = 0, strategy: Strategy = .none,
          walltime: String = "00:10:00", drainBefore: Duration? = nil, workerInit: String = "",
          launcher: SlurmLauncher = .srun(), exclusive: Bool = false, workers: Int = 1, schedulerOptions: String = "",
-         heartbeatThreshold: Duration = .seconds(10)) throws {
+         heartbeatThreshold: Duration = .seconds(10), nodesPerBlock: Int = 1) throws {
         cluster = try TestCluster.load(kind)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-slurm-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let provider = SlurmProvider(exclusive: exclusive, initBlocks: blocks, minBlocks: strategy == .none ? 0 : blocks,
+        let provider = SlurmProvider(nodesPerBlock: nodesPerBlock, exclusive: exclusive, initBlocks: blocks, minBlocks: strategy == .none ? 0 : blocks,
                                      maxBlocks: maxBlocks ?? blocks, walltime: walltime, schedulerOptions: schedulerOptions,
                                      workerInit: workerInit, launcher: launcher,
                                      scriptDir: folder + "/node", environment: ["SLURM_CONF": cluster.conf, "PYTHONPATH": samplesFolder],

@@ -68,6 +68,18 @@ struct SlurmTests {
         print("slurm: node kill noticed after \(noticed)")
     }
 
+    @Test func twoNodesPerBlockMakeOneJobWhoseNodesEachRunAManager() throws {
+        let h = try SlurmHarness("netns", blocks: 1, exclusive: true, nodesPerBlock: 2)
+        defer { h.close() }
+        #expect(eventually(timeout: .seconds(30)) { h.status.readyBlocks.count == 2 })
+        let jobs = h.cluster.jobs(named: h.jobPrefix)
+        #expect(jobs.count == 1, "\(jobs)")
+        let nodes = try h.cluster.run(["squeue", "--noheader", "--format=%D", "--jobs=" + (jobs.first ?? "0")])
+        #expect(nodes.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        let hosts = try (0..<6).map { _ in try h.python("host_after")(0.3) }.map { try $0.result(as: String.self) }
+        #expect(Set(hosts).count == 2, "tasks ran on \(Set(hosts))")
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func aJobKilledByItsWalltimeLosesItsTaskWhichARetryInANewBlockFinishes() throws {
         // No drain: the task outlives the job's minute; Slurm kills the job (its time-limit check
@@ -185,6 +197,7 @@ struct SlurmTests {
         try process.run()
         var fields = try #require(try JSONSerialization.jsonObject(with: Data(details.utf8)) as? [String: Any])
         fields["port"] = port
+        fields["block"] = 0
         input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: fields) + Data("\n".utf8))
         try input.fileHandleForWriting.close()
         let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -6,8 +6,11 @@ with its stdin and stdout relayed to the connection. See PROTOCOL.md, "Connect-b
 It is shipped inline, like the bootstrap: the submit script runs ``python3 -c CONNECTOR_SOURCE``
 (this file's text, :func:`source`) with one JSON line on its stdin, never on its command line::
 
-    {"address": A, "port": P, "fingerprint": HEX, "secret": HEX, "block": B,
-     "loader": [ARGV of the loader, after the interpreter]}
+    {"address": A, "fingerprint": HEX, "secret": HEX,
+     "nodes": [{"block": B, "port": P, "loader": [ARGV of the loader, after the interpreter]}, ...]}
+
+A job of several nodes carries one block per node: each copy takes the entry of its index,
+``$SPRIG_NODE_INDEX`` (set by the submit script) or else ``$SLURM_PROCID`` (set by ``srun``).
 
 The relay (:mod:`sprig.connect_relay`) imports :func:`pump` and the handshake constants from here,
 so both ends share one implementation. Standard library only; valid Python 3.6 (the node's
@@ -146,8 +149,11 @@ def main():
     line = sys.stdin.buffer.readline()
     try:
         config = json.loads(line.decode())
+        if "nodes" in config:
+            index = int(os.environ.get("SPRIG_NODE_INDEX") or os.environ.get("SLURM_PROCID") or 0)
+            config.update(config["nodes"][index])
         sock = connect(config)
-    except (ValueError, KeyError, OSError, ConnectionError) as exc:
+    except (ValueError, KeyError, IndexError, OSError, ConnectionError) as exc:
         sys.stderr.write("sprig connector: cannot connect to the engine: %s\n" % exc)
         sys.exit(CONNECT_FAILED)
     sys.stderr.write("sprig connector: block %s connected to %s:%s\n" % (config["block"], config["address"], config["port"]))

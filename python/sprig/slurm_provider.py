@@ -23,8 +23,8 @@ class SlurmProvider(ExecutionProvider):
     """Blocks as Slurm jobs, with Parsl's parameters and defaults (except ``launcher``: an
     :class:`SrunLauncher` by default).
 
-    Each block is one ``sbatch`` job of ``nodes_per_block`` nodes (only 1 yet: one manager per
-    block) asking ``walltime`` (``"HH:MM:SS"``); ``partition``, ``account``, ``qos``,
+    Each block is one ``sbatch`` job of ``nodes_per_block`` nodes, one manager per node (the
+    executor's status lists each node's manager as a block), asking ``walltime`` (``"HH:MM:SS"``); ``partition``, ``account``, ``qos``,
     ``constraint``, ``clusters``, ``exclusive``, ``cores_per_node`` (``--cpus-per-task``) and
     ``mem_per_node`` (GB, ``--mem``) become ``#SBATCH`` lines, ``scheduler_options`` are added as
     they are, ``worker_init`` runs in the job before the manager. The job's manager connects back to
@@ -52,9 +52,6 @@ class SlurmProvider(ExecutionProvider):
                             ("constraint", constraint), ("clusters", clusters)):
             setattr(self, name, _check_str(owner, name, value, allow_none=True))
         self.nodes_per_block = _check_int(owner, "nodes_per_block", nodes_per_block, 1)
-        if self.nodes_per_block != 1:
-            raise ConfigurationError(f"{owner}: nodes_per_block is {nodes_per_block}; Sprig runs one manager per "
-                                     f"block yet, so it must be 1 (use max_blocks={max_blocks * nodes_per_block} instead)")
         self.cores_per_node = None if cores_per_node is None else _check_int(owner, "cores_per_node", cores_per_node, 1)
         self.mem_per_node = None if mem_per_node is None else _check_number(owner, "mem_per_node", mem_per_node, positive=True)
         self.parallelism = _check_number(owner, "parallelism", parallelism)
@@ -72,6 +69,9 @@ class SlurmProvider(ExecutionProvider):
         if not isinstance(launcher, (SrunLauncher, SingleNodeLauncher, SimpleLauncher)):
             raise ConfigurationError(f"{owner}: launcher {type(launcher).__name__} cannot start a Slurm block here; "
                                      "use SrunLauncher, SingleNodeLauncher or SimpleLauncher")
+        if self.nodes_per_block > 1 and isinstance(launcher, SimpleLauncher):
+            raise ConfigurationError(f"{owner}: SimpleLauncher starts one manager, but nodes_per_block is {nodes_per_block}; "
+                                     "use SrunLauncher (one manager per node)")
         self.launcher = launcher
         self.cmd_timeout = _check_int(owner, "cmd_timeout", cmd_timeout, 1)
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,

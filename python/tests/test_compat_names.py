@@ -706,5 +706,8 @@ def test_slurm_provider_and_srun_launcher_are_served(parsl):
     assert Deep is SlurmProvider
     spec = SlurmProvider(partition="debug", launcher=SrunLauncher(overrides="-K")).to_spec()
     assert spec["kind"] == "slurm" and spec["launcher"] == {"kind": "srun", "debug": True, "overrides": "-K"}
+    from parsl.launchers import SimpleLauncher
+
+    assert SlurmProvider(nodes_per_block=2).to_spec()["nodes_per_block"] == 2
     with pytest.raises(Exception, match="nodes_per_block"):
-        SlurmProvider(nodes_per_block=2)
+        SlurmProvider(nodes_per_block=2, launcher=SimpleLauncher())

@@ -29,7 +29,7 @@ struct ConnectRelay {
         let process: BlockProcess
         do {
             process = try startProcess(argv, stderrPath: stderrPath, environment: command.environment, host: "slurm",
-                                       onReap: { _ in if let id = job.get() { session.blockEnded(job: id) } })
+                                       onReap: { _ in session.blockEnded(block: block) })
         } catch let error as ProviderError {
             throw ProviderError(message: "block \(block): cannot start its relay: \(error.message)")
         }

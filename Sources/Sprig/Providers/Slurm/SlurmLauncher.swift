@@ -43,6 +43,12 @@ public enum SlurmLauncher: Sendable, Equatable {
             let options = overrides.trimmingCharacters(in: .whitespaces)
             lines.append(feed + "srun --ntasks=\(nodes) --ntasks-per-node=1 --nodes=\(nodes)"
                          + (options.isEmpty ? "" : " " + options) + " " + command)
+        case .singleNode where nodes > 1:
+            // One copy per block, all on this node, each told which block it is.
+            lines.append("for SPRIG_NODE_INDEX in $(seq 0 \(nodes - 1)); do")
+            lines.append("  " + feed + "SPRIG_NODE_INDEX=$SPRIG_NODE_INDEX " + command + " &")
+            lines.append("done")
+            lines.append("wait")
         case .singleNode, .simple:
             lines.append(feed + command)
         }

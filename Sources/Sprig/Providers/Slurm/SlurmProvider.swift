@@ -26,7 +26,8 @@ public struct SlurmProvider: ExecutionProvider {
     public var constraint: String?
     /// See ``partition``; also passed to `squeue` and `scancel`.
     public var clusters: String?
-    /// Nodes per job (Parsl's `nodes_per_block`): only 1 yet (one manager per block).
+    /// Nodes per job (Parsl's `nodes_per_block`): each node runs one manager, which the executor
+    /// sees as a block of its own.
     public var nodesPerBlock: Int
     /// Cores per node (Parsl's `cores_per_node`; `--cpus-per-task`); `nil`: this machine's count is assumed for workers.
     public var declaredCores: Int?
@@ -34,12 +35,13 @@ public struct SlurmProvider: ExecutionProvider {
     public var declaredMemory: Double?
     /// `#SBATCH --exclusive` (Parsl's `exclusive`).
     public var exclusive: Bool
-    /// Parsl's `init_blocks`, `min_blocks`, `max_blocks`.
-    public var initBlocks: Int
-    /// See ``initBlocks``.
-    public var minBlocks: Int
-    /// See ``initBlocks``.
-    public var maxBlocks: Int
+    /// Jobs at start, at least (for the `simple` strategy) and at most: Parsl's `init_blocks`,
+    /// `min_blocks`, `max_blocks`, where a block is a job.
+    public var initJobs: Int
+    /// See ``initJobs``.
+    public var minJobs: Int
+    /// See ``initJobs``.
+    public var maxJobs: Int
     /// Parsl's `parallelism`: kept for configs; Sprig's strategies do not use it.
     public var parallelism: Double
     /// Each job's time limit, `"HH:MM:SS"` (Parsl's `walltime`), given to sbatch in minutes rounded up.
@@ -89,9 +91,9 @@ public struct SlurmProvider: ExecutionProvider {
         self.declaredCores = coresPerNode
         self.declaredMemory = memoryPerNode
         self.exclusive = exclusive
-        self.initBlocks = initBlocks
-        self.minBlocks = minBlocks
-        self.maxBlocks = maxBlocks
+        self.initJobs = initBlocks
+        self.minJobs = minBlocks
+        self.maxJobs = maxBlocks
         self.parallelism = parallelism
         self.walltime = walltime
         self.schedulerOptions = schedulerOptions
@@ -105,6 +107,13 @@ public struct SlurmProvider: ExecutionProvider {
         self.statusPeriod = statusPeriod
         self.drainBeforeWalltime = drainBeforeWalltime
     }
+
+    /// Managers at start: ``initJobs`` × ``nodesPerBlock`` (the executor's blocks are managers, one per node).
+    public var initBlocks: Int { initJobs * max(1, nodesPerBlock) }
+    /// ``minJobs`` × ``nodesPerBlock``.
+    public var minBlocks: Int { minJobs * max(1, nodesPerBlock) }
+    /// ``maxJobs`` × ``nodesPerBlock``.
+    public var maxBlocks: Int { maxJobs * max(1, nodesPerBlock) }
 
     /// ``declaredCores``, else this machine's count (a node's is not known before its job runs).
     public func coresPerNode(slot: Int) -> Int { declaredCores ?? ProcessInfo.processInfo.activeProcessorCount }
@@ -122,22 +131,24 @@ public struct SlurmProvider: ExecutionProvider {
         return min(min(max(walltime / 10, .seconds(10)), .seconds(300)), walltime / 2)
     }
 
-    /// Starts the block's relay, writes its batch script and submits it.
+    /// Starts the block's relay; once the job has a relay for each of its nodes (at once for one
+    /// node; otherwise when ``nodesPerBlock`` blocks have joined, or a second after the first),
+    /// writes its batch script and submits it.
     /// - Throws: ``ProviderError`` naming the block (and the file or command) when any step fails;
     ///   nothing of the block is left then.
     public func launch(slot: Int, block: Int, command: ManagerCommand) throws -> BlockProcess {
-        guard nodesPerBlock == 1 else {
-            throw ProviderError(message: "block \(block): SlurmProvider runs one manager per block yet, so nodes_per_block "
-                                + "must be 1 (it is \(nodesPerBlock)); use max_blocks=\(max(maxBlocks, 1) * nodesPerBlock) instead")
+        if nodesPerBlock > 1, case .simple = launcher {
+            throw ProviderError(message: "block \(block): SimpleLauncher starts one manager, but nodes_per_block is \(nodesPerBlock); "
+                                + "use SrunLauncher (one per node)")
         }
         let minutes = try SubmitScript.minutes(walltime)
         let session = try runs.session(runDirectory: command.runDirectory, settings: self)
         let address = try command.address ?? Self.hostAddress()
         let bundle: [UInt8]
-        let sources: (bootstrap: String, connector: String)
+        let bootstrap: String
         do {
             bundle = try Bootstrap.bundle()
-            sources = try Self.connectorSources()
+            bootstrap = try Self.connectorSources().bootstrap
         } catch {
             throw ProviderError(message: "block \(block): cannot prepare Sprig's code for the nodes: \(error)")
         }
@@ -145,22 +156,11 @@ public struct SlurmProvider: ExecutionProvider {
                                            heartbeat: command.heartbeatPeriod, command: command, session: session)
         do {
             try writeAll(relay.process.input, bundle)
-            let loader = ["-X", "utf8", "-c", sources.bootstrap, "--expect-python", command.pythonVersion, "--script-dir", ".", "--"]
+            let loader = ["-X", "utf8", "-c", bootstrap, "--expect-python", command.pythonVersion, "--script-dir", ".", "--"]
                 + command.arguments + ["--logdir", "logs/block-\(block)"]
-            let details: [String: Any] = ["address": address, "port": relay.port, "fingerprint": relay.fingerprint,
-                                          "secret": session.credentials.secret, "block": block, "loader": loader]
-            let line = String(decoding: try JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes]),
-                              as: UTF8.self)
-            let folder = (command.runDirectory as NSString).appendingPathComponent("submit_scripts")
-            let run = (command.runDirectory as NSString).lastPathComponent
-            let path = "\(folder)/block-\(block).sbatch"
-            try SubmitScript(provider: self, block: block, jobName: "sprig.\(run).block-\(block)",
-                             outputPath: "\(folder)/block-\(block).stdout", errorPath: "\(folder)/block-\(block).stderr",
-                             connectLine: line, connectorSource: sources.connector).write(to: path)
-            let id = try submit(path, block: block)
-            relay.job.set(id)
-            try session.track(SlurmSession.Job(block: block, id: id, process: relay.process, logPath: command.logFolder + "/block.stderr",
-                                               walltime: .seconds(minutes * 60)))
+            let member = SlurmJobMember(block: block, process: relay.process, logPath: command.logFolder + "/block.stderr",
+                                        port: relay.port, fingerprint: relay.fingerprint, address: address, loader: loader, job: relay.job)
+            try session.join(member, walltime: .seconds(minutes * 60), nodes: max(1, nodesPerBlock), runDirectory: command.runDirectory)
             return relay.process
         } catch {
             relay.process.kill()
@@ -173,22 +173,6 @@ public struct SlurmProvider: ExecutionProvider {
 
     /// Cancels every job this provider submitted for its runs and waits until `squeue` lists none.
     public func close() { runs.closeAll() }
-
-    private func submit(_ script: String, block: Int) throws -> String {
-        var argv = ["sbatch"]
-        if let clusters, !clusters.isEmpty { argv.append("--clusters=" + clusters) }
-        let result = try SchedulerCommand.run(argv + [script], environment: environment, timeout: .seconds(cmdTimeout))
-        guard result.status == 0 else { throw ProviderError(message: "block \(block): sbatch \(script) failed: \(result.said)") }
-        let pattern = regexJobID.replacingOccurrences(of: "(?P<", with: "(?<")
-        guard let regex = try? NSRegularExpression(pattern: pattern),
-              let match = regex.firstMatch(in: result.output, range: NSRange(result.output.startIndex..., in: result.output)) else {
-            throw ProviderError(message: "block \(block): no job id in sbatch's output \"\(result.output.trimmingCharacters(in: .whitespacesAndNewlines))\" (regex_job_id \(regexJobID))")
-        }
-        var range = match.range(withName: "id")
-        if range.location == NSNotFound { range = match.numberOfRanges > 1 ? match.range(at: 1) : match.range }
-        guard let found = Range(range, in: result.output) else { throw ProviderError(message: "block \(block): regex_job_id matched no id") }
-        return String(result.output[found])
-    }
 
     /// The bootstrap's and the connector's sources, for the nodes.
     static func connectorSources() throws -> (bootstrap: String, connector: String) {

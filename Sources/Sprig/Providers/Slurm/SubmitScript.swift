@@ -14,6 +14,8 @@ struct SubmitScript {
     /// The one JSON line the connector reads.
     let connectLine: String
     let connectorSource: String
+    /// Nodes of the job: one block (one manager) each.
+    var nodes = 1
 
     /// Minutes for `--time`, from `HH:MM:SS` (also `MM:SS`, `SS`, `D-HH:MM:SS`), rounded up.
     static func minutes(_ walltime: String) throws -> Int {
@@ -38,7 +40,7 @@ struct SubmitScript {
 
     func text() throws -> String {
         var lines = ["#!/bin/bash", "#SBATCH --job-name=\(jobName)", "#SBATCH --output=\(outputPath)", "#SBATCH --error=\(errorPath)",
-                     "#SBATCH --nodes=\(provider.nodesPerBlock)", "#SBATCH --ntasks-per-node=1",
+                     "#SBATCH --nodes=\(nodes)", "#SBATCH --ntasks-per-node=1",
                      "#SBATCH --time=\(try Self.minutes(provider.walltime))"]
         if provider.exclusive { lines.append("#SBATCH --exclusive") }
         if let cores = provider.declaredCores { lines.append("#SBATCH --cpus-per-task=\(cores)") }
@@ -61,7 +63,7 @@ struct SubmitScript {
         lines.append(connectLine)
         lines.append("SPRIG_CONNECT_EOF")
         let command = [provider.python, "-X", "utf8", "-c", connectorSource].map(shellQuote).joined(separator: " ")
-        lines += provider.launcher.lines(command: command, input: "SPRIG_CONNECT", nodes: provider.nodesPerBlock)
+        lines += provider.launcher.lines(command: command, input: "SPRIG_CONNECT", nodes: nodes)
         return lines.joined(separator: "\n") + "\n"
     }
 
