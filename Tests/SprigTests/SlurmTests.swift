@@ -20,6 +20,16 @@ struct SlurmTests {
         print("slurm: sbatch to first result \(firstResult)")
     }
 
+    @Test(arguments: [SlurmLauncher.singleNode(), .simple(), .srun(overrides: "--quiet", debug: false)])
+    func everyLauncherStartsTheBlock(launcher: SlurmLauncher) throws {
+        let h = try SlurmHarness("local", launcher: launcher)
+        defer { h.close() }
+        #expect(try h.python("add")(40, 2).result(as: Int.self) == 42)
+        let script = try h.submitScript(0)
+        #expect(script.contains("srun ") == (launcher.name == "SrunLauncher"))
+        #expect(script.contains("--quiet") == (launcher.name == "SrunLauncher"))
+    }
+
     @Test func threeBlocksSpreadOverTheThreeNodeClusterAndConnectBackAcrossTheBridge() throws {
         let h = try SlurmHarness("netns", blocks: 3, exclusive: true)
         defer { h.close() }
