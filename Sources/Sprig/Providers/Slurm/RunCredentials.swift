@@ -12,18 +12,21 @@ struct RunCredentials: Sendable {
     var certificate: String { folder + "/cert.pem" }
     var key: String { folder + "/key.pem" }
 
-    /// Makes the run's credentials in `<runDirectory>/connect-back` with the `openssl` command
-    /// (an EC P-256 key and a self-signed certificate; peers pin it by fingerprint, so no CA is involved).
+    /// Makes the run's credentials in a new folder `<runDirectory>/connect-back.XXXXXX` (mode 0700,
+    /// its own for each run, even when runs share a run directory) with the `openssl` command (an EC
+    /// P-256 key and a self-signed certificate; peers pin it by fingerprint, so no CA is involved).
     /// - Throws: ``ProviderError`` naming the folder when the folder or the certificate cannot be made.
     static func make(runDirectory: String, timeout: Duration) throws -> RunCredentials {
-        let folder = (runDirectory as NSString).appendingPathComponent("connect-back")
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder)
+            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         } catch {
-            throw ProviderError(message: "cannot create the private folder \(folder) for the run's certificate: \(error.localizedDescription)")
+            throw ProviderError(message: "cannot create the run directory \(runDirectory): \(error.localizedDescription)")
         }
+        var template = Array(((runDirectory as NSString).appendingPathComponent("connect-back.XXXXXX")).utf8CString)
+        guard let created = mkdtemp(&template) else {
+            throw ProviderError(message: "cannot create a private folder for the run's certificate in \(runDirectory): \(String(cString: strerror(errno)))")
+        }
+        let folder = String(cString: created)
         let made = try SchedulerCommand.run(
             ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
              "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem", "-days", "30", "-subj", "/CN=sprig-run"],
