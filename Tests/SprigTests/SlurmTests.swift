@@ -261,6 +261,14 @@ struct SlurmTests {
         #expect(cluster.jobs(named: "sprig.").isEmpty, "nothing was submitted")
     }
 
+    @Test func squeueLinesBecomeJobStatesAndClusterHeadersAreSkipped() {
+        let states = SlurmJobState.parse(squeue: "CLUSTER: one\n12 PD Resources\n13 R None\n14 TO None\n15 CG None\n16 NF None\n")
+        #expect(states["12"] == .pending(reason: "Resources"))
+        #expect(states["13"] == .running && states["15"] == .running)
+        #expect(states["14"] == .ended("TIMEOUT") && states["16"] == .ended("NODE_FAIL"))
+        #expect(states.count == 5)
+    }
+
     @Test func theReadmesSwiftConfigBuildsTheSbatchLinesItNames() throws {
         let cluster = HighThroughputExecutor(label: "cluster", maxWorkers: 16, provider: SlurmProvider(
             partition: "compute", account: "proj42", maxBlocks: 8, walltime: "01:00:00",
