@@ -1,6 +1,5 @@
 import Foundation
 import PythonBridge
-import Synchronization
 
 /// A block's relay on this machine (`python -m sprig.connect_relay`): it listens for the block's
 /// manager on one port of the range, and its stdin and stdout become the block's stream once the
@@ -9,19 +8,10 @@ struct ConnectRelay {
     let process: BlockProcess
     let port: Int
     let fingerprint: String
-    /// The job the relay waits for, once submitted: cancelled when the relay is reaped.
-    let job: JobBox
-
-    final class JobBox: Sendable {
-        private let id = Mutex<String?>(nil)
-        func set(_ value: String) { id.withLock { $0 = value } }
-        func get() -> String? { id.withLock { $0 } }
-    }
 
     static func start(block: Int, address: String, ports: ClosedRange<Int>, credentials: RunCredentials, heartbeat: Duration,
                       command: ManagerCommand, session: SlurmSession) throws -> ConnectRelay {
         guard let python = Python.info?.executable else { throw ProviderError(message: "block \(block): Python has not started") }
-        let job = JobBox()
         let stderrPath = command.logFolder + "/block.stderr"
         let argv = [python, "-X", "utf8", "-m", "sprig.connect_relay", "--address", address,
                     "--ports", "\(ports.lowerBound)-\(ports.upperBound)", "--cert", credentials.certificate, "--key", credentials.key,
@@ -40,7 +30,7 @@ struct ConnectRelay {
             guard words.count == 3, words[0] == "SPRIG-RELAY", let port = Int(words[1]) else {
                 throw ProviderError(message: "its relay said \"\(line)\" instead of its port")
             }
-            return ConnectRelay(process: process, port: port, fingerprint: String(words[2]), job: job)
+            return ConnectRelay(process: process, port: port, fingerprint: String(words[2]))
         } catch {
             process.kill()
             process.reap()

@@ -13,12 +13,11 @@ struct SlurmJobMember: Sendable {
     let address: String
     /// The loader's arguments on the node (the manager's, with this block's id and log folder).
     let loader: [String]
-    let job: ConnectRelay.JobBox
 }
 
 extension SlurmProvider {
     /// Writes the batch script for `members` (0600, named after the first block) and submits it;
-    /// returns the job id. Every member learns it (its relay's reap then cancels the job).
+    /// returns the job id.
     /// - Throws: ``ProviderError`` naming the blocks, the script and what sbatch said.
     func submit(_ members: [SlurmJobMember], session: SlurmSession, runDirectory: String) throws -> String {
         let first = members[0].block
@@ -40,9 +39,7 @@ extension SlurmProvider {
                                   connectLine: line, connectorSource: sources.connector)
         script.nodes = members.count
         try script.write(to: path)
-        let id = try sbatch(path, blocks: names)
-        for member in members { member.job.set(id) }
-        return id
+        return try sbatch(path, blocks: names)
     }
 
     private func sbatch(_ script: String, blocks: String) throws -> String {

@@ -159,7 +159,7 @@ public struct SlurmProvider: ExecutionProvider {
             let loader = ["-X", "utf8", "-c", bootstrap, "--expect-python", command.pythonVersion, "--script-dir", ".", "--"]
                 + command.arguments + ["--logdir", "logs/block-\(block)"]
             let member = SlurmJobMember(block: block, process: relay.process, logPath: command.logFolder + "/block.stderr",
-                                        port: relay.port, fingerprint: relay.fingerprint, address: address, loader: loader, job: relay.job)
+                                        port: relay.port, fingerprint: relay.fingerprint, address: address, loader: loader)
             try session.join(member, walltime: .seconds(minutes * 60), nodes: max(1, nodesPerBlock), runDirectory: command.runDirectory)
             return relay.process
         } catch {
