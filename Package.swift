@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "htex-local", targets: ["htex-local"]),
         .executable(name: "cpu-speedup", targets: ["cpu-speedup"]),
         .executable(name: "ssh-cluster", targets: ["ssh-cluster"]),
+        .executable(name: "slurm-cluster", targets: ["slurm-cluster"]),
         .executable(name: "sprig-bench", targets: ["sprig-bench"]),
     ],
     dependencies: [
@@ -60,6 +61,7 @@ let package = Package(
         .executableTarget(name: "htex-local", dependencies: ["Sprig"], path: "Examples/htex-local", swiftSettings: strict),
         .executableTarget(name: "cpu-speedup", dependencies: ["Sprig"], path: "Examples/cpu-speedup", swiftSettings: strict),
         .executableTarget(name: "ssh-cluster", dependencies: ["Sprig"], path: "Examples/ssh-cluster", swiftSettings: strict),
+        .executableTarget(name: "slurm-cluster", dependencies: ["Sprig"], path: "Examples/slurm-cluster", swiftSettings: strict),
         .executableTarget(name: "sprig-bench", dependencies: ["Sprig"], path: "Sources/SprigBench", swiftSettings: strict),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge"], exclude: ["PythonModules"], swiftSettings: strict),
         .testTarget(name: "SprigTests", dependencies: ["Sprig", "PythonBridge"], exclude: ["PythonModules", "Scripts"], swiftSettings: strict),

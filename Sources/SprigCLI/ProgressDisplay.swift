@@ -51,8 +51,12 @@ final class ProgressDisplay: Sendable {
 
     private func status() -> String {
         let counts = engine.taskCounts
-        return String(format: "sprig: %d pending, %d queued, %d running, %d done, %d failed, %.1f s",
-                      counts.pending, counts.queued, counts.running, counts.done, counts.failed, elapsed())
+        let line = String(format: "sprig: %d pending, %d queued, %d running, %d done, %d failed, %.1f s",
+                          counts.pending, counts.queued, counts.running, counts.done, counts.failed, elapsed())
+        // A block waiting on its scheduler says so (the first one; "+N more" for the rest).
+        let waiting = engine.blocksWaiting
+        guard let first = waiting.first else { return line }
+        return line + "; " + first + (waiting.count > 1 ? " (+\(waiting.count - 1) more)" : "")
     }
 
     private func elapsed() -> Double { (ContinuousClock.now - started).seconds }

@@ -90,8 +90,23 @@ struct ConfigSpecContractTests {
             #expect(htex.heartbeatPeriod == .seconds(try #require(entry["heartbeat_period"] as? Double)))
             #expect(htex.heartbeatThreshold == .seconds(try #require(entry["heartbeat_threshold"] as? Double)))
             #expect(htex.workerLogDirectory == entry["worker_logdir_root"] as? String)
+            #expect(htex.address == entry["address"] as? String)
+            let ports = try #require(entry["worker_port_range"] as? [Int])
+            #expect(htex.workerPortRange == ports[0]...ports[1])
             let provider = try #require(entry["provider"] as? [String: Any])
-            if provider["kind"] as? String == "local" {
+            if provider["kind"] as? String == "slurm" {
+                let slurm = try #require(htex.provider as? SlurmProvider)
+                #expect(slurm.partition == provider["partition"] as? String && slurm.account == provider["account"] as? String)
+                #expect(slurm.qos == provider["qos"] as? String && slurm.constraint == provider["constraint"] as? String)
+                #expect(slurm.declaredCores == provider["cores_per_node"] as? Int && slurm.declaredMemory == provider["mem_per_node"] as? Double)
+                #expect(slurm.walltime == provider["walltime"] as? String && slurm.exclusive == provider["exclusive"] as? Bool)
+                #expect(slurm.schedulerOptions == provider["scheduler_options"] as? String)
+                #expect(slurm.workerInit == provider["worker_init"] as? String && slurm.cmdTimeout == provider["cmd_timeout"] as? Int)
+                #expect([slurm.initJobs, slurm.minJobs, slurm.maxJobs]
+                        == ["init_blocks", "min_blocks", "max_blocks"].map { provider[$0] as? Int ?? -1 })
+                let launcher = try #require(provider["launcher"] as? [String: Any])
+                #expect(slurm.launcher == .srun(overrides: launcher["overrides"] as? String ?? "", debug: launcher["debug"] as? Bool ?? true))
+            } else if provider["kind"] as? String == "local" {
                 #expect(htex.provider.initBlocks == provider["init_blocks"] as? Int)
                 #expect(htex.provider.minBlocks == provider["min_blocks"] as? Int)
                 #expect(htex.provider.maxBlocks == provider["max_blocks"] as? Int)

@@ -14,15 +14,7 @@ struct TestHosts {
         guard let text = try? String(contentsOfFile: folder + "/env.sh", encoding: .utf8) else {
             throw TestHostsMissing(folder: folder)
         }
-        var values: [String: String] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix("export ") {
-            let assignment = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
-            guard assignment.count == 2 else { continue }
-            var value = String(assignment[1].split(separator: "#", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces)
-            if value.hasPrefix("\"") && value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
-            values[String(assignment[0])] = value
-        }
-        return TestHosts(values: values)
+        return TestHosts(values: exportedValues(text))
     }
 
     /// Runs `node.sh ACTION HOST` (failure injection) and waits for it.
@@ -41,6 +33,19 @@ struct TestHosts {
     func channel(_ host: String, scriptDir: String) -> SSHChannel {
         SSHChannel(hostname: host, scriptDir: scriptDir, configFile: config)
     }
+}
+
+/// The `export NAME=value` lines of a test bed's env.sh.
+func exportedValues(_ text: String) -> [String: String] {
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("export ") {
+            let assignment = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
+            guard assignment.count == 2 else { continue }
+            var value = String(assignment[1].split(separator: "#", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces)
+            if value.hasPrefix("\"") && value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            values[String(assignment[0])] = value
+        }
+    return values
 }
 
 struct TestHostsMissing: Error, CustomStringConvertible {

@@ -30,7 +30,7 @@ from sprig.monitoring import MonitoringHub
 from sprig.memoizer import BasicMemoizer  # noqa: F401
 from sprig.providers import (  # noqa: F401
     AdHocProvider, Channel, ExecutionProvider, Launcher, LocalChannel, LocalProvider, SimpleLauncher,
-    SingleNodeLauncher, SSHChannel,
+    SingleNodeLauncher, SlurmProvider, SrunLauncher, SSHChannel,
 )
 
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
@@ -176,5 +176,6 @@ def htex_local() -> Config:
 
 __all__ = [
     "Config", "Executor", "ThreadPoolExecutor", "HighThroughputExecutor", "ExecutionProvider", "LocalProvider", "MonitoringHub",
-    "Channel", "LocalChannel", "Launcher", "SingleNodeLauncher", "SimpleLauncher", "local_threads", "htex_local",
+    "Channel", "LocalChannel", "Launcher", "SingleNodeLauncher", "SimpleLauncher", "SrunLauncher", "SlurmProvider",
+    "local_threads", "htex_local",
 ]

@@ -140,9 +140,13 @@ class HighThroughputExecutor(BlockStatusQueries, BlockProviderExecutor):
     :class:`~sprig.executor_status.BlockStatusQueries` has the block queries
     (``connected_blocks()``, ``connected_managers()``, ``status()``, ``scale_in()``, …).
 
-    Parsl options accepted and ignored silently (no ports, no interchange process, the pipes are
-    private): ``address``, ``loopback_address``, ``worker_port``, ``worker_ports``,
-    ``worker_port_range``, ``interchange_port_range``, ``poll_period``, ``address_probe_timeout``,
+    ``address`` and ``worker_port_range`` (``(low, high)``) are where managers of a
+    :class:`~sprig.providers.SlurmProvider` connect back: the only address, and a port of that
+    range, that a block's listener binds (None: this host's address); other providers' blocks
+    talk over pipes and ignore them.
+
+    Parsl options accepted and ignored silently (no interchange process, the pipes are
+    private): ``loopback_address``, ``worker_port``, ``worker_ports``, ``interchange_port_range``, ``poll_period``, ``address_probe_timeout``,
     ``manager_selector``, ``block_error_handler``, ``encrypted``, ``remote_monitoring_radio`` (kept as that
     attribute, default ``HTEXRadio()``; see :mod:`sprig.radios`),
     ``mpi_launcher``; and with a warning when set: ``interchange_launch_cmd``,
@@ -154,11 +158,9 @@ class HighThroughputExecutor(BlockStatusQueries, BlockProviderExecutor):
                     "cpu_affinity", "mem_per_worker", "available_accelerators", "drain_period", "launch_cmd")
     RESOURCE_KEYS = frozenset({"priority"})
     PARSL_OPTIONS: dict[str, Any] = {
-        "address": "silent",
         "loopback_address": "silent",
         "worker_port": "silent",
         "worker_ports": "silent",
-        "worker_port_range": "silent",
         "interchange_port_range": "silent",
         "poll_period": "silent",
         "address_probe_timeout": "silent",
@@ -180,7 +182,8 @@ class HighThroughputExecutor(BlockStatusQueries, BlockProviderExecutor):
                  prefetch_capacity: int | None = None, worker_logdir_root: str | None = None,
                  cpu_affinity: str = "none", mem_per_worker: float | None = None,
                  available_accelerators: int | Sequence[str] = (), drain_period: float | None = None,
-                 launch_cmd: str | None = None, **parsl_options: Any) -> None:
+                 launch_cmd: str | None = None, address: str | None = None,
+                 worker_port_range: tuple[int, int] = (54000, 55000), **parsl_options: Any) -> None:
         owner = "HighThroughputExecutor"
         self.label = _check_str(owner, "label", label)
         if provider is None:
@@ -210,6 +213,13 @@ class HighThroughputExecutor(BlockStatusQueries, BlockProviderExecutor):
         self.available_accelerators = _accelerators(owner, available_accelerators)
         self.drain_period = None if drain_period is None else _check_number(owner, "drain_period", drain_period, positive=True)
         self.launch_cmd = _check_str(owner, "launch_cmd", launch_cmd, allow_none=True)
+        self.address = _check_str(owner, "address", address, allow_none=True)
+        ports = tuple(worker_port_range) if isinstance(worker_port_range, (tuple, list)) else ()
+        if len(ports) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in ports) \
+                or not 1 <= ports[0] <= ports[1] <= 65535:
+            raise ConfigurationError(f"{owner}: worker_port_range is {worker_port_range!r}; give (low, high) ports, "
+                                     "1 <= low <= high <= 65535")
+        self.worker_port_range = (ports[0], ports[1])
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
                                                  "Sprig's blocks talk to this process over pipes and have no "
                                                  "staging, memory, accelerator or MPI settings")
@@ -250,6 +260,8 @@ class HighThroughputExecutor(BlockStatusQueries, BlockProviderExecutor):
             "available_accelerators": list(self.available_accelerators),
             "drain_period": self.drain_period,
             "launch_cmd": self.launch_cmd,
+            "address": self.address,
+            "worker_port_range": list(self.worker_port_range),
             "provider": self.provider.to_spec(),
         }
 

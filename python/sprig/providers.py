@@ -86,9 +86,12 @@ class SSHChannel(Channel):
 
 
 class Launcher(_Described):
-    """How a block's command is started on its nodes (Parsl's launchers). Sprig starts one manager
-    per block directly; :class:`SingleNodeLauncher` and :class:`SimpleLauncher` mean exactly that
-    on one node and are accepted silently."""
+    """How a block's command is started on its nodes (Parsl's launchers). A local block is one
+    manager, so :class:`SingleNodeLauncher` and :class:`SimpleLauncher` mean exactly that there and
+    are accepted silently; :class:`SlurmProvider` uses the launcher in its batch script."""
+
+    def to_spec(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} cannot start a Slurm block's command")
 
 
 class SingleNodeLauncher(Launcher):
@@ -98,12 +101,30 @@ class SingleNodeLauncher(Launcher):
         self.debug = debug
         self.fail_on_any = fail_on_any
 
+    def to_spec(self) -> dict[str, Any]:
+        return {"kind": "single_node", "debug": bool(self.debug), "fail_on_any": bool(self.fail_on_any)}
+
 
 class SimpleLauncher(Launcher):
     """The block's command as it is, once (Parsl's ``SimpleLauncher``): what Sprig does."""
 
     def __init__(self, debug: bool = True) -> None:
         self.debug = debug
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"kind": "simple", "debug": bool(self.debug)}
+
+
+class SrunLauncher(Launcher):
+    """The command as a Slurm job step, one per node (``srun --ntasks=N --ntasks-per-node=1``),
+    with ``overrides`` added to srun's options (Parsl's ``SrunLauncher``)."""
+
+    def __init__(self, debug: bool = True, overrides: str = "") -> None:
+        self.debug = debug
+        self.overrides = _check_str("SrunLauncher", "overrides", overrides)
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"kind": "srun", "debug": bool(self.debug), "overrides": self.overrides}
 
 
 # MARK: providers
@@ -209,7 +230,9 @@ class AdHocProvider(ExecutionProvider):
         return {"kind": "adhoc", "channels": specs, "worker_init": self.worker_init, "cores_per_host": self.cores_per_host}
 
 
+from sprig.slurm_provider import SlurmProvider  # noqa: E402  (it builds on the classes above)
+
 __all__ = [
-    "Channel", "LocalChannel", "SSHChannel", "Launcher", "SingleNodeLauncher", "SimpleLauncher",
-    "ExecutionProvider", "LocalProvider", "AdHocProvider",
+    "Channel", "LocalChannel", "SSHChannel", "Launcher", "SingleNodeLauncher", "SimpleLauncher", "SrunLauncher",
+    "ExecutionProvider", "LocalProvider", "AdHocProvider", "SlurmProvider",
 ]

@@ -65,6 +65,7 @@ def test_htex_default_spec():
         "worker_logdir_root": None,
         "cpu_affinity": "none",
         "mem_per_worker": None, "available_accelerators": [], "drain_period": None, "launch_cmd": None,
+        "address": None, "worker_port_range": [54000, 55000],
         "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": "",
                      "cores_per_node": None, "mem_per_node": None},
     }
@@ -82,6 +83,7 @@ def test_htex_every_option_reaches_the_spec():
         "prefetch": 0, "heartbeat_period": 1.0, "heartbeat_threshold": 5.5, "worker_logdir_root": "/tmp/logs",
         "cpu_affinity": "alternating", "mem_per_worker": 1.5, "available_accelerators": ["gpu0", "gpu1"],
         "drain_period": 30.0, "launch_cmd": "env process_worker_pool.py",
+        "address": None, "worker_port_range": [54000, 55000],
         "provider": {"kind": "local", "init_blocks": 0, "min_blocks": 0, "max_blocks": 2, "worker_init": "",
                      "cores_per_node": None, "mem_per_node": None},
     }
@@ -161,6 +163,7 @@ def test_htex_local_is_parsls():
             "worker_debug": False, "prefetch": None, "heartbeat_period": None, "heartbeat_threshold": None,
             "worker_logdir_root": None, "cpu_affinity": "none",
             "mem_per_worker": None, "available_accelerators": [], "drain_period": None, "launch_cmd": None,
+            "address": None, "worker_port_range": [54000, 55000],
             "provider": {"kind": "local", "init_blocks": 1, "min_blocks": 0, "max_blocks": 1, "worker_init": "",
                          "cores_per_node": None, "mem_per_node": None},
         }],
@@ -299,9 +302,9 @@ def test_available_accelerators_as_parsl_takes_them():
 
 
 def test_ignored_options_are_kept_for_repr():
-    executor = HighThroughputExecutor(label="h", address="10.0.0.1")
-    assert executor.parsl_options == {"address": "10.0.0.1"}
-    assert "address='10.0.0.1'" in repr(executor)
+    executor = HighThroughputExecutor(label="h", loopback_address="10.0.0.1")
+    assert executor.parsl_options == {"loopback_address": "10.0.0.1"}
+    assert "loopback_address='10.0.0.1'" in repr(executor)
     assert repr(ThreadPoolExecutor(max_threads=4)) == "ThreadPoolExecutor(label='threads', max_threads=4)"
 
 

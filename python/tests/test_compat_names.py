@@ -163,7 +163,7 @@ def _unsupported_table(parsl):
 REQUIRED_UNSUPPORTED = [
     "parsl.executors.WorkQueueExecutor", "parsl.executors.TaskVineExecutor", "parsl.executors.FluxExecutor",
     "parsl.executors.MPIExecutor",
-    "parsl.providers.SlurmProvider", "parsl.providers.PBSProProvider", "parsl.providers.CondorProvider",
+    "parsl.providers.PBSProProvider", "parsl.providers.CondorProvider",
     "parsl.providers.KubernetesProvider", "parsl.providers.LSFProvider", "parsl.providers.GridEngineProvider",
     "parsl.providers.TorqueProvider", "parsl.providers.AWSProvider", "parsl.providers.GoogleCloudProvider",
     "parsl.data_provider.http", "parsl.data_provider.ftp", "parsl.data_provider.globus",
@@ -193,8 +193,7 @@ def test_each_unsupported_name_raises_its_one_line(parsl):
 
 
 @pytest.mark.parametrize("statement, name", [
-    ("from parsl.providers import SlurmProvider", "parsl.providers.SlurmProvider"),
-    ("from parsl.providers.slurm.slurm import SlurmProvider", "parsl.providers.slurm"),
+    ("from parsl.providers import PBSProProvider", "parsl.providers.PBSProProvider"),
     ("from parsl.executors import WorkQueueExecutor", "parsl.executors.WorkQueueExecutor"),
     ("from parsl import WorkQueueExecutor", "parsl.WorkQueueExecutor"),
     ("from parsl.executors.taskvine import TaskVineExecutor", "parsl.executors.taskvine"),
@@ -710,3 +709,18 @@ def test_script_using_the_new_names_runs():
     run = run_python(code)
     assert run.returncode == 0, run.stderr
     assert run.stdout == "3\n" and run.stderr == ""
+
+
+def test_slurm_provider_and_srun_launcher_are_served(parsl):
+    from parsl.launchers import SrunLauncher
+    from parsl.providers import SlurmProvider
+    from parsl.providers.slurm.slurm import SlurmProvider as Deep
+
+    assert Deep is SlurmProvider
+    spec = SlurmProvider(partition="debug", launcher=SrunLauncher(overrides="-K")).to_spec()
+    assert spec["kind"] == "slurm" and spec["launcher"] == {"kind": "srun", "debug": True, "overrides": "-K"}
+    from parsl.launchers import SimpleLauncher
+
+    assert SlurmProvider(nodes_per_block=2).to_spec()["nodes_per_block"] == 2
+    with pytest.raises(Exception, match="nodes_per_block"):
+        SlurmProvider(nodes_per_block=2, launcher=SimpleLauncher())

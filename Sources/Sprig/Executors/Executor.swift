@@ -124,6 +124,9 @@ public struct BlockStatus: Sendable, Equatable {
     public var idle: Duration? = nil
     /// Its manager's full Python version (`3.11.2`), once it said hello.
     public var pythonVersion: String? = nil
+    /// What it waits on before its manager can connect, as its provider says (a pending batch
+    /// job and the scheduler's reason); `nil` otherwise.
+    public var waitingFor: String? = nil
 }
 
 /// A block that has ended.

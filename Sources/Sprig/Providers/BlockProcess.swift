@@ -18,13 +18,26 @@ public final class BlockProcess: Sendable {
     public let host: String
     /// Whether the leader has been reaped, and its exit code then.
     private let reaped = Mutex<Int32?>(nil)
+    /// Called once, with the exit code, when the leader has been reaped: what the provider must
+    /// undo when the block ends (a batch job to cancel). Runs on the reaping thread.
+    private let onReap: (@Sendable (Int32) -> Void)?
+    /// When the block should stop taking tasks, if its provider knows (a batch job nearing its
+    /// walltime); the executor drains the block from then on.
+    let drainDeadline = Mutex<ContinuousClock.Instant?>(nil)
+    /// What the block waits on before its manager can connect, when its provider knows (a
+    /// pending batch job: "slurm job 12 pending: Resources"); shown in the block's status.
+    let waitingFor = Mutex<String?>(nil)
 
-    init(pid: pid_t, input: Int32, output: Int32, host: String) {
+    init(pid: pid_t, input: Int32, output: Int32, host: String, onReap: (@Sendable (Int32) -> Void)? = nil) {
         self.pid = pid
         self.input = input
         self.output = output
         self.host = host
+        self.onReap = onReap
     }
+
+    /// Whether the block's drain deadline has passed at `now`.
+    func shouldDrain(at now: ContinuousClock.Instant) -> Bool { drainDeadline.withLock { $0.map { now >= $0 } ?? false } }
 
     /// Kills the block's whole process group at once; returns `false` when the process had
     /// already been reaped (nothing is signalled then).
@@ -48,15 +61,17 @@ public final class BlockProcess: Sendable {
         if let code = reaped.withLock({ $0 }) { return code }
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
-        return reaped.withLock { code in
-            if let code { return code }
+        let (exit, first) = reaped.withLock { code -> (Int32, Bool) in
+            if let code { return (code, false) }
             var status: Int32 = 0
             var result: Int32
             repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
             let exit = result < 0 ? -1 : Spawn.exitCode(status)
             code = exit
-            return exit
+            return (exit, true)
         }
+        if first { onReap?(exit) }
+        return exit
     }
 
     /// Closes the stream ends; the manager sees end of input and stops.

@@ -66,6 +66,14 @@ public struct ManagerCommand: Sendable {
     public let pythonVersion: String
     /// The executor's launch command (Parsl's `launch_cmd`), when set: see ``shellLine(python:shipped:scriptDir:)``.
     public var launchCommand: String? = nil
+    /// The run's folder (`runinfo/NNN`), for what a provider keeps per run (submit scripts).
+    public var runDirectory: String = ""
+    /// Where managers that connect back reach this process (Parsl's `address`); `nil`: this host's address.
+    public var address: String? = nil
+    /// The ports a connect-back listener may use (Parsl's `worker_port_range`).
+    public var portRange: ClosedRange<Int> = HighThroughputExecutor.defaultWorkerPortRange
+    /// How often the executor expects to hear from a block (its heartbeat period).
+    public var heartbeatPeriod: Duration = HighThroughputExecutor.defaultHeartbeatPeriod
 
     /// The shell line that starts the manager with `python`, installed (`-m sprig.manager`) or,
     /// for a host that gets Sprig's code through the stream, through the bootstrap.

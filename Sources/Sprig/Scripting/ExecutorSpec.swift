@@ -40,7 +40,8 @@ enum ExecutorSpec: Codable, Equatable, Sendable {
                 prefetch: spec.prefetch,
                 workerLogDirectory: spec.workerLogDirectory, cpuAffinity: spec.cpuAffinity,
                 memoryPerWorker: spec.memoryPerWorker, availableAccelerators: spec.availableAccelerators,
-                drainPeriod: spec.drainPeriod.map { .seconds(saturating: $0) }, launchCommand: spec.launchCommand)
+                drainPeriod: spec.drainPeriod.map { .seconds(saturating: $0) }, launchCommand: spec.launchCommand,
+                address: spec.address, workerPortRange: spec.workerPortRange[0]...spec.workerPortRange[1])
         }
     }
 }
@@ -92,6 +93,10 @@ struct HighThroughputSpec: Codable, Equatable, Sendable {
     var drainPeriod: Double?
     /// Parsl's `launch_cmd`; `nil`: Sprig's manager.
     var launchCommand: String?
+    /// Parsl's `address` (where connect-back managers reach this process); `nil`: this host's.
+    var address: String?
+    /// Parsl's `worker_port_range`: `[low, high]`.
+    var workerPortRange: [Int]
     var provider: ProviderSpec
 
     enum CodingKeys: String, CodingKey {
@@ -101,6 +106,7 @@ struct HighThroughputSpec: Codable, Equatable, Sendable {
         case workerLogDirectory = "worker_logdir_root", cpuAffinity = "cpu_affinity"
         case memoryPerWorker = "mem_per_worker", availableAccelerators = "available_accelerators"
         case drainPeriod = "drain_period", launchCommand = "launch_cmd"
+        case address, workerPortRange = "worker_port_range"
     }
 
     init(from decoder: any Decoder) throws {
@@ -127,6 +133,13 @@ struct HighThroughputSpec: Codable, Equatable, Sendable {
             throw DecodingError.dataCorruptedError(forKey: .drainPeriod, in: keys, debugDescription: "is \(period); it must be more than 0")
         }
         launchCommand = try keys.decodeIfPresent(String.self, forKey: .launchCommand)
+        address = try keys.decodeIfPresent(String.self, forKey: .address)
+        let range = HighThroughputExecutor.defaultWorkerPortRange
+        workerPortRange = try keys.value(.workerPortRange, default: [range.lowerBound, range.upperBound])
+        guard workerPortRange.count == 2, 1 <= workerPortRange[0], workerPortRange[0] <= workerPortRange[1], workerPortRange[1] <= 65535 else {
+            throw DecodingError.dataCorruptedError(forKey: .workerPortRange, in: keys,
+                                                   debugDescription: "is \(workerPortRange); give [low, high] with 1 <= low <= high <= 65535")
+        }
         provider = try keys.decodeIfPresent(ProviderSpec.self, forKey: .provider) ?? .local(LocalProviderSpec())
     }
 
@@ -146,6 +159,8 @@ struct HighThroughputSpec: Codable, Equatable, Sendable {
         try keys.encode(availableAccelerators, forKey: .availableAccelerators)
         try keys.encode(drainPeriod, forKey: .drainPeriod)
         try keys.encode(launchCommand, forKey: .launchCommand)
+        try keys.encode(address, forKey: .address)
+        try keys.encode(workerPortRange, forKey: .workerPortRange)
         try keys.encode(provider, forKey: .provider)
     }
 }

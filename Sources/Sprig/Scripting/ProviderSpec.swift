@@ -5,10 +5,13 @@ enum ProviderSpec: Codable, Equatable, Sendable {
     case local(LocalProviderSpec)
     /// `"adhoc"`: an ``AdHocProvider`` over a fixed list of hosts.
     case adhoc(AdHocProviderSpec)
+    /// `"slurm"`: a ``SlurmProvider``.
+    case slurm(SlurmProviderSpec)
 
     init(from decoder: any Decoder) throws {
-        switch try SpecKind.read(decoder, default: "local", known: ["local", "adhoc"], of: "providers") {
+        switch try SpecKind.read(decoder, default: "local", known: ["local", "adhoc", "slurm"], of: "providers") {
         case "local": self = .local(try LocalProviderSpec(from: decoder))
+        case "slurm": self = .slurm(try SlurmProviderSpec(from: decoder))
         default: self = .adhoc(try AdHocProviderSpec(from: decoder))
         }
     }
@@ -17,6 +20,7 @@ enum ProviderSpec: Codable, Equatable, Sendable {
         switch self {
         case .local(let spec): try spec.encode(to: encoder)
         case .adhoc(let spec): try spec.encode(to: encoder)
+        case .slurm(let spec): try spec.encode(to: encoder)
         }
     }
 
@@ -32,6 +36,8 @@ enum ProviderSpec: Codable, Equatable, Sendable {
             }()
         case .adhoc(let spec):
             AdHocProvider(channels: spec.channels.map { $0.makeChannel() }, workerInit: spec.workerInit, coresPerHost: spec.coresPerHost)
+        case .slurm(let spec):
+            spec.makeProvider()
         }
     }
 }

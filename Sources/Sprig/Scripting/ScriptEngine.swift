@@ -163,6 +163,14 @@ public final class ScriptEngine: Sendable {
         ])
     }
 
+    /// What blocks of the loaded kernel wait on before they connect (pending batch jobs), one line each.
+    public var blocksWaiting: [String] {
+        guard let kernel = state.withLock({ $0.kernel }) else { return [] }
+        return kernel.executorLabels.compactMap { kernel.executorStatus($0) }.flatMap { status in
+            status.blocks.compactMap { block in block.waitingFor.map { "\(status.label) block \(block.number): \($0)" } }
+        }
+    }
+
     /// The loaded kernel's counts (what a script's `task_counts()` reports).
     private var currentCounts: TaskCounts { state.withLock { $0.kernel }?.taskCounts ?? TaskCounts() }
 

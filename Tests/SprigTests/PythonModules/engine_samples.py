@@ -245,3 +245,12 @@ def busy_command(seconds):
     """A bash command whose child uses ``seconds`` of CPU time, then sleeps as long."""
     burner = f"import time\nstart = time.process_time()\nwhile time.process_time() - start < {seconds}: pass\n"
     return f"{sys.executable} -c '{burner}'; sleep {seconds}"
+
+
+def slow_the_first_time(path, seconds):
+    """Sleeps `seconds` unless `path` exists (it makes it first), then says which host ran it."""
+    import socket
+    if not os.path.exists(path):
+        open(path, "w").close()
+        time.sleep(seconds)
+    return socket.gethostname()

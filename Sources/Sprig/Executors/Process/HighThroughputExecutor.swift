@@ -57,6 +57,12 @@ public struct HighThroughputExecutor: ExecutorDescription {
     /// What starts a block's manager (Parsl's `launch_cmd`); `nil`: Sprig's manager. See
     /// ``ManagerCommand/launchCommand``.
     public let launchCommand: String?
+    /// Where managers that connect back (``SlurmProvider``) reach this process (Parsl's `address`):
+    /// the only address a block's listener binds. `nil`: this host's own address. Unused by
+    /// providers whose blocks talk over pipes.
+    public let address: String?
+    /// The ports a block's listener may use (Parsl's `worker_port_range`).
+    public let workerPortRange: ClosedRange<Int>
 
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.
@@ -70,6 +76,8 @@ public struct HighThroughputExecutor: ExecutorDescription {
     public static let defaultCPUAffinity = "none"
     /// Cores each worker is given when a script or caller does not say.
     public static let defaultCoresPerWorker: Double = 1
+    /// Parsl's default `worker_port_range`.
+    public static let defaultWorkerPortRange = 54000...55000
 
     /// Each parameter sets the property of the same name. By default blocks start on this machine
     /// (``LocalProvider``: one block) with a worker per core.
@@ -79,7 +87,9 @@ public struct HighThroughputExecutor: ExecutorDescription {
                 heartbeatThreshold: Duration = defaultHeartbeatThreshold, prefetch: Int = defaultPrefetch,
                 workerLogDirectory: String? = nil, cpuAffinity: String = defaultCPUAffinity,
                 memoryPerWorker: Double? = nil, availableAccelerators: [String] = [], drainPeriod: Duration? = nil,
-                launchCommand: String? = nil) {
+                launchCommand: String? = nil, address: String? = nil, workerPortRange: ClosedRange<Int> = defaultWorkerPortRange) {
+        self.address = address
+        self.workerPortRange = workerPortRange
         self.label = label
         self.maxWorkers = maxWorkers
         self.coresPerWorker = coresPerWorker

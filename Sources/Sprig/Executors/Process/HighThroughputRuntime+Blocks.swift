@@ -69,8 +69,13 @@ extension HighThroughputRuntime {
         // Monitoring: workers sample each try at its end and this often while it runs.
         if let interval = context.resourceInterval { arguments += ["--resource-interval", "\(interval.seconds)"] }
         let info = Python.info!
-        return ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
-                              pythonVersion: "\(info.version.major).\(info.version.minor)", launchCommand: settings.launchCommand)
+        var command = ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
+                                     pythonVersion: "\(info.version.major).\(info.version.minor)", launchCommand: settings.launchCommand)
+        command.runDirectory = context.runDirectory
+        command.address = settings.address
+        command.portRange = settings.workerPortRange
+        command.heartbeatPeriod = heartbeatPeriod
+        return command
     }
 
     func noteTaskDuration(_ duration: Duration) {

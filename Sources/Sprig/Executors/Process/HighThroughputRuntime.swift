@@ -75,7 +75,8 @@ final class HighThroughputRuntime: Executor {
             }
             return BlockStatus(number: block.number, slot: block.slot, host: block.process.host, phase: phase,
                                workers: block.workers, outstanding: block.outstanding, processIDs: block.processIDs,
-                               idle: block.idleSince.map { now - $0 }, pythonVersion: block.pythonVersion)
+                               idle: block.idleSince.map { now - $0 }, pythonVersion: block.pythonVersion,
+                               waitingFor: phase == .starting ? block.process.waitingFor.withLock { $0 } : nil)
         }
         return ExecutorStatus(label: label, outstanding: outstanding, blocks: live, startFailures: failures,
                               broken: broken, ended: ended, workersPerBlock: workersPerBlock,
@@ -281,8 +282,9 @@ final class HighThroughputRuntime: Executor {
                 lastHeartbeat = now
                 for block in blocks where block.phase == .ready || block.phase == .draining { block.sendHeartbeat() }
             }
-            if let drainPeriod = settings.drainPeriod {
-                for block in blocks where now - block.launchedAt >= drainPeriod && (block.phase == .ready || block.phase == .draining) {
+            for block in blocks where block.phase == .ready || block.phase == .draining {
+                // Its drain period passed, or its provider says its time is nearly up (a batch job's walltime).
+                if settings.drainPeriod.map({ now - block.launchedAt >= $0 }) ?? false || block.process.shouldDrain(at: now) {
                     block.drain()
                 }
             }

@@ -42,8 +42,9 @@ public struct LocalChannel: Channel {
 }
 
 /// Starts `argv` with pipes for its stdin and stdout and its stderr appended to `stderrPath`, in a
-/// process group of its own.
-func startProcess(_ argv: [String], stderrPath: String, environment: [String: String], host: String) throws -> BlockProcess {
+/// process group of its own. `onReap` runs once the process has been reaped (see ``BlockProcess``).
+func startProcess(_ argv: [String], stderrPath: String, environment: [String: String], host: String,
+                  onReap: (@Sendable (Int32) -> Void)? = nil) throws -> BlockProcess {
     let folder = (stderrPath as NSString).deletingLastPathComponent
     do {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -66,7 +67,7 @@ func startProcess(_ argv: [String], stderrPath: String, environment: [String: St
         }
         close(toChild.read)
         close(fromChild.write)
-        return BlockProcess(pid: pid, input: toChild.write, output: fromChild.read, host: host)
+        return BlockProcess(pid: pid, input: toChild.write, output: fromChild.read, host: host, onReap: onReap)
     } catch let failure as Spawn.Failure {
         throw ProviderError(message: failure.description)
     }

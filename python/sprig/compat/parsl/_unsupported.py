@@ -39,11 +39,8 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("parsl.executors.RadicalPilotExecutor", "parsl.executors.radical", "parsl.RadicalPilotExecutor")),
     ("is not provided by Sprig (no Globus Compute executor); " + _LOCAL,
      ("parsl.executors.GlobusComputeExecutor", "parsl.executors.globus_compute")),
-    ("is not built yet (Slurm is the first batch scheduler Sprig will support); "
-     "use LocalProvider, or AdHocProvider for a list of ssh hosts",
-     ("parsl.providers.SlurmProvider", "parsl.providers.slurm")),
     ("is not provided by Sprig (batch schedulers other than Slurm are not planned); "
-     "use LocalProvider, or AdHocProvider for a list of ssh hosts",
+     "use SlurmProvider, LocalProvider, or AdHocProvider for a list of ssh hosts",
      ("parsl.providers.PBSProProvider", "parsl.providers.pbspro",
       "parsl.providers.TorqueProvider", "parsl.providers.torque",
       "parsl.providers.CondorProvider", "parsl.providers.condor",

@@ -21,6 +21,7 @@ import logging
 
 from sprig.config import SimpleLauncher as _SprigSimpleLauncher
 from sprig.config import SingleNodeLauncher as _SprigSingleNodeLauncher
+from sprig.config import SrunLauncher as _SprigSrunLauncher
 
 from parsl.launchers.base import Launcher
 
@@ -201,7 +202,7 @@ class MpiRunLauncher(Launcher):
         )
 
 
-class SrunLauncher(Launcher):
+class SrunLauncher(Launcher, _SprigSrunLauncher):
     """The copies run as one Slurm job step inside the block's allocation: ``srun --ntasks
     <copies> -l <overrides> bash <script>``, with ``$CORES`` and ``$NODES`` from Slurm."""
 

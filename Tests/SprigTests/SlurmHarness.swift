@@ -1,0 +1,133 @@
+import Foundation
+@testable import Sprig
+import Testing
+
+/// A Slurm test cluster that `scripts/testbed/slurm/up.sh local|netns` started (scripts/test starts both).
+struct TestCluster {
+    let kind: String
+    let values: [String: String]
+    var conf: String { values["SLURM_CONF"] ?? "" }
+    var nodes: [String] { (values["SPRIG_SLURM_NODES"] ?? "").split(separator: " ").map(String.init) }
+    var submitAddress: String { values["SPRIG_SLURM_SUBMIT_ADDR"] ?? "127.0.0.1" }
+    var nodeScript: String { values["SPRIG_SLURM_NODE_SH"] ?? "" }
+
+    static func load(_ kind: String) throws -> TestCluster {
+        let root = ProcessInfo.processInfo.environment["SPRIG_TESTBED_DIR"] ?? "/tmp/sprig-testbed"
+        let path = "\(root)/slurm-\(kind)/env.sh"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              FileManager.default.fileExists(atPath: "\(root)/slurm-\(kind)/nodes.tsv") else {
+            throw TestClusterMissing(path: path, kind: kind)
+        }
+        return TestCluster(kind: kind, values: exportedValues(text))
+    }
+
+    /// Runs a command with this cluster's SLURM_CONF; returns its stdout.
+    @discardableResult
+    func run(_ argv: [String]) throws -> String {
+        try SchedulerCommand.run(argv, environment: ["SLURM_CONF": conf], timeout: .seconds(20)).output
+    }
+
+    /// The ids of the jobs squeue lists whose name starts with `prefix`, in any live state.
+    func jobs(named prefix: String) -> [String] {
+        let listed = (try? run(["squeue", "--noheader", "--format=%i %j %t"])) ?? ""
+        return listed.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            return words.count >= 3 && words[1].hasPrefix(prefix) && !["CD", "CA", "F", "TO", "NF"].contains(String(words[2]))
+                ? String(words[0]) : nil
+        }
+    }
+}
+
+struct TestClusterMissing: Error, CustomStringConvertible {
+    let path: String
+    let kind: String
+    var description: String { "no Slurm test cluster at \(path): run scripts/test, or scripts/testbed/slurm/up.sh \(kind) first" }
+}
+
+/// A kernel with one process executor whose blocks are Slurm jobs on a test cluster.
+final class SlurmHarness: @unchecked Sendable {  // immutable after init
+    let cluster: TestCluster
+    let dfk: DataFlowKernel
+    let htex: HighThroughputExecutor
+    let folder: String
+    let runDirectory: String
+
+    init(_ kind: String, blocks: Int = 1, maxBlocks: Int? = nil, retries: Int = 0, strategy: Strategy = .none,
+         walltime: String = "00:10:00", drainBefore: Duration? = nil, workerInit: String = "",
+         launcher: SlurmLauncher = .srun(), exclusive: Bool = false, workers: Int = 1, schedulerOptions: String = "",
+         heartbeatThreshold: Duration = .seconds(10), nodesPerBlock: Int = 1) throws {
+        cluster = try TestCluster.load(kind)
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-slurm-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let provider = SlurmProvider(nodesPerBlock: nodesPerBlock, exclusive: exclusive, initBlocks: blocks, minBlocks: strategy == .none ? 0 : blocks,
+                                     maxBlocks: maxBlocks ?? blocks, walltime: walltime, schedulerOptions: schedulerOptions,
+                                     workerInit: workerInit, launcher: launcher,
+                                     scriptDir: folder + "/node", environment: ["SLURM_CONF": cluster.conf, "PYTHONPATH": samplesFolder],
+                                     statusPeriod: .milliseconds(500), drainBeforeWalltime: drainBefore)
+        htex = HighThroughputExecutor(label: "slurm", maxWorkers: workers, provider: provider, heartbeatPeriod: .milliseconds(500),
+                                      heartbeatThreshold: heartbeatThreshold, address: cluster.submitAddress)
+        dfk = try DataFlowKernel(config: Config(executors: [htex], retries: retries, runDirectory: folder + "/runinfo",
+                                                strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder])))
+        runDirectory = folder + "/runinfo"
+    }
+
+    var status: ExecutorStatus { dfk.executorStatus(htex.label)! }
+    var jobPrefix: String { "sprig.\((runDirectory as NSString).lastPathComponent).block-" }
+
+    func python(_ function: String) throws -> PythonApp { try dfk.pythonApp(module: "engine_samples", function: function) }
+
+    /// The relays of this run (the block processes on this machine).
+    func relayPIDs() -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            let line = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            return line.contains("sprig.connect_relay") && line.contains(runDirectory) && processExists(pid)
+        }
+    }
+
+    /// Shuts down; checks that no job of the run is left in squeue and no relay, manager or worker on any node.
+    func close() {
+        dfk.shutdown()
+        #expect(cluster.jobs(named: jobPrefix).isEmpty, "jobs left: \(cluster.jobs(named: jobPrefix))")
+        #expect(eventually(timeout: .seconds(5)) { relayPIDs().isEmpty }, "relays left: \(relayPIDs())")
+        #expect(eventually(timeout: .seconds(5)) { managersOnNodes().isEmpty }, "left on the nodes: \(managersOnNodes())")
+        #expect(listeningPorts(in: htex.workerPortRange).isEmpty, "still listening: \(listeningPorts(in: htex.workerPortRange))")
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Processes of this run's managers, workers or connectors, wherever they run.
+    func managersOnNodes() -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            let line = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            return line.contains(folder + "/node") || (line.contains("sprig connector") && processExists(pid))
+        }.filter(processExists)
+    }
+
+    /// The submit script of block `number`.
+    func submitScript(_ number: Int) throws -> String {
+        try String(contentsOfFile: "\(runDirectory)/submit_scripts/block-\(number).sbatch", encoding: .utf8)
+    }
+
+    /// The block's log on this machine (the relay's stderr and the scheduler's news).
+    func blockLog(_ number: Int) -> String {
+        (try? String(contentsOfFile: "\(runDirectory)/slurm/block-\(number)/block.stderr", encoding: .utf8)) ?? ""
+    }
+}
+
+/// The TCP ports of `range` something on this machine listens on (`/proc/net/tcp`, `tcp6`).
+func listeningPorts(in range: ClosedRange<Int>) -> [Int] {
+    ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { path -> [Int] in
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 3, fields[3] == "0A", let port = fields[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) else { return nil }
+            return range.contains(port) ? port : nil
+        }
+    }
+}
+
+/// `text` as a Python string literal.
+func pythonLiteral(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+}
