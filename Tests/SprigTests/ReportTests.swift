@@ -217,4 +217,22 @@ struct ReportTests {
         try RunReport.write(Data("two".utf8), to: regular)
         #expect(try String(contentsOfFile: regular, encoding: .utf8) == "two")
     }
+
+    @Test func aMonitoredSprigRunReportsAndRendersInChromium() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run", "\(scriptsFolder)/monitored_for_report.py"], in: folder, timeout: .seconds(90))
+        #expect(run.status == 0 && run.stdout == "140\nDependencyError\n", "\(run.stdout)\n\(run.stderr)")
+        let written = try runSprig(["report", "runinfo", "-o", "report.html"], in: folder)
+        #expect(written.status == 0 && written.stdout.contains("11 tasks"), "\(written.stdout)\n\(written.stderr)")
+        let report = try RunReport(path: folder + "/runinfo")
+        #expect(report.taskCount == 11)
+        let html = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
+        #expect(html.contains("ValueError: no good: 1"), "the failure table names the app's exception")
+        #expect(!html.contains("no resource samples"), "a process-executor run has resource samples")
+        let dom = try HeadlessChromium.run(["--dump-dom", "file://" + folder + "/report.html"])
+        try #require(dom.status == 0, "chromium could not start (run scripts/setup to install it):\n\(dom.stderr.suffix(2000))")
+        let root = dom.stdout.components(separatedBy: "<head>").first ?? ""
+        #expect(root.contains("data-sprig-report=\"ready\"") && !root.contains("data-sprig-error"), "\(root)")
+    }
 }
