@@ -106,10 +106,11 @@ class Worker:
                 task = None
                 if self.queue and not self.stopping:
                     task = self.queue.popleft()
-                    self.running_since = time.monotonic()
+                    started = time.monotonic()
+                    if self.sampler is not None:  # (set first: the watch thread reads without the lock)
+                        self.next_sample = started + self.sampler.interval
                     self.running_task = task.task_id
-                    if self.sampler is not None:
-                        self.next_sample = self.running_since + self.sampler.interval
+                    self.running_since = started
             if task is None:
                 if entries:
                     self._write(entries)  # the last result, also when stopping
