@@ -32,10 +32,11 @@ TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
     from typing import Any
 
+    from sprig.resources import Sampler
+
 from sprig import process_tree
 from sprig import protocol as P
 from sprig.isolation import die_with_parent, isolate_stdio
-from sprig.resources import Sampler
 from sprig.task_runner import Runner
 
 log = logging.getLogger("sprig.worker")
@@ -75,7 +76,11 @@ class Worker:
         self.running_since: float | None = None  # when the task running now started
         self.running_task = 0  # its id (while running_since is set)
         self.started_data = P.U32.pack(os.getpid())  # the data of STARTED entries
-        self.sampler = Sampler(resource_interval) if resource_interval else None
+        self.sampler: Sampler | None = None
+        if resource_interval:  # (imported only then: a worker without monitoring starts as before)
+            from sprig.resources import Sampler
+
+            self.sampler = Sampler(resource_interval)
         self.next_sample = 0.0  # when the running task's next resource sample is due
         self.input_lock = threading.Lock()
         self.write_lock = threading.Lock()
