@@ -181,7 +181,9 @@ class Worker:
         with self.input_lock:  # held while writing: the task's result cannot overtake the sample
             if self.running_since != since:
                 return
-            self.next_sample = max(self.next_sample + self.sampler.interval, time.monotonic())
+            due = self.next_sample + self.sampler.interval
+            now = time.monotonic()
+            self.next_sample = due if due > now else now + self.sampler.interval  # late: no burst to catch up
             self._write(P.result_pieces(self.running_task, P.STATUS_RESOURCE, data))
 
     def _manager_gone(self) -> None:
