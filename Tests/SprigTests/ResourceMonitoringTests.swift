@@ -51,7 +51,7 @@ struct ResourceMonitoringTests {
         defer { h.close() }
         let onWorkers = AppOptions(executors: ["htex"])
         let burn = try h.python("burn", options: onWorkers)(0.3)
-        let long = try h.python("sleep_then", options: onWorkers)(0.6, 1)  // 3× the interval
+        let long = try h.python("sleep_then", options: onWorkers)(0.7, 1)  // 3.5× the interval
         let short = try (0..<3).map { try h.python("add", options: onWorkers)($0, 1) }
         let bash = try h.dfk.bashApp(module: "engine_samples", function: "busy_command", options: onWorkers)(0.3)
         let onThreads = try h.python("add", options: AppOptions(executors: ["threads"]))(2, 2)
@@ -72,7 +72,7 @@ struct ResourceMonitoringTests {
         }
         #expect(try Self.rows(of: onThreads.taskID, in: db).isEmpty)
         #expect(try count("SELECT COUNT(*) FROM resource", in: db) >= 6)
-        // A try of 3× the interval is sampled while it runs, and at its end.
+        // A try of 3.5× the interval is sampled while it runs (at 1×, 2×, 3×), and at its end.
         #expect(try Self.rows(of: long.taskID, in: db).count >= 3)
         // The busy try's worker used its 0.3 s of CPU; the sample names the worker that ran it.
         let burnRows = try Self.rows(of: burn.taskID, in: db)

@@ -59,6 +59,12 @@ def body_of(case):
     raise ValueError(kind)
 
 
+def packed_sample(sample):
+    status = sample["psutil_process_status"].encode("utf-8")
+    layout = "<" + "".join(code for _, code in SAMPLE_LAYOUT) + "B"
+    return struct.pack(layout, *(sample[name] for name, _ in SAMPLE_LAYOUT), len(status)) + status
+
+
 def failure(kind, type_name, message, **extra):
     return text({"kind": kind, "type": type_name, "message": message, "traceback": "", **extra})
 
@@ -66,7 +72,14 @@ def failure(kind, type_name, message, **extra):
 HELLO = {"protocol": PROTOCOL_VERSION, "python": "3.11", "python_full": "3.11.2", "serializer": "cloudpickle",
          "serializer_version": "2.2.0", "host": "node1", "pid": 1234, "workers": 2, "block": "0",
          "executable": "/usr/bin/python3.11"}
-# A RESOURCE entry's data: a worker's sample, keyed by the columns of Parsl's resource table.
+# A RESOURCE entry's data: a worker's sample, keyed by the columns of Parsl's resource table, and
+# packed in this order (PROTOCOL.md, "RESOURCE"), then the status name.
+SAMPLE_LAYOUT = (("timestamp", "d"), ("psutil_process_time_user", "d"), ("psutil_process_time_system", "d"),
+                 ("psutil_process_memory_percent", "d"), ("psutil_process_memory_resident", "Q"),
+                 ("psutil_process_memory_virtual", "Q"), ("psutil_process_disk_read", "Q"),
+                 ("psutil_process_disk_write", "Q"), ("psutil_process_num_ctx_switches_voluntary", "Q"),
+                 ("psutil_process_num_ctx_switches_involuntary", "Q"), ("psutil_process_pid", "I"),
+                 ("psutil_process_num_threads", "I"), ("psutil_process_children_count", "I"), ("psutil_cpu_num", "i"))
 SAMPLE = {"psutil_process_pid": 4321, "psutil_process_time_user": 1.25, "psutil_process_time_system": 0.5,
           "psutil_process_memory_resident": 25165824, "psutil_process_memory_virtual": 104857600,
           "psutil_process_memory_percent": 0.125, "psutil_process_num_threads": 3, "psutil_process_disk_read": 8192,
@@ -102,7 +115,7 @@ CASES = {
     "results_started_without_pid": {"type": "RESULTS", "results": [{"task_id": 3, "status": "STARTED", "data_hex": ""}]},
     # With --resource-interval: a sample of the try's worker ahead of the try's result.
     "results_resource": {"type": "RESULTS", "results": [
-        {"task_id": 2, "status": "RESOURCE", "data_text": json.dumps(SAMPLE, separators=(",", ":"))},
+        {"task_id": 2, "status": "RESOURCE", "data_hex": packed_sample(SAMPLE).hex(), "sample": SAMPLE},
         {"task_id": 2, "status": "OK", "data_hex": FIVE.hex()},
     ]},
     "results_failures": {"type": "RESULTS", "results": [

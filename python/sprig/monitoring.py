@@ -17,9 +17,10 @@ class MonitoringHub:
 
     - ``logging_endpoint``: where the database is, as Parsl's ``sqlite:///PATH`` URL (``sqlite:////abs``
       for an absolute path); default ``<run_dir>/monitoring.db``, shared by every run there.
-    - ``resource_monitoring_enabled``, ``resource_monitoring_interval`` (seconds): workers sample each
-      try's CPU and memory use (at least once per try, then every interval); the thread executor
-      records none, as in Parsl.
+    - ``resource_monitoring_enabled``, ``resource_monitoring_interval`` (seconds): process-executor
+      workers sample each try's CPU, memory, threads and I/O from /proc (at its end, and every
+      interval while it runs; a bash app's command counted), as Parsl's ``resource`` rows; an
+      interval of 0 samples nothing, as in Parsl; the thread executor records none, as in Parsl.
     - ``workflow_name`` (default: the script's file name), ``workflow_version`` (default: the start time).
     - ``hub_address``, ``hub_port``, ``hub_port_range`` (unused by Parsl too) and ``monitoring_debug``
       are accepted and ignored.

@@ -27,6 +27,8 @@ from sprig.wire import (  # noqa: F401 (re-exported: the protocol's numbers, def
     KIND_NAMES,
     KIND_PYTHON,
     PROTOCOL_VERSION,
+    RESOURCE_FIELDS,
+    RESOURCE_FORMAT,
     RECALL,
     RESULTS,
     SHUTDOWN,

@@ -46,7 +46,7 @@ KIND_NAMES = {KIND_PYTHON: "PYTHON", KIND_BASH_FROM_PYTHON: "BASH_FROM_PYTHON", 
 # Result statuses (u8 of a RESULTS entry). SKIPPED travels only from a worker to its manager;
 # STARTED (a task begins on a worker; its data: the worker's pid, a u32) goes on to the
 # interchange, which starts the task's walltime then; RESOURCE (a sample of the worker's resource
-# use for the try it runs, JSON) is sent only by workers of a manager started with
+# use for the try it runs, RESOURCE_FORMAT below) is sent only by workers of a manager started with
 # --resource-interval. Only OK, FAILED, WORKER_LOST and SKIPPED end a task.
 STATUS_OK = 0
 STATUS_FAILED = 1
@@ -63,6 +63,27 @@ STATUS_NAMES = {
     STATUS_STARTED: "STARTED",
     STATUS_RESOURCE: "RESOURCE",
 }
+
+# The data of a RESOURCE entry: one sample, these fields in this order (little-endian), then the
+# psutil_process_status name (UTF-8) whose length the last field gives. Bytes past it are fields
+# added later: readers ignore them. Meanings: PROTOCOL.md, "RESOURCE"; sprig.resources writes it.
+RESOURCE_FORMAT = "<ddddQQQQQQIIIiB"
+RESOURCE_FIELDS = (
+    "timestamp",
+    "psutil_process_time_user",
+    "psutil_process_time_system",
+    "psutil_process_memory_percent",
+    "psutil_process_memory_resident",
+    "psutil_process_memory_virtual",
+    "psutil_process_disk_read",
+    "psutil_process_disk_write",
+    "psutil_process_num_ctx_switches_voluntary",
+    "psutil_process_num_ctx_switches_involuntary",
+    "psutil_process_pid",
+    "psutil_process_num_threads",
+    "psutil_process_children_count",
+    "psutil_cpu_num",
+)
 
 # On the worker -> manager link only (not in STATUS_NAMES): a task given back unstarted after
 # RECALL; the manager queues it again.

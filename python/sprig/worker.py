@@ -32,10 +32,11 @@ TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
     from typing import Any
 
+    from sprig.resources import Sampler
+
 from sprig import process_tree
 from sprig import protocol as P
 from sprig.isolation import die_with_parent, isolate_stdio
-from sprig.resources import Sampler
 from sprig.task_runner import Runner
 
 log = logging.getLogger("sprig.worker")
@@ -75,7 +76,11 @@ class Worker:
         self.running_since: float | None = None  # when the task running now started
         self.running_task = 0  # its id (while running_since is set)
         self.started_data = P.U32.pack(os.getpid())  # the data of STARTED entries
-        self.sampler = Sampler(resource_interval) if resource_interval else None
+        self.sampler: Sampler | None = None
+        if resource_interval:  # (imported only then: a worker without monitoring starts as before)
+            from sprig.resources import Sampler
+
+            self.sampler = Sampler(resource_interval)
         self.next_sample = 0.0  # when the running task's next resource sample is due
         self.input_lock = threading.Lock()
         self.write_lock = threading.Lock()
@@ -106,10 +111,11 @@ class Worker:
                 task = None
                 if self.queue and not self.stopping:
                     task = self.queue.popleft()
-                    self.running_since = time.monotonic()
+                    started = time.monotonic()
+                    if self.sampler is not None:  # (set first: the watch thread reads without the lock)
+                        self.next_sample = started + self.sampler.interval
                     self.running_task = task.task_id
-                    if self.sampler is not None:
-                        self.next_sample = self.running_since + self.sampler.interval
+                    self.running_since = started
             if task is None:
                 if entries:
                     self._write(entries)  # the last result, also when stopping
@@ -175,7 +181,9 @@ class Worker:
         with self.input_lock:  # held while writing: the task's result cannot overtake the sample
             if self.running_since != since:
                 return
-            self.next_sample = max(self.next_sample + self.sampler.interval, time.monotonic())
+            due = self.next_sample + self.sampler.interval
+            now = time.monotonic()
+            self.next_sample = due if due > now else now + self.sampler.interval  # late: no burst to catch up
             self._write(P.result_pieces(self.running_task, P.STATUS_RESOURCE, data))
 
     def _manager_gone(self) -> None:

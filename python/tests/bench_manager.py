@@ -1,6 +1,6 @@
 """Benchmark (not a test): tasks/s and round-trip latency through a manager with 2 workers.
 
-Run: cd /work/main/python && /usr/bin/python3.11 tests/bench_manager.py [--tasks 5000] [--batch 500]
+Run: cd python && /usr/bin/python3.11 tests/bench_manager.py [--tasks 5000] [--batch 500] [--resource-interval S]
 
 Prints: time to the first result after starting the manager, RSS of the manager and its idle
 workers, throughput for N no-op tasks (sent in TASKS frames of --batch tasks), and the median
@@ -37,9 +37,12 @@ def main() -> int:
     parser.add_argument("--latency-rounds", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--prefetch", type=int, default=None, help="the manager's --prefetch (default: its own)")
+    parser.add_argument("--resource-interval", type=float, default=None, help="the manager's --resource-interval (default: none)")
     options = parser.parse_args()
 
-    args = () if options.prefetch is None else ("--prefetch", str(options.prefetch))
+    args: tuple[str, ...] = () if options.prefetch is None else ("--prefetch", str(options.prefetch))
+    if options.resource_interval is not None:
+        args += ("--resource-interval", repr(options.resource_interval))
     manager = ManagerProcess(workers=options.workers, args=args, stderr_path=Path("/tmp/sprig-bench-manager.err"))
     try:
         manager.handshake()

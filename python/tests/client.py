@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from sprig import serialize
+from sprig import resources, serialize
 
 PY = "/usr/bin/python3.11"
 TESTS_DIR = Path(__file__).resolve().parent
@@ -246,7 +246,7 @@ class ManagerProcess:
                     continue
                 if status == RESOURCE:
                     assert task_id not in self.results, f"a resource sample of task {task_id} after its result"
-                    self.samples.setdefault(task_id, []).append(json.loads(data))
+                    self.samples.setdefault(task_id, []).append(resources.decode(data))
                     continue
                 assert task_id not in self.results, f"second result for task {task_id}"
                 self.results[task_id] = Result(task_id, status, data)

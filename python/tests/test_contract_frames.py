@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sprig import protocol as P
+from sprig import resources
 
 FRAMES = Path(__file__).resolve().parents[2] / "contracts" / "frames"
 CASES = sorted(path.stem for path in FRAMES.glob("*.json"))
@@ -100,6 +101,9 @@ def decode(case: dict, data: bytes) -> dict:
         out["results"] = [{"task_id": r.task_id, "status": P.STATUS_NAMES[r.status],
                            ("data_hex" if "data_hex" in want else "data_text"): describe_blob(want, "data", r.data)}
                           for r, want in zip(records, case["results"])]
+        for result, record in zip(out["results"], records):
+            if record.status == P.STATUS_RESOURCE:
+                result["sample"] = resources.decode(record.data)
     return out
 
 
@@ -141,12 +145,12 @@ def test_started_entries_carry_the_worker_pid_or_nothing() -> None:
 
 
 def test_resource_vectors_have_the_fields_workers_send() -> None:
-    from sprig.resources import Sampler
-
-    samples = [json.loads(r["data_text"]) for name in CASES for r in load(name)[0].get("results", [])
-               if r["status"] == "RESOURCE"]
-    assert samples
-    sent = json.loads(Sampler(1.0).sample(descendants=True))
-    for sample in samples:
-        assert set(sample) == set(sent)
+    entries = [r for name in CASES for r in load(name)[0].get("results", []) if r["status"] == "RESOURCE"]
+    assert entries
+    sent = resources.decode(resources.Sampler(1.0).sample(descendants=True))
+    for entry in entries:
+        sample = entry["sample"]
         assert {key: type(value) for key, value in sample.items()} == {key: type(value) for key, value in sent.items()}
+        assert resources.encode(*(sample[name] for name in P.RESOURCE_FIELDS), sample["psutil_process_status"]) == blob(entry, "data")
+        # Bytes past the status are fields a later Sprig added: this one reads what it knows.
+        assert resources.decode(blob(entry, "data") + b"later") == sample

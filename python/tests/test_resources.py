@@ -4,7 +4,6 @@ one runs — only when asked with --resource-interval."""
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import struct
@@ -17,7 +16,7 @@ import pytest
 
 import sample_apps
 from client import PY, RESOURCE, STARTED, Deadline, ManagerProcess, encode_task, wait_gone
-from sprig.resources import Sampler
+from sprig.resources import Sampler, decode
 from test_worker import RawWorker
 
 INTERVAL = 0.2
@@ -44,7 +43,7 @@ def burn(seconds: float) -> None:
 def test_a_sample_reads_this_process_from_proc() -> None:
     sampler = Sampler(INTERVAL)
     before = time.time()
-    sample = json.loads(sampler.sample(descendants=False))
+    sample = decode(sampler.sample(descendants=False))
     facts = status_fields()
     assert sample["psutil_process_pid"] == os.getpid()
     assert abs(sample["psutil_process_memory_resident"] - facts["VmRSS"]) < 4 << 20
@@ -63,26 +62,26 @@ def test_a_sample_reads_this_process_from_proc() -> None:
 
 def test_cpu_time_is_the_processs_since_it_started() -> None:
     sampler = Sampler(INTERVAL)
-    first = json.loads(sampler.sample(descendants=False))
+    first = decode(sampler.sample(descendants=False))
     times = os.times()
     assert first["psutil_process_time_user"] == pytest.approx(times.user, abs=0.03)
     assert first["psutil_process_time_system"] == pytest.approx(times.system, abs=0.03)
     burn(0.3)
-    second = json.loads(sampler.end_of_try())
+    second = decode(sampler.end_of_try())
     assert second["psutil_process_time_user"] + second["psutil_process_time_system"] >= (
         first["psutil_process_time_user"] + first["psutil_process_time_system"] + 0.25)
 
 
 def test_descendants_count_while_they_live_and_their_cpu_time_until_the_try_ends() -> None:
     sampler = Sampler(INTERVAL)
-    alone = json.loads(sampler.sample(descendants=True))
+    alone = decode(sampler.sample(descendants=True))
     child = subprocess.Popen([PY, "-c", BUSY.format(0.4) + "print('busy', flush=True)\nimport sys\nsys.stdin.read()\n"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert child.stdout is not None and child.stdin is not None
         ready, _, _ = select.select([child.stdout], [], [], 20)
         assert ready and child.stdout.readline() == b"busy\n"
-        live = json.loads(sampler.sample(descendants=True))
+        live = decode(sampler.sample(descendants=True))
         assert live["psutil_process_children_count"] == 1
         assert live["psutil_process_memory_resident"] > alone["psutil_process_memory_resident"] + (2 << 20)
         assert live["psutil_process_num_threads"] > alone["psutil_process_num_threads"]
@@ -90,11 +89,11 @@ def test_descendants_count_while_they_live_and_their_cpu_time_until_the_try_ends
         assert cpu >= alone["psutil_process_time_user"] + alone["psutil_process_time_system"] + 0.35
         child.stdin.close()
         assert child.wait(timeout=20) == 0  # reaped: its CPU time is in this process's
-        ended = json.loads(sampler.end_of_try())
+        ended = decode(sampler.end_of_try())
         assert ended["psutil_process_children_count"] == 0
         assert ended["psutil_process_time_user"] + ended["psutil_process_time_system"] >= cpu
         # The next try counts only what is reaped from now on.
-        after = json.loads(sampler.sample(descendants=True))
+        after = decode(sampler.sample(descendants=True))
         assert after["psutil_process_time_user"] + after["psutil_process_time_system"] < cpu - 0.3
     finally:
         if child.poll() is None:
@@ -150,7 +149,7 @@ def test_a_worker_samples_at_the_end_of_every_try_and_every_interval_of_a_long_o
         # STARTED, the samples taken while it ran, the sample that ends it, then its result.
         count = len(mine) - 3
         assert count in during and [s for s, _ in mine] == [STARTED] + [RESOURCE] * (count + 1) + [0], mine
-        samples = [json.loads(data) for status, data in mine if status == RESOURCE]
+        samples = [decode(data) for status, data in mine if status == RESOURCE]
         assert {sample["psutil_process_pid"] for sample in samples} == {pid}
         assert all(sample["psutil_process_memory_resident"] > 0 for sample in samples)
         stamps = [sample["timestamp"] for sample in samples]
@@ -178,7 +177,7 @@ def test_samples_of_a_bash_task_count_its_command(start_worker, tmp_path: Path) 
     worker.send(3, struct.pack("<I", 1) + encode_task(1, 2, 0, b"", {"command": command}, b""))
     entries = flat(results_until(worker, {1}))
     assert entries[-1][:2] == (1, 0)
-    samples = [json.loads(data) for _, status, data in entries if status == RESOURCE]
+    samples = [decode(data) for _, status, data in entries if status == RESOURCE]
     assert len(samples) >= 3
     assert max(sample["psutil_process_children_count"] for sample in samples[:-1]) >= 1
     end = samples[-1]

@@ -11,8 +11,8 @@ public struct MonitoringOptions: Sendable, Equatable {
     /// The database file; `nil`: `monitoring.db` in the config's `runDirectory` (shared by every
     /// run there, as Parsl's `runinfo/monitoring.db` is; runs are told apart by `run_id`).
     public var databasePath: String?
-    /// How often a worker samples a longer try's resource use (every try gets one sample at least);
-    /// Parsl's `resource_monitoring_interval`.
+    /// How often a worker samples a longer try's resource use (every try gets one sample at its
+    /// end); Parsl's `resource_monitoring_interval`. Zero: no samples, as in Parsl.
     public var resourceInterval: Duration
     /// Whether workers sample resources at all (Parsl's `resource_monitoring_enabled`).
     public var resourceMonitoring: Bool
@@ -24,7 +24,10 @@ public struct MonitoringOptions: Sendable, Equatable {
     /// Workers sample every 30 s (Parsl's default).
     public static let defaultResourceInterval = Duration.seconds(30)
 
-    /// Settings for a monitoring database; every one has Parsl's default.
+    /// Settings with Parsl's defaults: `monitoring.db` in the run directory, resource samples every 30 s.
+    /// - Parameters:
+    ///   - resourceInterval: how often a running try is sampled; zero or less: no samples at all, as in Parsl.
+    ///   - resourceMonitoring: whether process-executor workers sample resources (the thread executor never does).
     public init(databasePath: String? = nil, resourceInterval: Duration = defaultResourceInterval, resourceMonitoring: Bool = true,
                 workflowName: String? = nil, workflowVersion: String? = nil) {
         self.databasePath = databasePath

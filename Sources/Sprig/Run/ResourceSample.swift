@@ -11,47 +11,37 @@ struct ResourceSample: Sendable, Equatable {
 }
 
 /// What a worker measured (`python/sprig/resources.py`, from /proc): the columns of Parsl's
-/// `resource` table, by their names and with their meanings — the worker's, plus its live
-/// descendants' where the worker looked for them (samples taken while a try runs). Decoded from
-/// a RESOURCE entry of the manager protocol.
-struct ResourceUsage: Sendable, Equatable, Decodable {
-    /// The worker's pid.
+/// `resource` table (named beside each field), with their meanings — the worker's, plus its live
+/// descendants' where the worker looked for them (samples taken while a try runs). Read from a
+/// RESOURCE entry of the manager protocol.
+struct ResourceUsage: Sendable, Equatable {
+    /// `psutil_process_pid`: the worker's pid.
     let pid: Int32
-    /// CPU seconds in user and in system mode: the worker's since it started, plus its descendants' during this try.
+    /// `psutil_process_time_user`, `…_time_system`: CPU seconds, the worker's since it started
+    /// plus its descendants' during this try.
     let userTime: Double
     let systemTime: Double
-    /// Resident and virtual memory, bytes.
+    /// `psutil_process_memory_resident`, `…_virtual`: bytes.
     let residentBytes: Int64
     let virtualBytes: Int64
-    /// Resident memory as a percent of the host's memory.
+    /// `psutil_process_memory_percent`: resident memory as a percent of the host's.
     let memoryPercent: Double
-    /// Threads.
+    /// `psutil_process_num_threads`.
     let threads: Int
-    /// Bytes read and written (`rchar`, `wchar` of `/proc/PID/io`); 0 when unreadable.
+    /// `psutil_process_disk_read`, `…_write`: bytes read and written (`rchar`, `wchar` of `/proc/PID/io`); 0 when unreadable.
     let readBytes: Int64
     let writeBytes: Int64
-    /// The worker's live descendants (a bash app's command and what that started).
+    /// `psutil_process_children_count`: the worker's live descendants (a bash app's command and what that started).
     let children: Int
-    /// psutil's name of the worker's state (`running`, `sleeping`, …).
+    /// `psutil_process_status`: psutil's name of the worker's state (`running`, `sleeping`, …).
     let status: String
-    /// The CPU the worker last ran on.
+    /// `psutil_cpu_num`: the CPU the worker last ran on.
     let cpu: Int
-    /// Context switches, voluntary and not.
+    /// `psutil_process_num_ctx_switches_voluntary`, `…_involuntary`.
     let voluntarySwitches: Int64
     let involuntarySwitches: Int64
-    /// When it was taken: seconds since the Unix epoch, by the worker's clock.
+    /// `timestamp`: when it was taken, in seconds since the Unix epoch, by the worker's clock.
     let timestamp: Double
 
     var time: Date { Date(timeIntervalSince1970: timestamp) }
-
-    enum CodingKeys: String, CodingKey {
-        case pid = "psutil_process_pid", userTime = "psutil_process_time_user", systemTime = "psutil_process_time_system"
-        case residentBytes = "psutil_process_memory_resident", virtualBytes = "psutil_process_memory_virtual"
-        case memoryPercent = "psutil_process_memory_percent", threads = "psutil_process_num_threads"
-        case readBytes = "psutil_process_disk_read", writeBytes = "psutil_process_disk_write"
-        case children = "psutil_process_children_count", status = "psutil_process_status", cpu = "psutil_cpu_num"
-        case voluntarySwitches = "psutil_process_num_ctx_switches_voluntary"
-        case involuntarySwitches = "psutil_process_num_ctx_switches_involuntary"
-        case timestamp
-    }
 }

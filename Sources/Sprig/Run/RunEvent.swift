@@ -33,8 +33,9 @@ struct RunEvent: Sendable {
         case blockReady(executor: String, block: Int, host: String, workers: Int)
         /// The block ended: stopped (`reason` nil), lost or failed to start.
         case blockEnded(executor: String, block: Int, host: String, reason: String?)
-        /// A worker's resource sample for one try of a task.
-        case resources(ResourceSample)
+        /// A worker's resource sample for one try of a task (boxed: the largest payload would
+        /// otherwise make every event as large).
+        indirect case resources(ResourceSample)
         /// A line the library logged through the kernel's logger, passed on by the recorder.
         case log(LogEvent)
     }

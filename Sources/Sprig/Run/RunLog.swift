@@ -21,7 +21,10 @@ final class RunLog: RunSink {
     }
 
     func write(_ events: [RunEvent]) {
+        let debug = outputs.contains { $0.logLevel <= .debug }
         for event in events {
+            // Resource samples (one per try) are debug lines: not even formatted when nobody takes those.
+            if case .resources = event.kind, !debug { continue }
             let logEvent: LogEvent
             if case .log(let line) = event.kind {
                 logEvent = line

@@ -53,6 +53,16 @@ struct ByteReader {
 
     mutating func u32() throws -> UInt32 { try integer() }
     mutating func u64() throws -> UInt64 { try integer() }
+    mutating func i32() throws -> Int32 { Int32(bitPattern: try integer()) }
+    mutating func f64() throws -> Double { Double(bitPattern: try integer()) }
+
+    /// A u8 length, then that many bytes of UTF-8.
+    mutating func shortText() throws -> String {
+        let count = Int(try u8())
+        guard offset + count <= bytes.count else { throw Truncated() }
+        defer { offset += count }
+        return String(decoding: bytes[offset..<(offset + count)], as: UTF8.self)
+    }
 
     private mutating func integer<T: FixedWidthInteger & UnsignedInteger>() throws -> T {
         let size = MemoryLayout<T>.size

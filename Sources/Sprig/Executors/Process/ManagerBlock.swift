@@ -262,7 +262,7 @@ final class ManagerBlock: Sendable {
             if attempt.walltime != nil { attempt.setCanceller { [self] in killTask(id) } }
         }
         for (attempt, bytes) in samples {
-            guard let usage = ResourceUsage.parse(bytes) else {
+            guard let usage = ResourceUsage(wire: bytes) else {
                 logger.debug("unreadable resource sample", metadata: ["sprig.task.id": "\(attempt.taskID)"])
                 continue
             }

@@ -34,8 +34,25 @@ struct ResultEntry: Equatable {
     }
 }
 
-/// A RESOURCE entry's data: a worker's sample of its resource use (JSON keyed by Parsl's column names).
-extension ResourceUsage: JSONMessage {}
+extension ResourceUsage {
+    /// A RESOURCE entry's data (`python/sprig/PROTOCOL.md`, "RESOURCE"): the fields in their
+    /// order, then the status name; bytes after it are later additions, ignored. `nil` when the
+    /// data is shorter than that.
+    init?(wire data: [UInt8]) {
+        var reader = ByteReader(data)
+        guard let timestamp = try? reader.f64(), let user = try? reader.f64(), let system = try? reader.f64(),
+              let percent = try? reader.f64(), let resident = try? reader.u64(), let virtual = try? reader.u64(),
+              let read = try? reader.u64(), let written = try? reader.u64(), let voluntary = try? reader.u64(),
+              let involuntary = try? reader.u64(), let pid = try? reader.u32(), let threads = try? reader.u32(),
+              let children = try? reader.u32(), let cpu = try? reader.i32(), let status = try? reader.shortText()
+        else { return nil }
+        self.init(pid: Int32(truncatingIfNeeded: pid), userTime: user, systemTime: system, residentBytes: Int64(truncatingIfNeeded: resident),
+                  virtualBytes: Int64(truncatingIfNeeded: virtual), memoryPercent: percent, threads: Int(threads),
+                  readBytes: Int64(truncatingIfNeeded: read), writeBytes: Int64(truncatingIfNeeded: written), children: Int(children),
+                  status: status, cpu: Int(cpu), voluntarySwitches: Int64(truncatingIfNeeded: voluntary),
+                  involuntarySwitches: Int64(truncatingIfNeeded: involuntary), timestamp: timestamp)
+    }
+}
 
 /// A JSON message of the protocol (a frame body, or the data of a RESULTS entry).
 protocol JSONMessage: Decodable {}
