@@ -68,7 +68,7 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
                                       heartbeatThreshold: heartbeatThreshold, address: cluster.submitAddress)
         dfk = try DataFlowKernel(config: Config(executors: [htex], retries: retries, runDirectory: folder + "/runinfo",
                                                 strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder])))
-        runDirectory = folder + "/runinfo"
+        runDirectory = dfk.runFolder  // the run's own folder, runinfo/000: submit scripts and block logs are under it
     }
 
     var status: ExecutorStatus { dfk.executorStatus(htex.label)! }

@@ -11,8 +11,10 @@ the worker log. Frames on the manager link:
 * out: RESULTS -- one empty frame when ready; then, before each task starts, one frame holding the
   result of the task that just finished (if any), SKIPPED entries for killed tasks dropped from
   the head of the queue, and STARTED (with this worker's pid) for the task about to run. With
-  ``--resource-interval``, a RESOURCE sample comes before each result, and one more every
-  interval while a task runs (from the watch thread). So the manager always knows
+  ``--resource-interval``, a RESOURCE sample comes before the result of every task that ran
+  for ``SAMPLED_TRY`` (10 ms) or more, and of a shorter one when this worker has sent no sample
+  for an interval (so a burst of no-ops costs a sample per worker per interval, not one each),
+  and one more every interval while a task runs (from the watch thread). So the manager always knows
   which task a worker runs: the last one announced STARTED and not finished. RECALL is answered
   with RECALLED (or SKIPPED) entries, at once even while a task runs. HEARTBEAT every
   heartbeat period, from a thread: a worker that stops sending them is taken for hung.
@@ -38,6 +40,10 @@ from sprig import process_tree
 from sprig import protocol as P
 from sprig.isolation import die_with_parent, isolate_stdio
 from sprig.task_runner import Runner
+
+#: Seconds a try must run to get a resource sample of its own when monitoring samples resources
+#: (shorter ones are sampled at most once per worker per interval).
+SAMPLED_TRY = 0.010
 
 log = logging.getLogger("sprig.worker")
 
@@ -82,6 +88,7 @@ class Worker:
 
             self.sampler = Sampler(resource_interval)
         self.next_sample = 0.0  # when the running task's next resource sample is due
+        self.last_sample = float("-inf")  # when this worker last sent a sample (monotonic)
         self.input_lock = threading.Lock()
         self.write_lock = threading.Lock()
 
@@ -135,7 +142,10 @@ class Worker:
                 self.running_since = None
             entries = P.result_pieces(task.task_id, status, data)
             if self.sampler is not None:  # the try's last sample, ahead of its result
-                entries = P.result_pieces(task.task_id, P.STATUS_RESOURCE, self.sampler.end_of_try()) + entries
+                ended = time.monotonic()
+                if ended - started >= SAMPLED_TRY or ended - self.last_sample >= self.sampler.interval:
+                    entries = P.result_pieces(task.task_id, P.STATUS_RESOURCE, self.sampler.end_of_try()) + entries
+                    self.last_sample = ended
 
     def _watch(self) -> None:
         """The watch thread: heartbeats, the manager's death, and input during long tasks."""
@@ -185,6 +195,7 @@ class Worker:
             now = time.monotonic()
             self.next_sample = due if due > now else now + self.sampler.interval  # late: no burst to catch up
             self._write(P.result_pieces(self.running_task, P.STATUS_RESOURCE, data))
+            self.last_sample = now
 
     def _manager_gone(self) -> None:
         """The manager died and the SIGTERM PR_SET_PDEATHSIG sends did not end this worker (an app

@@ -138,27 +138,31 @@ def flat(frames: list[list[tuple[int, int, bytes]]]) -> list[tuple[int, int, byt
 
 def test_a_worker_samples_at_the_end_of_every_try_and_every_interval_of_a_long_one(start_worker) -> None:
     worker = start_worker(INTERVAL)
-    body = struct.pack("<I", 2) + worker.task(1, sample_apps.sleep, 3.5 * INTERVAL) + worker.task(2, sample_apps.add, 1, 2)
+    body = (struct.pack("<I", 4) + worker.task(1, sample_apps.add, 0, 1) + worker.task(2, sample_apps.sleep, 3.5 * INTERVAL)
+            + worker.task(3, sample_apps.add, 1, 2) + worker.task(4, sample_apps.sleep, 0.05))
     worker.send(3, body)
-    frames = results_until(worker, {1, 2})
+    frames = results_until(worker, {1, 2, 3, 4})
     entries = flat(frames)
     pid = worker.proc.pid
-    assert [data for _, status, data in entries if status == STARTED] == [struct.pack("<I", pid)] * 2
-    for task_id, during in ((1, (2, 3)), (2, (0,))):
+    assert [data for _, status, data in entries if status == STARTED] == [struct.pack("<I", pid)] * 4
+    # The first try is sampled however short (no sample for an interval yet); a long one while it
+    # runs and at its end; a no-op right after a sample is not (a burst of them would cost a
+    # sample each); one that ran 10 ms or more is.
+    for task_id, during, ends_sampled in ((1, (0,), True), (2, (2, 3), True), (3, (0,), False), (4, (0,), True)):
         mine = [(status, data) for t, status, data in entries if t == task_id]
-        # STARTED, the samples taken while it ran, the sample that ends it, then its result.
-        count = len(mine) - 3
-        assert count in during and [s for s, _ in mine] == [STARTED] + [RESOURCE] * (count + 1) + [0], mine
+        count = len(mine) - 2 - (1 if ends_sampled else 0)
+        assert count in during and [s for s, _ in mine] == [STARTED] + [RESOURCE] * (count + ends_sampled) + [0], mine
         samples = [decode(data) for status, data in mine if status == RESOURCE]
-        assert {sample["psutil_process_pid"] for sample in samples} == {pid}
+        assert {sample["psutil_process_pid"] for sample in samples} <= {pid}
         assert all(sample["psutil_process_memory_resident"] > 0 for sample in samples)
         stamps = [sample["timestamp"] for sample in samples]
         assert stamps == sorted(stamps)
         assert all(later - earlier > INTERVAL / 2 for earlier, later in zip(stamps[:-2], stamps[1:-1]))
-        # The try's last sample travels in the frame of its result, right before it.
-        (frame,) = [frame for frame in frames if (task_id, 0) in [(t, s) for t, s, _ in frame]]
-        at = [(t, s) for t, s, _ in frame].index((task_id, 0))
-        assert at > 0 and frame[at - 1][:2] == (task_id, RESOURCE)
+        if ends_sampled:
+            # The try's last sample travels in the frame of its result, right before it.
+            (frame,) = [frame for frame in frames if (task_id, 0) in [(t, s) for t, s, _ in frame]]
+            at = [(t, s) for t, s, _ in frame].index((task_id, 0))
+            assert at > 0 and frame[at - 1][:2] == (task_id, RESOURCE)
 
 
 def test_a_worker_without_an_interval_sends_no_samples(start_worker) -> None:
