@@ -64,7 +64,17 @@ t_pkg=$(now)
 
 # --- 2. clean slate -------------------------------------------------------------------------
 "$HERE/down.sh" >/dev/null   # safe when nothing is up; leaves a folder that is not ours alone
-if [ -e "$TB" ] && [ -n "$(ls -A "$TB" 2>/dev/null)" ]; then
+# What down.sh leaves is gone; the Slurm test beds' cluster folders (their logs, kept for
+# inspection by their down.sh) may share the folder.
+foreign=""
+if [ -d "$TB" ]; then
+  for entry in "$TB"/* "$TB"/.[!.]*; do
+    [ -e "$entry" ] || continue
+    [ -d "$entry" ] && [ -f "$entry/.sprig-slurm-testbed" ] && continue
+    foreign="$foreign $entry"
+  done
+fi
+if [ -n "$foreign" ] || { [ -e "$TB" ] && [ ! -d "$TB" ]; }; then
   echo "up.sh: $TB exists and is not a test bed folder; not touching it (set SPRIG_TESTBED_DIR)" >&2
   exit 1
 fi
