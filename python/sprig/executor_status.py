@@ -101,9 +101,7 @@ class BlockStatusQueries:
         status = _engine_status(self.label)
         if status is None:
             return []
-        numbers = [b["number"] for b in status["blocks"] if b["phase"] != "starting"]
-        numbers += [b["number"] for b in status["ended"] if b["connected"]]
-        return [str(n) for n in sorted(set(numbers))]
+        return [str(n) for n in status["connected"]]
 
     def connected_managers(self) -> list[dict[str, Any]]:
         """One dict per connected manager, with Parsl's keys: ``manager``, ``block_id``,

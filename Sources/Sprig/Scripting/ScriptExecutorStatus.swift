@@ -40,9 +40,11 @@ struct ScriptExecutorStatus: Encodable {
     let startFailures: [String: String]
     let blocks: [Block]
     let ended: [Ended]
+    /// ``ExecutorStatus/connectedBlocks``.
+    let connected: [Int]
 
     enum CodingKeys: String, CodingKey {
-        case label, outstanding, broken, blocks, ended
+        case label, outstanding, broken, blocks, ended, connected
         case workersPerNode = "workers_per_node", startFailures = "start_failures", workerLimit = "worker_limit"
     }
 
@@ -64,6 +66,7 @@ struct ScriptExecutorStatus: Encodable {
                          outstanding: block.outstanding, pids: block.processIDs, idle: block.idle?.seconds,
                          pythonVersion: block.pythonVersion)
         }
+        connected = status.connectedBlocks
         ended = status.ended.map { Ended(number: $0.number, slot: $0.slot, host: $0.host, connected: $0.connected, failure: $0.failure) }
     }
 
