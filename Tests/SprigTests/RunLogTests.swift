@@ -47,9 +47,18 @@ private struct LoggedTasks {
         #expect(dependent.first?.contains("add, depends on [\(self.failed)]") == true, "\(dependent)")
         #expect(dependent.last?.contains("task \(self.dependent) ended: dependency failure: dependencies [\(self.failed)] failed") == true,
                 "\(dependent)")
-        // Every line starts with a timestamp.
+        // Every line starts with the time as seconds since 1970 (Parsl's `%(created)f`, which tools
+        // and Parsl's tests read with `float(line.partition(" ")[0])`), then the same time as a
+        // local date and time.
         for line in ok + failed + retried + dependent {
-            #expect(line.range(of: #"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO "#, options: .regularExpression) != nil, "\(line)")
+            #expect(line.range(of: #"^\d{10}\.\d{6} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO "#, options: .regularExpression) != nil,
+                    "\(line)")
+            let fields = line.split(separator: " ", maxSplits: 3).map(String.init)
+            guard fields.count == 4, let created = Double(fields[0]), let local = MonitoringTimestamp.seconds(fields[1] + " " + fields[2]) else {
+                continue
+            }
+            let wallClock = MonitoringTimestamp.wallClock(Date(timeIntervalSince1970: created))
+            #expect(abs(wallClock - local) < 0.002, "\(line): \(created) is not \(fields[1]) \(fields[2])")
         }
     }
 }

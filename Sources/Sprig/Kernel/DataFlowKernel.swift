@@ -64,7 +64,7 @@ public final class DataFlowKernel: Sendable {
             let path = monitoring.database(runDirectory: config.runDirectory)
             do {
                 sinks.append(try MonitoringWriter(options: monitoring, path: path, runFolder: runFolder, runID: runID) { message in
-                    logFile.append(FileLogHandler.timestamp(Date()) + " WARNING sprig: " + message)
+                    logFile.append(FileLogHandler.prefix(Date()) + " WARNING sprig: " + message)
                 })
             } catch {
                 throw ConfigError(message: "cannot open the monitoring database \(path): \(error)")

@@ -2,7 +2,9 @@ import Foundation
 import Logging
 
 /// A swift-log handler that appends lines to a ``LogFile``:
-/// `2026-12-02 04:59:15.123 INFO sprig: task 17 ended: ok key=value …`, local time.
+/// `1764651555.123456 2026-12-02 04:59:15.123 INFO sprig: task 17 ended: ok key=value …`: the
+/// time in seconds since 1970 (what Parsl's log lines start with, its `%(created)f`, so tools and
+/// tests written for Parsl's `parsl.log` read the times), then the same time as a local date and time.
 ///
 /// The run's log (`<run folder>/parsl.log`) is one; `parsl.set_file_logger` and
 /// `set_stream_logger` in scripts add others. The kernel's recorder is the only caller (every line
@@ -24,12 +26,25 @@ struct FileLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line = Self.timestamp(RunRecorder.eventTime ?? Date()) + " " + event.level.rawValue.uppercased() + " " + "sprig: " + event.message.description
+        var line = Self.prefix(RunRecorder.eventTime ?? Date()) + " " + event.level.rawValue.uppercased() + " " + "sprig: " + event.message.description
         var all = metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
         if let own = event.metadata { all.merge(own) { $1 } }
         for key in all.keys.sorted() { line += " \(key)=\(all[key]!)" }
         file.append(line)
+    }
+
+    /// What a line starts with: `SSSSSSSSSS.uuuuuu YYYY-MM-DD HH:MM:SS.mmm` (``created(_:)``, ``timestamp(_:)``).
+    static func prefix(_ date: Date) -> String {
+        created(date) + " " + timestamp(date)
+    }
+
+    /// Seconds since 1970 with six decimals, as Python's `"%f" % record.created` writes them.
+    static func created(_ date: Date) -> String {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        let (whole, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
+        let digits = String(fraction)
+        return "\(whole)." + String(repeating: "0", count: 6 - digits.count) + digits
     }
 
     /// `YYYY-MM-DD HH:MM:SS.mmm` in local time: the monitoring database's text
