@@ -102,6 +102,22 @@ struct CheckpointTests {
         #expect(Self.executions(in: folder, parts: 1) == ["edited": 2, "unchanged": 1, "by_name": 4])
     }
 
+    /// Parsl's task record of a cached call: `hashsum` (its key), `from_memo`, state `memo_done`.
+    @Test(.timeLimit(.minutes(1)))
+    func aScriptsFutureTellsItsCacheKeyAndWhetherTheCacheAnswered() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run", "\(Self.scripts)/memo_record.py", folder])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == """
+            hashsums True True True
+            from_memo [False, True, False] ['exec_done', 'memo_done', 'exec_done'] [False, True, False]
+            plain False None False True
+            counts 1 3
+
+            """, "\(run.stderr)")
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func swiftAppsAreCachedAcrossKernelsAndANonCodableResultIsRefused() throws {
         let folder = try Self.scratch()

@@ -64,6 +64,45 @@ struct MonitoringTests {
         #expect(try count("SELECT COUNT(*) FROM try WHERE block_id = '0' AND hostname IS NOT NULL AND task_executor = 'htex'", in: db) == 1)
     }
 
+    /// Parsl's `test_monitoring/test_memoization_representation.py`: each call of a cached app has
+    /// its cache key in `task_hashsum`; a call answered from the cache ends `memo_done` and has no
+    /// try; the run log says so.
+    @Test func aCallAnsweredFromTheCacheIsRecordedAsMemoDoneWithItsKey() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let dfk = try DataFlowKernel(config: Config(executors: [ThreadPoolExecutor(label: "t")], runDirectory: folder + "/runinfo",
+                                                    monitoring: MonitoringOptions()))
+        let app = try dfk.swiftApp(name: "this_app", options: AppOptions(cache: .arguments)) { (x: Int) in x + 1 }
+        let plain = try dfk.swiftApp(name: "plain") { (x: Int) in x }
+        let futures = [4, 17, 4, 4].map { x in
+            let future = app(x)
+            _ = try? future.result()
+            return future
+        }
+        #expect(try futures.map { try $0.result() } == [5, 18, 5, 5])
+        #expect(try plain(1).result() == 1)
+        dfk.shutdown()
+        let db = folder + "/runinfo/monitoring.db"
+        #expect(try count("SELECT COUNT(*) FROM task WHERE task_func_name = 'this_app'", in: db) == 4)
+        #expect(try count("SELECT COUNT(DISTINCT task_hashsum) FROM task WHERE task_func_name = 'this_app'", in: db) == 2)
+        #expect(try count("""
+            SELECT COUNT(*) FROM task WHERE task_hashsum = (SELECT task_hashsum FROM task WHERE task_id = \(futures[0].taskID))
+            """, in: db) == 3)
+        #expect(try count("SELECT COUNT(*) FROM task WHERE task_memoize = 'True' AND task_hashsum IS NOT NULL", in: db) == 4)
+        #expect(try count("SELECT COUNT(*) FROM task WHERE task_memoize = 'False' AND task_hashsum IS NULL AND task_func_name = 'plain'",
+                          in: db) == 1)
+        #expect(try count("SELECT COUNT(*) FROM status WHERE task_status_name = 'exec_done'", in: db) == 3)
+        #expect(try count("SELECT COUNT(*) FROM status WHERE task_status_name = 'memo_done'", in: db) == 2)
+        for hit in [futures[2], futures[3]] {
+            #expect(try count("SELECT COUNT(*) FROM status WHERE task_id = \(hit.taskID) AND task_status_name = 'memo_done'", in: db) == 1)
+            #expect(try count("SELECT COUNT(*) FROM try WHERE task_id = \(hit.taskID)", in: db) == 0, "a cached call never ran")
+        }
+        let hitLines = try logLines(of: futures[3].taskID, in: dfk.runFolder)
+        #expect(hitLines.last?.contains("task \(futures[3].taskID) ended: ok (from the cache)") == true, "\(hitLines)")
+        let missLines = try logLines(of: futures[1].taskID, in: dfk.runFolder)
+        #expect(missLines.last?.contains("ended: ok") == true && missLines.last?.contains("from the cache") == false, "\(missLines)")
+    }
+
     /// Runs share the database; each has its own workflow row, and failures, retries and
     /// dependency failures have Parsl's states and counts.
     @Test func runsShareTheDatabaseAndFailuresAreRecorded() throws {

@@ -288,7 +288,7 @@ _final_counts_lock = threading.Lock()
 
 
 def _count_final_state(state: str) -> None:
-    """Counts one ended task under ``state`` (``exec_done``, ``failed``, ``dep_fail``); the future
+    """Counts one ended task under ``state`` (``exec_done``, ``memo_done``, ``failed``, ``dep_fail``); the future
     calls this as the engine completes it."""
     with _final_counts_lock:
         _final_counts[state] = _final_counts.get(state, 0) + 1

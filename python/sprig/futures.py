@@ -123,7 +123,9 @@ class AppFuture(Future):
     def task_record(self) -> dict[str, Any]:
         """Parsl's task record for this call: ``id``, ``func_name``, ``status`` (a
         :class:`~sprig.states.States`), ``app_fu``, ``depends``, ``fail_count`` and the rest the
-        engine knows."""
+        engine knows; for caching, ``memoize`` (the app is cached), ``hashsum`` (the call's cache
+        key, once the task has ended; None when none was computed) and ``from_memo`` (whether the
+        cache answered; None until the task ends)."""
         from sprig.states import States
 
         record = self.__dict__.get("_sprig_record")
@@ -134,27 +136,34 @@ class AppFuture(Future):
                       "depends": list(self._sprig_dependencies), "executor": None}
             self._sprig_record = record
         record["status"] = States[self.task_status()]
+        memo = self.__dict__.get("_sprig_memo")
+        record["memoize"] = bool(self.__dict__.get("_sprig_cached"))
+        record["hashsum"] = memo[0] if memo else None
+        record["from_memo"] = memo[1] if memo else (False if self.done() else None)
         return record
 
     def task_status(self) -> str:
-        """``"pending"`` until the future is done, then ``"exec_done"``, ``"dep_fail"`` (a dependency
-        failed) or ``"failed"`` — a coarse version of Parsl's task states."""
+        """``"pending"`` until the future is done, then ``"exec_done"``, ``"memo_done"`` (the app
+        cache answered), ``"dep_fail"`` (a dependency failed) or ``"failed"`` — a coarse version of
+        Parsl's task states."""
         if not self.done():
             return "pending"
         if self.cancelled():
             return "failed"
         exc = self.exception()
         if exc is None:
-            return "exec_done"
+            return "memo_done" if _answered_from_cache(self) else "exec_done"
         return "dep_fail" if isinstance(exc, errors.DependencyError) else "failed"
 
     # The engine's entry points.
 
     def _sprig_set_result(self, value: Any) -> None:
-        """Completes the future with the app's value; its DataFutures complete with their files."""
-        _ended(self._sprig_tid, "exec_done")
+        """Completes the future with the app's value; its DataFutures complete with their files.
+        A cached call's future has ``_sprig_memo`` set first (see :meth:`task_record`)."""
+        state = "memo_done" if _answered_from_cache(self) else "exec_done"
+        _ended(self._sprig_tid, state)
         if task_log.enabled():
-            self._log_end("exec_done", ran=True)
+            self._log_end(state, ran=state == "exec_done")
         self.set_result(value)
         for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
             output._parent_done(None)
@@ -255,9 +264,14 @@ def _memoized_exception(info: dict[str, Any]) -> BaseException | None:
     return _failed_cached.get(info["memo_task_id"])
 
 
+def _answered_from_cache(future: AppFuture) -> bool:
+    memo = future.__dict__.get("_sprig_memo")
+    return bool(memo and memo[1])
+
+
 def _ended(tid: int | None, state: str) -> None:
     """Takes an ended task out of ``dfk().tasks`` and counts its final state (``exec_done``,
-    ``failed`` or ``dep_fail``) in ``dfk().task_state_counts`` — before the future completes, so
+    ``memo_done``, ``failed`` or ``dep_fail``) in ``dfk().task_state_counts`` — before the future completes, so
     whoever its completion wakes sees the count."""
     import sys
 

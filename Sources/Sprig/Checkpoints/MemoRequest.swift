@@ -25,11 +25,14 @@ package struct MemoRequest: Sendable {
     package let decode: @Sendable (StoredResult) throws -> any Sendable
 }
 
-/// One task's cache request and, once computed, its key. Shared by the task's launch and its end.
+/// One task's cache request and, once computed, its key. Shared by the task's launch and its end,
+/// and held by its ``TaskCore`` (a join app's outer task shares its body's), so that the run log,
+/// the monitoring database and a script's future can tell the key and whether the cache answered.
 package final class MemoTicket: Sendable {
     package let request: MemoRequest
     package let task: TaskID
     private let computed = Mutex<MemoRequest.Key?>(nil)
+    private let answered = Atomic<Bool>(false)
 
     package init(_ request: MemoRequest, task: TaskID) {
         self.request = request
@@ -40,6 +43,12 @@ package final class MemoTicket: Sendable {
     package var key: MemoRequest.Key? {
         get { computed.withLock { $0 } }
         set { computed.withLock { $0 = newValue } }
+    }
+
+    /// Whether the call was answered from the cache (Parsl's `from_memo`): set before the task ends.
+    package var hit: Bool {
+        get { answered.load(ordering: .acquiring) }
+        set { answered.store(newValue, ordering: .releasing) }
     }
 }
 

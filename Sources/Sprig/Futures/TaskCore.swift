@@ -24,15 +24,18 @@ package final class TaskCore: Sendable {
     package let appName: String
     /// The files the task declared as outputs, in order.
     package let outputs: [File]
+    /// How the task is cached, when its app is (``AppOptions/cache``).
+    package let memo: MemoTicket?
     private let state = Mutex<State>(.pending(dependents: [], callbacks: [], wakers: [:]))
     private let finished = Atomic<Bool>(false)
     private let currentAttempt = Mutex<Attempt?>(nil)
     private let nextWaker = Atomic<UInt64>(0)
 
-    package init(id: TaskID, appName: String, outputs: [File] = []) {
+    package init(id: TaskID, appName: String, outputs: [File] = [], memo: MemoTicket? = nil) {
         self.id = id
         self.appName = appName
         self.outputs = outputs
+        self.memo = memo
     }
 
     /// The attempt an executor holds now, if any (so that a task not yet started can be cancelled).

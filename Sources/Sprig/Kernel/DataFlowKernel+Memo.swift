@@ -15,7 +15,7 @@ extension DataFlowKernel {
         case .miss:
             dispatch(pending, work: work, attempt: 1)
         case .hit(let outcome):
-            logger.info("task \(pending.core.id) using result from cache", metadata: ["sprig.task.id": "\(pending.core.id)"])
+            pending.memo?.hit = true
             finish(pending.core, outcome, stage: .pending)
         case .unkeyable(let error):
             finish(pending.core, .failure(Self.preparationError(error, pending)), stage: .pending)

@@ -277,7 +277,7 @@ public final class DataFlowKernel: Sendable {
     /// Records a call and returns its core at once; it runs when its dependencies have succeeded.
     func submit(_ options: ResolvedOptions, dependencies: [any TaskFuture], outputs: [File] = [], memo: MemoRequest? = nil,
                 prepare: @escaping @Sendable (TaskID) throws -> Work) -> TaskCore {
-        let core = newCore(app: options.app, outputs: outputs)
+        let core = newCore(app: options.app, outputs: outputs, memo: memo)
         guard accept() else {
             _ = core.complete(.failure(TaskError(taskID: core.id, app: options.app, reason: .kernelShutDown)))
             counts.withLock { $0.failed += 1 }
@@ -285,8 +285,7 @@ public final class DataFlowKernel: Sendable {
         }
         let cores = dependencies.compactMap { ($0 as? any CoreBacked)?.core }
         recorder.record(.taskSubmitted(core.id, app: options.app, dependencies: cores.map(\.id)))
-        let pending = PendingTask(core: core, options: options, dependencies: cores, prepare: prepare,
-                                  memo: memo.map { MemoTicket($0, task: core.id) })
+        let pending = PendingTask(core: core, options: options, dependencies: cores, prepare: prepare, memo: core.memo)
         let action: DependencyGraph<PendingTask>.Action? = graph.withLock { graph in
             var running = 0
             var failed: [TaskID] = []
@@ -320,9 +319,10 @@ public final class DataFlowKernel: Sendable {
         return core
     }
 
-    /// A new task's core, with the next task id.
-    private func newCore(app: String, outputs: [File] = []) -> TaskCore {
-        TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app, outputs: outputs)
+    /// A new task's core, with the next task id (and its cache ticket, for a cached call).
+    private func newCore(app: String, outputs: [File] = [], memo: MemoRequest? = nil) -> TaskCore {
+        let id = TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+        return TaskCore(id: id, appName: app, outputs: outputs, memo: memo.map { MemoTicket($0, task: id) })
     }
 
     private func accept() -> Bool {
@@ -337,8 +337,9 @@ public final class DataFlowKernel: Sendable {
 
     /// A task that no executor runs: the caller completes it with ``completeExternal(_:_:)``
     /// (a join app's outer future, which ends when the futures its function returned end).
-    package func makeExternalTask(app: String) -> TaskCore {
-        let core = newCore(app: app)
+    /// `memo`: the cache ticket it shares (a cached join app's outer task shares its body's).
+    package func makeExternalTask(app: String, memo: MemoTicket? = nil) -> TaskCore {
+        let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app, memo: memo)
         recorder.record(.taskSubmitted(core.id, app: app, dependencies: []))
         if accept() {
             counts.withLock { $0.pending -= 1; $0.running += 1 }
@@ -484,7 +485,12 @@ public final class DataFlowKernel: Sendable {
         while let (core, outcome, stage, tryID) = work.popLast() {
             guard let (dependents, callbacks) = core.complete(outcome) else { continue }
             let failed = outcome.failureValue != nil
-            recorder.record(.taskEnded(core.id, app: core.appName, try: tryID, ending: Self.ending(of: outcome)))
+            var ending = Self.ending(of: outcome)
+            if let ticket = core.memo {
+                recorder.record(.taskCached(core.id, key: ticket.key?.value))
+                if ticket.hit, !failed { ending = .cached }
+            }
+            recorder.record(.taskEnded(core.id, app: core.appName, try: tryID, ending: ending))
             counts.withLock { counts in
                 switch stage {
                 case .pending: counts.pending -= 1

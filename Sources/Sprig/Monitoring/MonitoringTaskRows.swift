@@ -38,7 +38,7 @@ final class MonitoringTaskRows {
         task = try database.prepare("""
             INSERT OR REPLACE INTO task (task_id, run_id, task_depends, task_func_name, task_memoize, task_hashsum, task_inputs,
                 task_outputs, task_stdin, task_stdout, task_stderr, task_time_invoked, task_time_returned, task_fail_count, task_fail_cost)
-            VALUES (?2, ?1, ?3, ?4, 'False', NULL, NULL, NULL, NULL, NULL, NULL, ?5, ?6, ?7, ?8)
+            VALUES (?2, ?1, ?3, ?4, ?9, ?10, NULL, NULL, NULL, NULL, NULL, ?5, ?6, ?7, ?8)
             """)
         attempt = try database.prepare("""
             INSERT OR REPLACE INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched,
@@ -52,8 +52,10 @@ final class MonitoringTaskRows {
 
     deinit { timeText.deallocate() }
 
-    /// Writes the `task` row of task `id`.
-    func writeTask(_ id: TaskID, app: String, dependencies: [TaskID], invoked: Date, returned: Date, failCount: Int) throws(StorageError) {
+    /// Writes the `task` row of task `id`. `cache`: for a task of a cached app, its cache key if
+    /// one was computed (`task_memoize` is then `True`, `task_hashsum` the key), else `nil` (`False`, NULL).
+    func writeTask(_ id: TaskID, app: String, dependencies: [TaskID], invoked: Date, returned: Date, failCount: Int,
+                   cache: String?? = nil) throws(StorageError) {
         try task.bind(Int64(id.rawValue), at: 2)
         try task.bind(dependencies.isEmpty ? "" : dependencies.map(\.description).joined(separator: ","), at: 3)
         try task.bind(app, at: 4)
@@ -61,6 +63,8 @@ final class MonitoringTaskRows {
         try bind(time: returned, to: task, at: 6)
         try task.bind(Int64(failCount), at: 7)
         try task.bind(Double(failCount), at: 8)
+        try task.bind(cache == nil ? "False" : "True", at: 9)
+        try task.bind(cache ?? nil, at: 10)
         try task.run()
     }
 

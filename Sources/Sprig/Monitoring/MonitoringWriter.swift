@@ -6,7 +6,8 @@ import PythonBridge
 /// What it writes, with Parsl's meanings: one `workflow` row per run (counts updated as tasks end,
 /// `time_completed` at the end); for each task, when it ends, its `task` row, a `try` row per try
 /// and a `status` row per state it passed (`pending`, `launched`, `running`, `fail_retryable`,
-/// then `exec_done`, `failed` or `dep_fail`); `block` rows as blocks are started (`PENDING`),
+/// then `exec_done`, `failed` or `dep_fail`; `memo_done` for a call answered from the app cache,
+/// which has no try; a cached app's tasks have `task_memoize` `True` and their key in `task_hashsum`); `block` rows as blocks are started (`PENDING`),
 /// answer (`RUNNING`) and end (`SCALED_IN`, or `FAILED` when lost); `node` rows when a block's
 /// manager registers (active), starts or stops having work, and goes (inactive), as Parsl's
 /// interchange reports each change of a manager; `resource` rows as samples come.
@@ -41,6 +42,8 @@ final class MonitoringWriter: RunSink {
         var invoked: Date
         var tries: [TryRecord] = []
         var statuses: [MonitoringTaskRows.Status] = []
+        /// `nil` for a task of an app that is not cached; else its cache key, if one was computed.
+        var cacheKey: String?? = nil
     }
 
     private struct TryRecord {
@@ -121,11 +124,14 @@ final class MonitoringWriter: RunSink {
             tasks[id]?.tries[tryID].returned = time
             tasks[id]?.tries[tryID].failure = FailureSummary(error).line
             tasks[id]?.statuses.append(.init(name: "fail_retryable", time: time, tryID: tryID))
+        case .taskCached(let id, let key):
+            tasks[id]?.cacheKey = .some(key)
         case .taskEnded(let id, _, let tryID, let ending):
             guard var record = tasks.removeValue(forKey: id) else { return }
             let state: StaticString
             switch ending {
             case .ok: state = "exec_done"; completed += 1
+            case .cached: state = "memo_done"
             case .failed(let error):
                 state = "failed"; failed += 1
                 if let tryID, record.tries.indices.contains(tryID) { record.tries[tryID].failure = FailureSummary(error).line }
@@ -159,7 +165,7 @@ final class MonitoringWriter: RunSink {
 
     private func writeTask(_ id: TaskID, _ record: TaskRecord, returned: Date) throws {
         try rows.writeTask(id, app: record.app, dependencies: record.dependencies, invoked: record.invoked, returned: returned,
-                           failCount: record.tries.count { $0.failure != nil })
+                           failCount: record.tries.count { $0.failure != nil }, cache: record.cacheKey)
         for (tryID, attempt) in record.tries.enumerated() {
             try rows.writeTry(tryID, of: id, executor: attempt.executor, placement: attempt.placement, launched: attempt.launched,
                               running: attempt.running, returned: attempt.returned, failure: attempt.failure)

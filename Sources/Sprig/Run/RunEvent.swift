@@ -25,6 +25,9 @@ struct RunEvent: Sendable {
         case taskRunning(TaskID, try: Int, executor: String, placement: Placement)
         /// Try `try` failed with `error`; another try follows.
         case taskRetried(TaskID, try: Int, error: any Error)
+        /// The task's app is cached and the task is about to end (its ``taskEnded`` follows): its
+        /// cache key (Parsl's `hashsum`; `nil` when none was computed: its dependencies failed, say).
+        case taskCached(TaskID, key: String?)
         /// The task ended for good, after try `try` (`nil`: it never ran).
         case taskEnded(TaskID, app: String, try: Int?, ending: TaskEnding)
         /// Block `block` of `executor` was started on `host` (`jobID`: what the provider knows it by, a PID).
@@ -69,6 +72,8 @@ package struct Placement: Sendable, Equatable {
 /// How a task ended.
 enum TaskEnding: Sendable {
     case ok
+    /// An earlier call with the same cache key gave its value; this one did not run (Parsl's `memo_done`).
+    case cached
     /// The app failed (or could not run) with this error.
     case failed(any Error)
     /// Its dependencies (these task ids) failed, so it never ran.

@@ -23,8 +23,11 @@ final class RunLog: RunSink {
     func write(_ events: [RunEvent]) {
         let debug = outputs.contains { $0.logLevel <= .debug }
         for event in events {
-            // Resource samples (one per try) are debug lines: not even formatted when nobody takes those.
-            if case .resources = event.kind, !debug { continue }
+            // Resource samples (one per try) and cache keys are debug lines: not even formatted when nobody takes those.
+            switch event.kind {
+            case .resources, .taskCached: if !debug { continue }
+            default: break
+            }
             let logEvent: LogEvent
             if case .log(let line) = event.kind {
                 logEvent = line
@@ -62,11 +65,14 @@ final class RunLog: RunSink {
         case .taskRetried(let id, let tryID, let error):
             return (.info, "task \(id) retried: try \(tryID) failed with \(FailureSummary(error).line); try \(tryID + 1) follows",
                     ["sprig.task.id": "\(id)"])
+        case .taskCached(let id, let key):
+            return (.debug, "task \(id) cache key: \(key ?? "none")", ["sprig.task.id": "\(id)"])
         case .taskEnded(let id, let app, let tryID, let ending):
             let tries = tryID.map { $0 == 0 ? "" : " after \($0 + 1) tries" } ?? ""
             let text: String
             switch ending {
             case .ok: text = "ok" + tries
+            case .cached: text = "ok (from the cache)"
             case .failed(let error): text = "failed with \(FailureSummary(error).line)" + tries
             case .dependencyFailed(let failed): text = "dependency failure: dependencies \(FailureSummary.ids(failed)) failed"
             case .cancelled: text = "cancelled"

@@ -52,7 +52,8 @@ extension ScriptEngine {
         let id = core.id.rawValue
         state.withLock { $0.tasks[id] = core }
         try future.setAttribute("_sprig_tid", id)
-        core.onComplete { [self] outcome in complete(future, id: id, with: outcome) }
+        let memo = core.memo
+        core.onComplete { [self] outcome in complete(future, id: id, with: outcome, memo: memo) }
         return id
     }
 
@@ -135,9 +136,15 @@ extension ScriptEngine {
 
     // MARK: Completing futures
 
-    func complete(_ future: PythonObject, id: Int, with outcome: Outcome) {
+    /// Completes a script's future; for a cached call (`memo`) it first gets
+    /// `_sprig_memo = (key or None, answered from the cache)`, Parsl's task record `hashsum` and `from_memo`.
+    func complete(_ future: PythonObject, id: Int, with outcome: Outcome, memo: MemoTicket? = nil) {
         withGIL {
             do {
+                if let memo {
+                    let key = memo.key.map { Value.string($0.value) } ?? .none
+                    try future.setAttribute("_sprig_memo", try Value.tuple([key, .bool(memo.hit)]).toPython())
+                }
                 switch outcome {
                 case .success(let value):
                     let object: PythonObject
