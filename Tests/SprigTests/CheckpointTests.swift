@@ -118,6 +118,67 @@ struct CheckpointTests {
             """, "\(run.stderr)")
     }
 
+    /// Parsl's `test_memoize_joinapp.py`: a cached join app's final value is what is cached; a call
+    /// equal to an earlier one gets it without running the function, in the run and from the checkpoint.
+    @Test(.timeLimit(.minutes(1)))
+    func aCachedJoinAppsFinalValueIsReusedWithoutRunningItsFunction() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try runSprig(["run", "\(Self.scripts)/join_cache.py", folder])
+        #expect(first.status == 0, "\(first.stderr)")
+        let lines = first.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(first.stdout)\(first.stderr)")
+        #expect(lines.first == "same True other differs True")
+        #expect(lines.dropFirst(2).first == "pair [[5, 6], [5, 6]]")
+        #expect(lines.last == "from_memo False [True, True] ['memo_done', 'memo_done'] True")
+        #expect(Self.executions(in: folder, parts: 1) == ["random_uuid": 2, "pair": 1, "const": 4])
+        let second = try runSprig(["run", "\(Self.scripts)/join_cache.py", folder])
+        #expect(second.status == 0, "\(second.stderr)")
+        let again = second.stdout.split(separator: "\n").map(String.init)
+        #expect(again.dropFirst().first == lines.dropFirst().first, "the value comes from the first run's checkpoint")
+        #expect(again.last == "from_memo True [True, True] ['memo_done', 'memo_done'] True")
+        #expect(Self.executions(in: folder, parts: 1) == ["random_uuid": 2, "pair": 1, "const": 4], "nothing ran again")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func swiftJoinAppsAreCachedAcrossKernelsAndANonCodableValueIsRefused() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var config = Config(executors: [ThreadPoolExecutor(label: "t", maxThreads: 2)], runDirectory: "\(folder)/runinfo")
+        config.checkpoints = Checkpoints(mode: .taskExit)
+        let (bodies, doubles) = (Counter(), Counter())
+        func run() throws -> [Int] {
+            let dfk = try DataFlowKernel(config: config)
+            defer { dfk.shutdown() }
+            let double = try dfk.swiftApp(name: "double") { (x: Int) -> Int in
+                doubles.add()
+                return x * 2
+            }
+            let total = try dfk.joinApp(name: "total", options: AppOptions(cache: .arguments)) { (n: Int) -> AppFuture<Int> in
+                bodies.add()
+                return double(n)
+            }
+            let both = try dfk.joinApp(name: "both", options: AppOptions(cache: .arguments)) { (n: Int) -> [AppFuture<Int>] in
+                bodies.add()
+                return [double(n), double(n + 1)]
+            }
+            var values = [try total(3).result(), try total(3).result(), try total(4).result()]
+            values += try both(1).result() + both(1).result()
+            return values
+        }
+        #expect(try run() == [6, 6, 8, 2, 4, 2, 4])
+        #expect(bodies.value == 3 && doubles.value == 4, "bodies \(bodies.value), doubles \(doubles.value)")
+        #expect(try run() == [6, 6, 8, 2, 4, 2, 4])
+        #expect(bodies.value == 3 && doubles.value == 4, "a second kernel reuses every stored value")
+        struct Opaque: Sendable {}
+        let dfk = try DataFlowKernel(config: config)
+        defer { dfk.shutdown() }
+        let opaque = try dfk.swiftApp(name: "opaque") { (_: Int) in Opaque() }
+        #expect(throws: ConfigError.self) {
+            try dfk.joinApp(name: "opaque_join", options: AppOptions(cache: .arguments)) { (n: Int) in opaque(n) }
+        }
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func swiftAppsAreCachedAcrossKernelsAndANonCodableResultIsRefused() throws {
         let folder = try Self.scratch()

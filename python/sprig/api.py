@@ -18,7 +18,8 @@ loaded config (:class:`~sprig.errors.NoConfigLoadedError`, also a ``RuntimeError
 
 App caching works as in Parsl (``@python_app(cache=True)``, ``ignore_for_cache=[...]``,
 ``Config(memoizer=BasicMemoizer(checkpoint_mode=...))``, see :mod:`sprig.memoizer`), plus
-``cache="code"``; the engine does it. Join apps are not cached (``cache=True`` warns once).
+``cache="code"``; the engine does it. A cached join app's final value (that of the futures its
+function returned) is what is cached, as in Parsl.
 
 This module holds the loaded config (:class:`DataFlowKernel`) and the engine; the decorators and
 app classes live in :mod:`sprig.app_submission` and are importable from here too.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from sprig import errors, task_log
+from sprig import task_log
 from sprig.files import File
 from sprig.futures import AppFuture, DataFuture
 
@@ -78,9 +78,7 @@ class App:
         self.cache = cache
         self.ignore_for_cache = list(ignore_for_cache or ())
         #: What the engine gets for a cached app: (ignore_for_cache, keyed by code).
-        self._cache_spec = (self.ignore_for_cache, cache == "code") if cache and self.kind != "join" else None
-        if cache and self.kind == "join":
-            _warn_cache(func, self.app_name)
+        self._cache_spec = (self.ignore_for_cache, cache == "code") if cache else None
         self.defaults = _special_defaults(func)
 
     def __call__(self, *args: Any, **kwargs: Any) -> AppFuture:
@@ -203,19 +201,6 @@ def _as_file(app: str, value: Any) -> File:
     raise TypeError(f"app {app}: outputs must hold File objects or paths, not {type(value).__name__}")
 
 
-def _warn_cache(func: Callable[..., Any], name: str) -> None:
-    import warnings
-
-    code = getattr(func, "__code__", None)
-    message = (f"app {name}: cache=True is ignored for join apps — Sprig caches Python and bash apps only, "
-               "so the join app runs on every call")
-    if code is not None:
-        warnings.warn_explicit(message, errors.SprigWarning, code.co_filename, code.co_firstlineno,
-                               module=getattr(func, "__module__", None) or "__main__")
-    else:
-        warnings.warn(message, errors.SprigWarning, stacklevel=4)
-
-
 def _decorator(cls: type[App], function: Callable[..., Any] | None, **options: Any) -> Any:
     if function is not None:
         return cls(function, **options)
@@ -259,7 +244,9 @@ def join_app(function: Callable[..., Any] | None = None, data_flow_kernel: Any =
     """Makes a function that launches apps and returns their future (or a list of futures) an app.
 
     The function runs in this process; the join app's future completes with the returned future's
-    value (or the list of values), or fails with :class:`~sprig.errors.JoinError`.
+    value (or the list of values), or fails with :class:`~sprig.errors.JoinError`. ``cache=True``
+    caches that final value, as in Parsl: a call equal to an earlier one gets it without running
+    the function (``cache="code"`` and ``ignore_for_cache`` as for :func:`python_app`).
     """
     return _decorator(JoinApp, function, executors=None, cache=cache,
                       data_flow_kernel=data_flow_kernel, ignore_for_cache=ignore_for_cache)

@@ -14,7 +14,7 @@ import pytest
 import sprig
 from sprig import api
 from sprig.api import BashApp, JoinApp, PythonApp, bash_app, join_app, python_app
-from sprig.errors import EngineNotAvailableError, SprigWarning
+from sprig.errors import EngineNotAvailableError
 
 PYTHON_DIR = Path(__file__).resolve().parents[1]
 
@@ -95,7 +95,7 @@ def test_not_callable_is_refused():
         python_app(42)  # type: ignore[arg-type]
 
 
-def test_cache_is_silent_for_python_and_bash_apps_and_warns_once_for_join_apps():
+def test_cache_is_silent_and_asked_of_the_engine_for_python_bash_and_join_apps():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         python_app(multiply, cache=False)
@@ -107,13 +107,11 @@ def test_cache_is_silent_for_python_and_bash_apps_and_warns_once_for_join_apps()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
 
-        @join_app(cache=True)
-        def cached(x):
+        @join_app(cache=True, ignore_for_cache=["y"])
+        def cached(x, y=0):
             return x
-    assert len(caught) == 1 and caught[0].category is SprigWarning
-    assert "cache=True is ignored for join apps" in str(caught[0].message)
-    assert caught[0].filename == __file__  # at the decorated function
-    assert cached._cache_spec is None
+    assert caught == []
+    assert cached._cache_spec == (["y"], False)
 
 
 @pytest.mark.parametrize("bad", [1, "yes", None])

@@ -7,14 +7,15 @@ enum AppCaching {
     /// A Python or bash app's call, keyed by `sprig.memo_calls.call_key` (Parsl's rules,
     /// `id_for_memo`) from the arguments with their futures' values and the keywords as given.
     /// Results: a Python app's pickled value (as a worker returned it, or pickled here from a
-    /// thread executor's object); a bash app's exit code.
+    /// thread executor's object); a bash app's exit code. `join`: the function is a join app's
+    /// body, and its result the join app's final value (``MemoRequest/joins``).
     static func python(_ function: PythonObject, call: DynamicCall, options: DataFlowKernel.ResolvedOptions,
-                       bash: Bool) -> MemoRequest? {
+                       bash: Bool, join: Bool = false) -> MemoRequest? {
         guard let policy = options.cache else { return nil }
         let (app, ignored) = (options.app, options.ignoreForCache)
         let byCode = if case .code = policy { true } else { false }
-        return MemoRequest(
-            app: app, kind: bash ? "bash" : "python", usesPython: true,
+        var request = MemoRequest(
+            app: app, kind: bash ? "bash" : join ? "join" : "python", usesPython: true,
             key: { task in
                 let arguments = try call.arguments.map { try $0.substitutingFutures() }
                 let keywords = try call.given.map { ($0.0, try $0.1.substitutingFutures()) }
@@ -42,15 +43,18 @@ enum AppCaching {
                 if bash { return Int(String(decoding: stored.bytes, as: UTF8.self)) ?? 0 }
                 return Value.pickled(PickledValue(bytes: stored.bytes))
             })
+        request.joins = join
+        return request
     }
 
     /// A Swift app's call, keyed by the JSON of its `Encodable` arguments (an argument that is not
-    /// fails the call); its `Codable` result is stored as JSON.
+    /// fails the call); its `Codable` result is stored as JSON. Kind `join`: a join app's body,
+    /// whose `Output` is the join app's final value (``MemoRequest/joins``).
     static func swift<Output: Sendable>(app: String, kind: String = "swift", policy: CachePolicy?, output: Output.Type,
                                         arguments: @escaping @Sendable () throws -> [any Sendable]) -> MemoRequest? {
         guard let policy, Output.self is any Decodable.Type else { return nil }
         let version = if case .code(let version) = policy { version } else { "" }
-        return MemoRequest(
+        var request = MemoRequest(
             app: app, kind: kind, usesPython: false,
             key: { _ in
                 let encoder = JSONEncoder()
@@ -77,6 +81,8 @@ enum AppCaching {
                 }
                 return value
             })
+        request.joins = kind == "join"
+        return request
     }
 
     /// Refuses to make a cached Swift app whose result cannot be stored.

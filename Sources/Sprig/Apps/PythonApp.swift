@@ -81,7 +81,7 @@ package struct KeywordPolicy: Sendable {
 
 extension DataFlowKernel {
     package func submitPython(_ function: PythonObject, options: ResolvedOptions, keywordPolicy: KeywordPolicy,
-                      arguments: [any AppArgument], keywords: [(String, any AppArgument)], bash: Bool) -> TaskCore {
+                      arguments: [any AppArgument], keywords: [(String, any AppArgument)], bash: Bool, join: Bool = false) -> TaskCore {
         let call: DynamicCall
         do {
             call = try DynamicCall(arguments: arguments, keywords: keywords)
@@ -104,7 +104,7 @@ extension DataFlowKernel {
             default: nil
             }
         }
-        let memo = AppCaching.python(function, call: call, options: options, bash: bash)
+        let memo = AppCaching.python(function, call: call, options: options, bash: bash, join: join)
         return submit(options, dependencies: call.dependencies, outputs: call.outputs, memo: memo) { id in
             let stdout = try call.stdout?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stdout", chooser: chooser)
             let stderr = try call.stderr?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stderr", chooser: chooser)

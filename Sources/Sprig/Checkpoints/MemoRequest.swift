@@ -23,6 +23,15 @@ package struct MemoRequest: Sendable {
     package let encode: @Sendable (any Sendable) throws -> StoredResult?
     /// A stored result as the task's value.
     package let decode: @Sendable (StoredResult) throws -> any Sendable
+    /// The call is a join app's body (Parsl caches a join app's final value): a hit ends the body's
+    /// task with a ``CachedJoinValue``, so that the join app ends with it and the body never runs;
+    /// the join app's outcome is recorded when the join app ends (``DataFlowKernel/join``), not the body's.
+    package var joins = false
+}
+
+/// What a cached join app's body task ends with when the cache answers: the join app's final value.
+package struct CachedJoinValue: Sendable {
+    package let value: any Sendable
 }
 
 /// One task's cache request and, once computed, its key. Shared by the task's launch and its end,

@@ -64,22 +64,26 @@ extension DataFlowKernel {
     ///
     ///     let total = try dfk.joinApp(name: "total") { (n: Int) in sum(n > 0 ? n : 1) }
     ///
-    /// - Throws: ``ConfigError`` when `options` name an unknown executor.
+    /// - Throws: ``ConfigError`` when `options` name an unknown executor, or ask for caching
+    ///   (``AppOptions/cache``) of a join app whose `Output` is not `Codable`.
     public func joinApp<each Input: Sendable, Output: Sendable>(
         name: String, options: AppOptions = .init(), _ body: @escaping @Sendable (repeat each Input) throws -> AppFuture<Output>
     ) throws -> JoinApp<repeat each Input, Output> {
-        JoinApp(name: name, kernel: self, options: try resolve(options, app: name)) { (input: repeat each Input) in
+        try AppCaching.checkSwift(app: name, policy: options.cache, output: Output.self)
+        return JoinApp(name: name, kernel: self, options: try resolve(options, app: name)) { (input: repeat each Input) in
             JoinedFutures(try body(repeat each input))
         }
     }
 
     /// Makes a join app from a closure that calls apps and returns a list of their futures: the
     /// join app's future ends with the list of their values, in order (``JoinError`` if any failed).
-    /// - Throws: ``ConfigError`` when `options` name an unknown executor.
+    /// - Throws: ``ConfigError`` when `options` name an unknown executor, or ask for caching
+    ///   (``AppOptions/cache``) of a join app whose `[Element]` is not `Codable`.
     public func joinApp<each Input: Sendable, Element: Sendable>(
         name: String, options: AppOptions = .init(), _ body: @escaping @Sendable (repeat each Input) throws -> [AppFuture<Element>]
     ) throws -> JoinApp<repeat each Input, [Element]> {
-        JoinApp(name: name, kernel: self, options: try resolve(options, app: name)) { (input: repeat each Input) in
+        try AppCaching.checkSwift(app: name, policy: options.cache, output: [Element].self)
+        return JoinApp(name: name, kernel: self, options: try resolve(options, app: name)) { (input: repeat each Input) in
             JoinedFutures(try body(repeat each input))
         }
     }

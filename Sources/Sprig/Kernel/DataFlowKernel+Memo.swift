@@ -16,7 +16,9 @@ extension DataFlowKernel {
             dispatch(pending, work: work, attempt: 1)
         case .hit(let outcome):
             pending.memo?.hit = true
-            finish(pending.core, outcome, stage: .pending)
+            // A join app's body ends with the join app's value, which ends the join app (``join``).
+            let joins = pending.memo?.request.joins == true
+            finish(pending.core, joins ? outcome.map { CachedJoinValue(value: $0) } : outcome, stage: .pending)
         case .unkeyable(let error):
             finish(pending.core, .failure(Self.preparationError(error, pending)), stage: .pending)
         }

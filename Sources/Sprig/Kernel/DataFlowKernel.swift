@@ -350,7 +350,12 @@ public final class DataFlowKernel: Sendable {
         return core
     }
 
+    /// Ends a task made by ``makeExternalTask(app:memo:)``. A cached join app's outcome is recorded
+    /// in the cache first (unless the cache gave it), so that a call made once it has ended finds it.
     package func completeExternal(_ core: TaskCore, _ outcome: Outcome) {
+        if let ticket = core.memo, !ticket.hit, !core.isDone, !(outcome.failureValue.map(Self.isCancellation) ?? false) {
+            memoizer?.record(ticket, outcome)
+        }
         finish(core, outcome, stage: .running)
     }
 
@@ -416,7 +421,7 @@ public final class DataFlowKernel: Sendable {
         executor.submit(attempt)
     }
 
-    private static func isCancellation(_ error: any Error) -> Bool {
+    static func isCancellation(_ error: any Error) -> Bool {
         if let error = error as? TaskError, case .cancelled = error.reason { return true }
         return false
     }
@@ -447,7 +452,7 @@ public final class DataFlowKernel: Sendable {
     private func attemptEnded(_ pending: PendingTask, number: Int, failCost: Double, outcome: Outcome, stage: Stage) {
         pending.core.setAttempt(nil)
         guard case .failure(let error) = outcome, !Self.isCancellation(error) else {
-            if case .success = outcome, let ticket = pending.memo { memoizer?.record(ticket, outcome) }
+            if case .success = outcome, let ticket = pending.memo, !ticket.request.joins { memoizer?.record(ticket, outcome) }
             finish(pending.core, outcome, stage: stage, try: number - 1)
             return
         }
@@ -474,7 +479,7 @@ public final class DataFlowKernel: Sendable {
             launch(pending, attempt: number + 1, failCost: failCost + cost)
             return
         }
-        if let ticket = pending.memo { memoizer?.record(ticket, outcome) }
+        if let ticket = pending.memo, !ticket.request.joins { memoizer?.record(ticket, outcome) }
         finish(pending.core, outcome, stage: stage, try: number - 1)
     }
 

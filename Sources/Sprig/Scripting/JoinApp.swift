@@ -8,6 +8,9 @@ import Synchronization
 /// return at once: it calls apps, it does not wait for them. Its future then fails with
 /// ``JoinError`` if a returned future fails; with the closure's own error if it throws.
 /// The closure runs as a task of its own, besides the join app's task.
+/// With ``AppOptions/cache`` (and an `Output` that is `Codable`), a call whose argument values
+/// match an earlier call's ends with that call's final value without running the closure (Parsl's
+/// cached join apps).
 public struct JoinApp<each Input: Sendable, Output: Sendable>: Sendable {
     /// The app's name in errors and logs.
     public let name: String
@@ -23,7 +26,13 @@ public struct JoinApp<each Input: Sendable, Output: Sendable>: Sendable {
         repeat (each arguments).collectFutures(into: &dependencies)
         let captured = (repeat each arguments)
         let body = self.body
-        let inner = kernel.submit(options, dependencies: dependencies) { _ in
+        let memo = AppCaching.swift(app: options.app, kind: "join", policy: options.cache, output: Output.self) {
+            let values = (repeat try (each captured).resolve())
+            var list: [any Sendable] = []
+            repeat list.append(each values)
+            return list
+        }
+        let inner = kernel.submit(options, dependencies: dependencies, memo: memo) { _ in
             let values = (repeat try (each captured).resolve())
             return .swift { try body(repeat each values) }
         }
@@ -94,14 +103,21 @@ extension DataFlowKernel {
     /// task fails with its error; when it succeeds, `whenReturned` gets its value, the outer
     /// task and the function that ends the outer task, and arranges for it to be called
     /// once; if it throws, the outer task fails with that error.
+    ///
+    /// A cached join app (`inner`'s ``MemoRequest/joins``): the outer task shares `inner`'s cache
+    /// ticket; its outcome is what the cache records (``completeExternal(_:_:)``); when the cache answered, `inner` ended with the
+    /// ``CachedJoinValue`` that the outer task ends with, and the body never ran.
     func join(_ inner: TaskCore, app: String,
               whenReturned: @escaping @Sendable (_ value: any Sendable, _ outer: TaskCore, _ finish: @escaping @Sendable (Outcome) -> Void) throws -> Void) -> TaskCore {
-        let outer = makeExternalTask(app: app)
+        let ticket = inner.memo
+        let outer = makeExternalTask(app: app, memo: ticket)
         let finish: @Sendable (Outcome) -> Void = { [self] outcome in completeExternal(outer, outcome) }
-        inner.onComplete { outcome in
+        inner.onComplete { [self] outcome in
             switch outcome {
             case .failure(let error):
                 finish(.failure(error))
+            case .success(let cached as CachedJoinValue):
+                completeExternal(outer, .success(cached.value))
             case .success(let value):
                 do { try whenReturned(value, outer, finish) } catch { finish(.failure(error)) }
             }

@@ -61,7 +61,8 @@ extension ScriptEngine {
     /// end, however far along they already are (`sprig.apps.watch_futures` watches them).
     func submitJoin(_ kernel: DataFlowKernel, function: PythonObject, options: DataFlowKernel.ResolvedOptions,
                             policy: KeywordPolicy, arguments: [any AppArgument], keywords: [(String, any AppArgument)], app: String) -> TaskCore {
-        let inner = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: arguments, keywords: keywords, bash: false)
+        let inner = kernel.submitPython(function, options: options, keywordPolicy: policy, arguments: arguments, keywords: keywords,
+                                        bash: false, join: true)
         return kernel.join(inner, app: app) { [self] result, outer, _ in
             guard case .python(let returned) = result as? Value else {
                 throw JoinError(taskID: outer.id, app: app, reason: .notAFuture("it returned \(result)"))
