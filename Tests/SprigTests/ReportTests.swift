@@ -218,6 +218,23 @@ struct ReportTests {
         #expect(try String(contentsOfFile: regular, encoding: .utf8) == "two")
     }
 
+    /// Calls answered from the app cache are `memo_done` tasks, marked as cached on the page.
+    @Test func cachedCallsAreShownAsCached() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let dfk = try DataFlowKernel(config: Config(executors: [ThreadPoolExecutor(label: "t")], runDirectory: folder + "/runinfo",
+                                                    monitoring: MonitoringOptions()))
+        let app = try dfk.swiftApp(name: "square", options: AppOptions(cache: .arguments)) { (x: Int) in x * x }
+        #expect(try app(3).result() == 9)
+        #expect(try [app(3), app(3)].map { try $0.result() } == [9, 9])
+        dfk.shutdown()
+        let model = ReportModel(try MonitoringReader(path: folder + "/runinfo/monitoring.db").read(runID: dfk.runID))
+        #expect(model.stateCounts.map { "\($0.state.name)=\($0.count)" } == ["memo_done=2", "exec_done=1"])
+        let html = try RunReport(path: folder + "/runinfo").html()
+        #expect(html.contains("2 memo_done (cached) · 1 exec_done"), "the summary says how many the cache answered")
+        #expect(html.contains("memo_done (cached) (2)"), "the task graph's legend")
+    }
+
     @Test func aMonitoredSprigRunReportsAndRendersInChromium() throws {
         let folder = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }

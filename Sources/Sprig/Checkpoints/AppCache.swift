@@ -12,7 +12,7 @@ public enum AppCache {
         public let run: String
         /// The app's name.
         public let app: String
-        /// `python`, `bash` or `swift`.
+        /// `python`, `bash`, `swift`, or `join` (a join app's final value).
         public let kind: String
         /// The call's cache key (64 hex digits).
         public let key: String

@@ -11,7 +11,7 @@ package struct MemoRequest: Sendable {
     }
 
     package let app: String
-    /// `python`, `bash` or `swift`: the `kind` column of the store.
+    /// `python`, `bash`, `swift` or `join`: the `kind` column of the store.
     package let kind: String
     /// Whether ``key`` or ``encode`` run Python: the memoizer then takes the GIL once for a batch.
     package let usesPython: Bool

@@ -121,6 +121,10 @@ package struct TaskState: Sendable, Hashable, Comparable {
     /// Finished with a value (ran, or was found in the cache).
     package var succeeded: Bool { self == .execDone || self == .memoDone }
 
+    /// How the report names the state: Parsl's name, with `memo_done` marked as answered from the
+    /// app cache (`memo_done (cached)`), since the name alone does not say so to most readers.
+    package var label: String { self == .memoDone ? "memo_done (cached)" : name }
+
     /// The order states are listed in: the happy path first, then failures, then the rest.
     private var rank: Int {
         [Self.execDone, .memoDone, .failed, .depFail, .running, .runningEnded, .launched, .joining, .failRetryable, .pending]

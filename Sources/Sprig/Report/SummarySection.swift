@@ -7,7 +7,7 @@ struct SummarySection {
         let data = model.data, workflow = data.workflow
         let failed = model.stateCounts.filter { !$0.state.succeeded && $0.state.isFinal }.map(\.count).reduce(0, +)
         html += "<div class=\"cards\">"
-        card("tasks", "\(data.tasks.count)", model.stateCounts.map { "\($0.count) \(HTML.escape($0.state.name))" }.joined(separator: " · "), into: &html)
+        card("tasks", "\(data.tasks.count)", model.stateCounts.map { "\($0.count) \(HTML.escape($0.state.label))" }.joined(separator: " · "), into: &html)
         card("failed", "\(failed)", "tasks that ended failed or dependency-failed", alert: failed > 0, into: &html)
         card("tries", "\(data.tries.count)", ReportFormat.count(model.retries, "retry", "retries"), into: &html)
         card("wall time", ReportFormat.duration(model.wallSeconds), workflow.completed == nil ? "not completed" : "start to end", into: &html)

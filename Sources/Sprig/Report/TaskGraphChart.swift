@@ -27,7 +27,7 @@ struct TaskGraphChart {
         }
         html += "<p class=\"legend\">"
         for (state, count) in model.stateCounts {
-            html += "<span><i class=\"swatch \(ReportStyle.stateClass(state))\"></i>\(HTML.escape(state.name)) (\(count))</span>"
+            html += "<span><i class=\"swatch \(ReportStyle.stateClass(state))\"></i>\(HTML.escape(state.label)) (\(count))</span>"
         }
         html += "</p>"
     }
@@ -70,7 +70,7 @@ struct TaskGraphChart {
         html += "</g>"
         for (index, task) in tasks.enumerated() {
             html += "<circle cx=\"\(ReportFormat.number(position[index].x))\" cy=\"\(ReportFormat.number(position[index].y))\" r=\"7\" "
-            html += "class=\"\(ReportStyle.stateClass(task.state))\"><title>task \(task.id) · \(HTML.escape(task.app)) · \(HTML.escape(task.state.name))"
+            html += "class=\"\(ReportStyle.stateClass(task.state))\"><title>task \(task.id) · \(HTML.escape(task.app)) · \(HTML.escape(task.state.label))"
             if !task.dependencies.isEmpty { html += "\nafter " + task.dependencies.map(String.init).joined(separator: ", ") }
             html += "</title></circle>"
         }
@@ -132,7 +132,7 @@ struct TaskGraphChart {
             for (state, count) in states[app].sorted(by: { $0.key < $1.key }) {
                 let w = (boxWidth - 16) * Double(count) / Double(total)
                 html += "<rect x=\"\(ReportFormat.number(barX))\" y=\"\(ReportFormat.number(y + 42))\" width=\"\(ReportFormat.number(w))\" height=\"10\" "
-                html += "class=\"\(ReportStyle.stateClass(state))\"><title>\(HTML.escape(name)): \(count) \(HTML.escape(state.name))</title></rect>"
+                html += "class=\"\(ReportStyle.stateClass(state))\"><title>\(HTML.escape(name)): \(count) \(HTML.escape(state.label))</title></rect>"
                 barX += w
             }
             html += "</g>"
