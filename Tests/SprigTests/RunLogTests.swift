@@ -92,6 +92,14 @@ struct RunLogTests {
         #expect(text.contains("block 0 of executor htex stopped"), "\(text)")
     }
 
+    /// A line's time as Python's `%(created)f` writes it: seconds since 1970, six decimals.
+    @Test func aLineStartsWithTheSecondsSince1970() {
+        for (seconds, text) in [(1_796_187_846.015625, "1796187846.015625"), (0.25, "0.250000"), (-3.0, "0.000000"), (7.5, "7.500000")] {
+            let prefix = FileLogHandler.prefix(Date(timeIntervalSince1970: seconds))
+            #expect(prefix.hasPrefix(text + " ") && prefix.count == text.count + 1 + 23, "\(prefix)")
+        }
+    }
+
     /// The program's own logger gets the run's lines too, at its level.
     @Test func theProgramsLoggerGetsTheLinesAtItsLevel() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-log-\(UUID().uuidString)").path

@@ -34,17 +34,41 @@ struct FileLogHandler: LogHandler {
         file.append(line)
     }
 
-    /// What a line starts with: `SSSSSSSSSS.uuuuuu YYYY-MM-DD HH:MM:SS.mmm` (``created(_:)``, ``timestamp(_:)``).
+    /// What a line starts with: `SSSSSSSSSS.uuuuuu YYYY-MM-DD HH:MM:SS.mmm`, the seconds since 1970
+    /// with six decimals as Python's `"%f" % record.created` writes them, then ``timestamp(_:)``.
+    /// Written as digits into one string, without formatting (the run log writes several lines per task).
     static func prefix(_ date: Date) -> String {
-        created(date) + " " + timestamp(date)
+        String(unsafeUninitializedCapacity: createdCapacity + 1 + MonitoringTimestamp.length) { buffer in
+            let count = writeCreated(date, into: buffer)
+            buffer[count] = UInt8(ascii: " ")
+            let seconds = MonitoringTimestamp.wallClock(date)
+            let rest = UnsafeMutableBufferPointer(rebasing: buffer[(count + 1)...])
+            return count + 1 + MonitoringTimestamp.write((seconds * 1000).rounded(.down) / 1000, into: rest) - 3
+        }
     }
 
-    /// Seconds since 1970 with six decimals, as Python's `"%f" % record.created` writes them.
-    static func created(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
-        let (whole, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
-        let digits = String(fraction)
-        return "\(whole)." + String(repeating: "0", count: 6 - digits.count) + digits
+    /// The most bytes ``writeCreated(_:into:)`` writes: 19 digits of an `Int64` and the point.
+    private static let createdCapacity = 20
+
+    /// Writes the seconds since 1970 (0 for earlier times), with six decimals; returns the count.
+    private static func writeCreated(_ date: Date, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let micros = Int64(exactly: max(0, (date.timeIntervalSince1970 * 1_000_000).rounded(.down))) ?? 0
+        var digits = 0
+        var rest = micros
+        repeat { digits += 1; rest /= 10 } while rest > 0
+        digits = max(digits, 7)  // at least 0.000000
+        rest = micros
+        var index = digits  // the point takes one place
+        for position in 0..<digits {
+            if position == 6 {
+                buffer[index] = UInt8(ascii: ".")
+                index -= 1
+            }
+            buffer[index] = UInt8(truncatingIfNeeded: 48 + rest % 10)
+            rest /= 10
+            index -= 1
+        }
+        return digits + 1
     }
 
     /// `YYYY-MM-DD HH:MM:SS.mmm` in local time: the monitoring database's text
