@@ -31,6 +31,8 @@ from parsl.config import Config  # noqa: E402
 from parsl.executors import HighThroughputExecutor, ThreadPoolExecutor  # noqa: E402
 from parsl.providers import LocalProvider  # noqa: E402
 
+from measure import Figures, own_peak_rss_mb  # noqa: E402  (benchmarks/measure.py, beside this file)
+
 IMPORTED = time.time()
 
 
@@ -82,15 +84,6 @@ def make_config(executor: str, log: bool) -> Config:
     return Config(executors=[chosen]) if log else Config(executors=[chosen], initialize_logging=False)
 
 
-def own_peak_rss_mb() -> float:
-    """VmHWM of this process (the submitting process: Python under Parsl, Sprig under sprig run)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def versions() -> dict:
     found = {"system": "sprig" if parsl.__version__.endswith("+sprig") else "parsl",
              "parsl": parsl.__version__, "python": sys.version.split()[0], "executable": sys.executable}
@@ -110,11 +103,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="counts / 10, generate sleeps / 10")
     options = parser.parse_args()
     scale = 10 if options.quick else 1
-    figures: dict = {}
-    phases: dict = {}
-
-    def phase(name, started):
-        phases[name] = [started, time.time()]
+    m = Figures()
+    figures, phase = m.figures, m.phase
 
     load_started = time.time()
     parsl.load(make_config(options.executor, log=not options.no_log))
@@ -129,32 +119,8 @@ def main() -> int:
     for future in [noop() for _ in range(200)]:
         future.result()
 
-    count = 5000 // scale
-    started = time.time()
-    clock = time.perf_counter()
-    futures = [noop() for _ in range(count)]
-    submitted = time.perf_counter() - clock
-    for future in futures:
-        future.result()
-    ended = time.perf_counter() - clock
-    phase("noop", started)
-    figures["noop_count"] = count
-    figures["noop_submit_rate"] = count / submitted
-    figures["noop_end_to_end_rate"] = count / ended
-    del futures
-
-    rounds = 200 // scale
-    started = time.time()
-    latencies = []
-    for _ in range(rounds):
-        clock = time.perf_counter()
-        noop().result()
-        latencies.append(time.perf_counter() - clock)
-    phase("latency", started)
-    latencies.sort()
-    figures["latency_rounds"] = rounds
-    figures["latency_median_ms"] = latencies[len(latencies) // 2] * 1e3
-    figures["latency_p99_ms"] = latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] * 1e3
+    m.burst(noop, 5000 // scale)
+    m.round_trips(noop, 200 // scale)
 
     links = 1000 // scale
     started = time.time()
@@ -193,17 +159,7 @@ def main() -> int:
     assert all(1 <= n <= 10 for n in numbers), numbers
     figures["generate_bound_s"] = 6 / scale
 
-    payload = bytes(range(256)) * 4096  # 1 MiB
-    echoes = 200 // scale
-    started = time.time()
-    clock = time.perf_counter()
-    futures = [echo(payload) for _ in range(echoes)]
-    for future in futures:
-        assert len(future.result()) == len(payload)
-    figures["payload_mib_s"] = echoes / (time.perf_counter() - clock)
-    phase("payload", started)
-    figures["payload_count"] = echoes
-    del futures
+    m.echoes(echo, bytes(range(256)) * 4096, 200 // scale)  # 1 MiB
 
     figures["own_peak_rss_mb"] = own_peak_rss_mb()
     clock = time.perf_counter()
@@ -212,7 +168,7 @@ def main() -> int:
     figures["cleanup_s"] = time.perf_counter() - clock
 
     print(json.dumps({"executor": options.executor, "log": not options.no_log, "quick": options.quick,
-                      "pid": os.getpid(), "versions": versions(), "figures": figures, "phases": phases}), flush=True)
+                      "pid": os.getpid(), "versions": versions(), "figures": figures, "phases": m.phases}), flush=True)
     return 0
 
 
