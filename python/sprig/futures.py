@@ -50,6 +50,8 @@ class AppFuture(Future):
         self._stdout = stdout
         self._stderr = stderr
         #: The futures the call was given (anywhere in its arguments): a dependency failure names them.
+        #: Held strongly only until this future is done; then by weak references (see :meth:`_release`),
+        #: so that a finished chain of futures does not keep every earlier link alive.
         self._sprig_dependencies: list[Future] = []
 
     @property
@@ -129,12 +131,33 @@ class AppFuture(Future):
         record = self.__dict__.get("_sprig_record")
         if record is None:
             func = self.__dict__.get("_sprig_func")
-            record = {"id": self._sprig_tid, "func": func, "app_name": self.app_name,
-                      "func_name": getattr(func, "__name__", self.app_name), "app_fu": self,
-                      "depends": list(self._sprig_dependencies), "executor": None}
+            record = _TaskRecord({"id": self._sprig_tid, "func": func, "app_name": self.app_name,
+                                  "func_name": getattr(func, "__name__", self.app_name), "app_fu": self,
+                                  "executor": None})
             self._sprig_record = record
+        if not self.__dict__.get("_sprig_released"):
+            record["depends"] = self._dependencies()
         record["status"] = States[self.task_status()]
         return record
+
+    def _dependencies(self) -> list[Future]:
+        """The futures the call was given that are still alive (all of them until this one is done)."""
+        if not self.__dict__.get("_sprig_released"):
+            return list(self._sprig_dependencies)
+        return [future for future in (ref() for ref in self._sprig_dependencies) if future is not None]
+
+    def _release(self) -> None:
+        """Once done, this future holds its dependencies weakly: nothing reads them any more but
+        ``task_record["depends"]``, which lists those the script still holds."""
+        dependencies = self._sprig_dependencies
+        if dependencies and not self.__dict__.get("_sprig_released"):
+            import weakref
+
+            self._sprig_dependencies = [weakref.ref(future) for future in dependencies]
+            record = self.__dict__.get("_sprig_record")
+            if record is not None:
+                record.pop("depends", None)  # (read from the weak references from now on)
+        self._sprig_released = True
 
     def task_status(self) -> str:
         """``"pending"`` until the future is done, then ``"exec_done"``, ``"dep_fail"`` (a dependency
@@ -155,6 +178,8 @@ class AppFuture(Future):
         _ended(self._sprig_tid, "exec_done")
         if task_log.enabled():
             self._log_end("exec_done", ran=True)
+        if self._sprig_dependencies:
+            self._release()
         self.set_result(value)
         for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
             output._parent_done(None)
@@ -170,6 +195,7 @@ class AppFuture(Future):
             _ended(self._sprig_tid, "failed")
             if task_log.enabled():
                 self._log_end("failed", ran=False)
+            self._release()
             Future.cancel(self)
             for output in self._outputs:
                 Future.cancel(output)
@@ -177,6 +203,8 @@ class AppFuture(Future):
         exc = _memoized_exception(info) if isinstance(info, dict) and "memo_task_id" in info else None
         if exc is None:
             exc = errors.exception_from_failure(info, self._sprig_dependencies)
+        if self._sprig_dependencies:
+            self._release()
         if self.__dict__.get("_sprig_cached") and self._sprig_tid is not None:
             _failed_cached[self._sprig_tid] = exc
         state = "dep_fail" if isinstance(exc, errors.DependencyError) else "failed"
@@ -195,6 +223,17 @@ class AppFuture(Future):
 
     def __repr__(self) -> str:
         return _describe(self, f"tid={self._sprig_tid} app={self.app_name}")
+
+
+class _TaskRecord(dict):
+    """An :attr:`AppFuture.task_record` dict. Once the future is done, ``record["depends"]`` is
+    worked out on each read from the weak references the future keeps (the dependencies the
+    script still holds), so that the record keeps none alive."""
+
+    def __missing__(self, key: str) -> Any:
+        if key == "depends":
+            return self["app_fu"]._dependencies()
+        raise KeyError(key)
 
 
 class DataFuture(Future):

@@ -82,6 +82,44 @@ def test_result_and_state():
     assert future.task_status() == "exec_done"
 
 
+def test_a_done_future_does_not_keep_its_dependencies_alive():
+    # A chain: each link was given the one before. Once a link is done, the earlier links are
+    # garbage unless the script holds them (a 100,000-link chain kept every link before).
+    import gc
+    import weakref
+
+    first = AppFuture("inc")
+    first._sprig_set_result(1)
+    second = AppFuture("inc")
+    second._sprig_dependencies = [first]
+    assert second.task_record["depends"] == [first]  # pending: held
+    second._sprig_set_result(2)
+    assert second.task_record["depends"] == [first]  # done, still held by the script: listed
+    gone = weakref.ref(first)
+    del first
+    gc.collect()
+    assert gone() is None
+    assert second.task_record["depends"] == []
+
+
+def test_a_failed_future_does_not_keep_its_dependencies_alive():
+    import gc
+    import weakref
+
+    root = AppFuture("first")
+    root._sprig_set_failure(python_failure(task_id=1, app="first"))
+    dependent = AppFuture("second")
+    dependent._sprig_dependencies = [root]
+    info = base("dependency", "task 2 (app second) did not run", task_id=2, app="second") | {"failed": [1]}
+    dependent._sprig_set_failure(info)
+    exc = dependent.exception()
+    assert exc.dependent_exceptions_tids[0][0] is root.exception()  # read while the dependency was held
+    gone = weakref.ref(root)
+    del root
+    gc.collect()
+    assert gone() is None
+
+
 def test_result_waits_for_another_thread():
     future = AppFuture("slow")
     threading.Timer(0.05, future._sprig_set_result, args=("late",)).start()
