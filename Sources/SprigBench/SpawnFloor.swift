@@ -55,3 +55,37 @@ private final class NextIndex: @unchecked Sendable {  // every member is guarded
         condition.unlock()
     }
 }
+
+/// `sprig-bench spawn [--count N] [--rounds R]`: bash `true` as thread-executor bash apps (2
+/// threads, a Swift-built app) against the bare spawn floor (``bareSpawnRate(count:threads:)``),
+/// alternating in one process, R rounds of N each; prints each round and the medians.
+func runSpawnBenchmark(_ arguments: [String]) throws {
+    func option(_ name: String, _ fallback: Int) -> Int {
+        arguments.firstIndex(of: name).flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[$0 + 1]) : nil } ?? fallback
+    }
+    let count = option("--count", 500), rounds = option("--rounds", 5)
+    let dfk = try DataFlowKernel(config: Config(executors: [ThreadPoolExecutor(label: "threads", maxThreads: 2)],
+                                                runDirectory: NSTemporaryDirectory() + "sprig-bench-spawn", strategy: .none))
+    defer { dfk.shutdown() }
+    let bashTrue = try dfk.bashApp(name: "true") { () in "true" }
+    for future in (0..<20).map({ _ in bashTrue() }) { _ = try future.result() }  // warm-up
+    var apps: [Double] = [], floors: [Double] = []
+    for round in 0..<rounds {
+        func appsRate() throws -> Double {
+            let clock = ContinuousClock.now
+            for future in (0..<count).map({ _ in bashTrue() }) { _ = try future.result() }
+            return Double(count) / (ContinuousClock.now - clock).seconds
+        }
+        if round % 2 == 0 {
+            apps.append(try appsRate())
+            floors.append(bareSpawnRate(count: count, threads: 2))
+        } else {
+            floors.append(bareSpawnRate(count: count, threads: 2))
+            apps.append(try appsRate())
+        }
+        print("round \(round + 1): bash apps \(Int(apps.last!))/s, bare spawn \(Int(floors.last!))/s")
+    }
+    let median = { (values: [Double]) in values.sorted()[values.count / 2] }
+    print("median of \(rounds) rounds of \(count): bash apps \(Int(median(apps)))/s, bare spawn \(Int(median(floors)))/s, "
+          + "apps / floor \(Int((median(apps) / median(floors) * 100).rounded()))%; \(machineDescription())")
+}
