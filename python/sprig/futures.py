@@ -17,7 +17,8 @@ It returns False for a task that runs or has ended.
 
 from __future__ import annotations
 
-from concurrent.futures._base import Future
+import threading
+from concurrent.futures._base import CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING, Future, InvalidStateError
 
 from sprig import errors, task_log
 from sprig.files import File
@@ -26,8 +27,81 @@ TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
     from typing import Any
 
+_ENDED = (CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED)
 
-class AppFuture(Future):
+#: Guards making a future's condition, and completing a future that has none (``_LazyFuture``).
+_CONDITIONS = threading.Lock()
+
+
+class _LazyFuture(Future):
+    """A :class:`concurrent.futures.Future` that makes its ``threading.Condition`` (about 1 KB
+    with its lock, deque and bound methods) only when something needs it: a ``result()`` or
+    ``exception()`` that has to wait, ``add_done_callback``, ``wait``/``as_completed``, ``cancel``.
+
+    A future completed before any of those is finished under a module lock instead, the same lock
+    that makes conditions: whoever comes second sees what the first did (a waiter that made the
+    condition first is woken through it; one that comes after the completion finds the state
+    finished). Reading a finished future's value needs no lock. Everything else is Future's own.
+    """
+
+    def __init__(self) -> None:
+        # Future.__init__, less the condition.
+        self._state = PENDING
+        self._result = None
+        self._exception = None
+        self._waiters = []
+        self._done_callbacks = []
+
+    @property
+    def _condition(self) -> threading.Condition:  # type: ignore[override]
+        condition = self.__dict__.get("_sprig_condition")
+        if condition is None:
+            with _CONDITIONS:
+                condition = self.__dict__.get("_sprig_condition")
+                if condition is None:
+                    condition = self.__dict__["_sprig_condition"] = threading.Condition()
+        return condition
+
+    def done(self) -> bool:
+        return self._state in _ENDED
+
+    def cancelled(self) -> bool:
+        return self._state in (CANCELLED, CANCELLED_AND_NOTIFIED)
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._state == FINISHED and self._exception is None:
+            return self._result
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if self._state == FINISHED:
+            return self._exception
+        return super().exception(timeout)
+
+    def set_result(self, result: Any) -> None:
+        if not self._finish_unwatched(result, None):
+            super().set_result(result)
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        if not self._finish_unwatched(None, exception):
+            super().set_exception(exception)
+
+    def _finish_unwatched(self, result: Any, exception: BaseException | None) -> bool:
+        """Finishes the future if it has no condition yet (then nothing waits on it); returns
+        whether it did."""
+        with _CONDITIONS:
+            if "_sprig_condition" in self.__dict__:
+                return False
+            ended = self._state in _ENDED
+            if not ended:
+                self._result, self._exception, self._state = result, exception, FINISHED
+        if ended:
+            raise InvalidStateError(f"{self._state}: {self!r}")
+        self._invoke_callbacks()
+        return True
+
+
+class AppFuture(_LazyFuture):
     """The future value of one app call.
 
     ``tid`` (also ``task_id``) is the task id the engine gave the call, ``app_name`` the app's
@@ -236,7 +310,7 @@ class _TaskRecord(dict):
         raise KeyError(key)
 
 
-class DataFuture(Future):
+class DataFuture(_LazyFuture):
     """A file that an app call writes (one per entry of its ``outputs``).
 
     It completes with the :class:`sprig.File` when the app succeeds, and fails with the app's
