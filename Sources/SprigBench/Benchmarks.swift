@@ -120,6 +120,11 @@ func runBenchmarks(_ arguments: [String]) throws {
         for future in bashFutures { _ = try future.result() }
         record("bash_rate", "bash `true` ×\(shells) (tasks/s)", Double(shells) / (ContinuousClock.now - clock).seconds)
         end("bash")
+        if kind == "threads" {
+            // The floor under it, right after, at the same concurrency: bare posix_spawn + waitpid.
+            record("bash_floor_rate", "bash `true` ×\(shells), bare posix_spawn + waitpid on 2 threads (spawns/s)",
+                   bareSpawnRate(count: shells, threads: 2))
+        }
 
         // The seed article's five generate(10, i): app i sleeps i s (i/10 s with --quick); on two
         // threads or workers the schedule's bound is 6 s (0.6 s).

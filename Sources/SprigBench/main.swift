@@ -34,6 +34,9 @@ case "ssh":
 case "cache":
     // App caching on the process executor: throughput with caching off and on, resuming cached tasks.
     try runCacheBenchmark(Array(arguments.dropFirst()))
+case "spawn":
+    // Thread-executor bash apps against a bare posix_spawn + waitpid loop, alternating.
+    try runSpawnBenchmark(Array(arguments.dropFirst()))
 case "script":
     try runScriptBenchmark(runs: arguments.firstIndex(of: "--runs").flatMap { Int(arguments[arguments.index(after: $0)]) } ?? 5)
 default:

@@ -16,6 +16,21 @@ struct BashAppTests {
         #expect(try #require(throws: TaskError.self) { try unknown().result() }.exitCode == 127)
     }
 
+    @Test func commandsSeeTheEnvironmentAsItIsWhenTheyStart() throws {
+        let h = try Harness()
+        defer { h.close() }
+        let show = try h.dfk.bashApp(name: "show_variable") { () in "printf %s \"$SPRIG_TEST_BASH_VARIABLE\"" }
+        let name = "SPRIG_TEST_BASH_VARIABLE"
+        let value = "set-after-start-\(UUID().uuidString)"
+        setenv(name, value, 1)
+        defer { unsetenv(name) }
+        _ = try show(stdout: .truncate(h.path("first.txt"))).result()
+        #expect(try h.read("first.txt") == value)
+        setenv(name, "changed", 1)
+        _ = try show(stdout: .truncate(h.path("second.txt"))).result()
+        #expect(try h.read("second.txt") == "changed")
+    }
+
     @Test func stdoutAppendsByDefaultAndTruncatesWithModeW() throws {
         let h = try Harness()
         defer { h.close() }

@@ -17,7 +17,8 @@ It returns False for a task that runs or has ended.
 
 from __future__ import annotations
 
-from concurrent.futures._base import Future
+import threading
+from concurrent.futures._base import CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING, Future, InvalidStateError
 
 from sprig import errors, task_log
 from sprig.files import File
@@ -26,8 +27,81 @@ TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
     from typing import Any
 
+_ENDED = (CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED)
 
-class AppFuture(Future):
+#: Guards making a future's condition, and completing a future that has none (``_LazyFuture``).
+_CONDITIONS = threading.Lock()
+
+
+class _LazyFuture(Future):
+    """A :class:`concurrent.futures.Future` that makes its ``threading.Condition`` (about 1 KB
+    with its lock, deque and bound methods) only when something needs it: a ``result()`` or
+    ``exception()`` that has to wait, ``add_done_callback``, ``wait``/``as_completed``, ``cancel``.
+
+    A future completed before any of those is finished under a module lock instead, the same lock
+    that makes conditions: whoever comes second sees what the first did (a waiter that made the
+    condition first is woken through it; one that comes after the completion finds the state
+    finished). Reading a finished future's value needs no lock. Everything else is Future's own.
+    """
+
+    def __init__(self) -> None:
+        # Future.__init__, less the condition.
+        self._state = PENDING
+        self._result = None
+        self._exception = None
+        self._waiters = []
+        self._done_callbacks = []
+
+    @property
+    def _condition(self) -> threading.Condition:  # type: ignore[override]
+        condition = self.__dict__.get("_sprig_condition")
+        if condition is None:
+            with _CONDITIONS:
+                condition = self.__dict__.get("_sprig_condition")
+                if condition is None:
+                    condition = self.__dict__["_sprig_condition"] = threading.Condition()
+        return condition
+
+    def done(self) -> bool:
+        return self._state in _ENDED
+
+    def cancelled(self) -> bool:
+        return self._state in (CANCELLED, CANCELLED_AND_NOTIFIED)
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._state == FINISHED and self._exception is None:
+            return self._result
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if self._state == FINISHED:
+            return self._exception
+        return super().exception(timeout)
+
+    def set_result(self, result: Any) -> None:
+        if not self._finish_unwatched(result, None):
+            super().set_result(result)
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        if not self._finish_unwatched(None, exception):
+            super().set_exception(exception)
+
+    def _finish_unwatched(self, result: Any, exception: BaseException | None) -> bool:
+        """Finishes the future if it has no condition yet (then nothing waits on it); returns
+        whether it did."""
+        with _CONDITIONS:
+            if "_sprig_condition" in self.__dict__:
+                return False
+            ended = self._state in _ENDED
+            if not ended:
+                self._result, self._exception, self._state = result, exception, FINISHED
+        if ended:
+            raise InvalidStateError(f"{self._state}: {self!r}")
+        self._invoke_callbacks()
+        return True
+
+
+class AppFuture(_LazyFuture):
     """The future value of one app call.
 
     ``tid`` (also ``task_id``) is the task id the engine gave the call, ``app_name`` the app's
@@ -50,6 +124,8 @@ class AppFuture(Future):
         self._stdout = stdout
         self._stderr = stderr
         #: The futures the call was given (anywhere in its arguments): a dependency failure names them.
+        #: Held strongly only until this future is done; then by weak references (see :meth:`_release`),
+        #: so that a finished chain of futures does not keep every earlier link alive.
         self._sprig_dependencies: list[Future] = []
 
     @property
@@ -131,16 +207,37 @@ class AppFuture(Future):
         record = self.__dict__.get("_sprig_record")
         if record is None:
             func = self.__dict__.get("_sprig_func")
-            record = {"id": self._sprig_tid, "func": func, "app_name": self.app_name,
-                      "func_name": getattr(func, "__name__", self.app_name), "app_fu": self,
-                      "depends": list(self._sprig_dependencies), "executor": None}
+            record = _TaskRecord({"id": self._sprig_tid, "func": func, "app_name": self.app_name,
+                                  "func_name": getattr(func, "__name__", self.app_name), "app_fu": self,
+                                  "executor": None})
             self._sprig_record = record
+        if not self.__dict__.get("_sprig_released"):
+            record["depends"] = self._dependencies()
         record["status"] = States[self.task_status()]
         memo = self.__dict__.get("_sprig_memo")
         record["memoize"] = bool(self.__dict__.get("_sprig_cached"))
         record["hashsum"] = memo[0] if memo else None
         record["from_memo"] = memo[1] if memo else (False if self.done() else None)
         return record
+
+    def _dependencies(self) -> list[Future]:
+        """The futures the call was given that are still alive (all of them until this one is done)."""
+        if not self.__dict__.get("_sprig_released"):
+            return list(self._sprig_dependencies)
+        return [future for future in (ref() for ref in self._sprig_dependencies) if future is not None]
+
+    def _release(self) -> None:
+        """Once done, this future holds its dependencies weakly: nothing reads them any more but
+        ``task_record["depends"]``, which lists those the script still holds."""
+        dependencies = self._sprig_dependencies
+        if dependencies and not self.__dict__.get("_sprig_released"):
+            import weakref
+
+            self._sprig_dependencies = [weakref.ref(future) for future in dependencies]
+            record = self.__dict__.get("_sprig_record")
+            if record is not None:
+                record.pop("depends", None)  # (read from the weak references from now on)
+        self._sprig_released = True
 
     def task_status(self) -> str:
         """``"pending"`` until the future is done, then ``"exec_done"``, ``"memo_done"`` (the app
@@ -164,6 +261,8 @@ class AppFuture(Future):
         _ended(self._sprig_tid, state)
         if task_log.enabled():
             self._log_end(state, ran=state == "exec_done")
+        if self._sprig_dependencies:
+            self._release()
         self.set_result(value)
         for output in [*self._outputs, *self.__dict__.get("_sprig_std_futures", {}).values()]:
             output._parent_done(None)
@@ -179,6 +278,7 @@ class AppFuture(Future):
             _ended(self._sprig_tid, "failed")
             if task_log.enabled():
                 self._log_end("failed", ran=False)
+            self._release()
             Future.cancel(self)
             for output in self._outputs:
                 Future.cancel(output)
@@ -186,6 +286,8 @@ class AppFuture(Future):
         exc = _memoized_exception(info) if isinstance(info, dict) and "memo_task_id" in info else None
         if exc is None:
             exc = errors.exception_from_failure(info, self._sprig_dependencies)
+        if self._sprig_dependencies:
+            self._release()
         if self.__dict__.get("_sprig_cached") and self._sprig_tid is not None:
             _failed_cached[self._sprig_tid] = exc
         state = "dep_fail" if isinstance(exc, errors.DependencyError) else "failed"
@@ -206,7 +308,18 @@ class AppFuture(Future):
         return _describe(self, f"tid={self._sprig_tid} app={self.app_name}")
 
 
-class DataFuture(Future):
+class _TaskRecord(dict):
+    """An :attr:`AppFuture.task_record` dict. Once the future is done, ``record["depends"]`` is
+    worked out on each read from the weak references the future keeps (the dependencies the
+    script still holds), so that the record keeps none alive."""
+
+    def __missing__(self, key: str) -> Any:
+        if key == "depends":
+            return self["app_fu"]._dependencies()
+        raise KeyError(key)
+
+
+class DataFuture(_LazyFuture):
     """A file that an app call writes (one per entry of its ``outputs``).
 
     It completes with the :class:`sprig.File` when the app succeeds, and fails with the app's

@@ -29,6 +29,7 @@ public final class DataFlowKernel: Sendable {
     let recorder: RunRecorder
     private let executors: [any Executor]
     private let nextID = Atomic<Int>(0)
+    private let records = TaskRecordCount()
     private let graph = Mutex(DependencyGraph<PendingTask>())
     private let lifecycle = Mutex(Lifecycle())
     private let counts = Mutex(TaskCounts())
@@ -241,7 +242,14 @@ public final class DataFlowKernel: Sendable {
         let prepare: @Sendable (TaskID) throws -> Work
         /// How the task is cached, when its app is.
         var memo: MemoTicket? = nil
+        /// Counts this record in ``liveTaskRecords`` while any copy of it is held.
+        let token: TaskRecordCount.Token
     }
+
+    /// How many task records (a submitted call's options, arguments and dependencies) something
+    /// still holds: the graph, an executor, a retry. It returns to 0 once every submitted task
+    /// has ended and its callbacks have run: an ended task keeps only its future's outcome.
+    public var liveTaskRecords: Int { records.live }
 
     /// An app's options with its executors looked up.
     package struct ResolvedOptions: Sendable {
@@ -285,7 +293,8 @@ public final class DataFlowKernel: Sendable {
         }
         let cores = dependencies.compactMap { ($0 as? any CoreBacked)?.core }
         recorder.record(.taskSubmitted(core.id, app: options.app, dependencies: cores.map(\.id)))
-        let pending = PendingTask(core: core, options: options, dependencies: cores, prepare: prepare, memo: core.memo)
+        let pending = PendingTask(core: core, options: options, dependencies: cores, prepare: prepare,
+                                  memo: core.memo, token: records.token())
         let action: DependencyGraph<PendingTask>.Action? = graph.withLock { graph in
             var running = 0
             var failed: [TaskID] = []
@@ -551,6 +560,28 @@ public final class DataFlowKernel: Sendable {
         }
         for waiter in waiters { waiter.signal() }
     }
+}
+
+/// Counts the task records alive (``DataFlowKernel/liveTaskRecords``): each record holds a
+/// ``Token``, which counts itself while it lives. Threading: any thread.
+final class TaskRecordCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// One record's share of the count, taken back when the last copy of the record goes.
+    final class Token: Sendable {
+        private let owner: TaskRecordCount
+
+        fileprivate init(_ owner: TaskRecordCount) {
+            self.owner = owner
+            owner.count.add(1, ordering: .relaxed)
+        }
+
+        deinit { owner.count.subtract(1, ordering: .relaxed) }
+    }
+
+    func token() -> Token { Token(self) }
+
+    var live: Int { count.load(ordering: .relaxed) }
 }
 
 /// How many tasks a kernel has in each state.

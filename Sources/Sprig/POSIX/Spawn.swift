@@ -40,10 +40,17 @@ enum Spawn {
 
         let arguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in arguments { free(pointer) } }
-        let variables = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in variables { free(pointer) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, argv[0], &actions, &attributes, arguments, variables)
+        let status: Int32
+        if let environment {
+            let variables = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { for pointer in variables { free(pointer) } }
+            status = posix_spawn(&pid, argv[0], &actions, &attributes, arguments, variables)
+        } else {
+            // This process's environment as it is now (with what a script set through os.environ),
+            // read in place: copying it into a dictionary and back cost more than the spawn itself.
+            status = posix_spawn(&pid, argv[0], &actions, &attributes, arguments, Glibc.environ)
+        }
         guard status == 0 else { throw Failure(description: "cannot start \(argv[0]): \(String(cString: strerror(status)))") }
         return pid
     }
