@@ -85,6 +85,7 @@ final class Memoizer: Sendable {
     /// Looks a task up once its dependencies have succeeded; `then` runs on the memoizer's thread.
     func check(_ ticket: MemoTicket, then: @escaping @Sendable (MemoVerdict) -> Void) {
         guard settings.memoize else { return then(.miss) }
+        if ticket.key == nil, let key = ticket.request.plainKey?() { ticket.key = key }  // (no GIL: on this thread)
         if !push(.check(ticket, then)) { then(.miss) }
     }
 
@@ -159,8 +160,9 @@ final class Memoizer: Sendable {
         guard !items.isEmpty else { return }
         let python = Python.isStarted && items.contains { item in
             switch item {
-            case .check(let ticket, _), .record(let ticket, _): ticket.request.usesPython
-            case .flush: false
+            case .check(let ticket, _): ticket.key == nil && ticket.request.usesPython
+            case .record(let ticket, .success(let value)): settings.mode != nil && ticket.request.encodeUsesPython(value)
+            case .record, .flush: false
             }
         }
         var verdicts: [(@Sendable (MemoVerdict) -> Void, MemoVerdict)] = []
@@ -186,8 +188,12 @@ final class Memoizer: Sendable {
 
     private func look(up ticket: MemoTicket) -> MemoVerdict {
         let key: MemoRequest.Key
-        do { key = try ticket.request.key(ticket.task) } catch { return .unkeyable(error) }
-        ticket.key = key
+        if let computed = ticket.key {
+            key = computed
+        } else {
+            do { key = try ticket.request.key(ticket.task) } catch { return .unkeyable(error) }
+            ticket.key = key
+        }
         guard key.lookUp, let known = threadState.known[key.value] else { return .miss }
         switch known {
         case .value(let value):
