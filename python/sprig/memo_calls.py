@@ -54,6 +54,20 @@ def call_key(func: Callable[..., Any], app_name: str, args: Sequence[Any], kwarg
     return key, memoizer.check_memo(record) is not None
 
 
+def plain_call_shape(func: Callable[..., Any], bash: bool) -> tuple[str, ...] | None:
+    """What the engine needs to key plain calls of ``func`` itself, without the GIL
+    (``Sources/Sprig/Checkpoints/PlainCallKey.swift``): its positional parameter names; or None when
+    its keys must come from :func:`call_key` — a bash app whose function has parameter defaults (they
+    are hashed as if passed), or a script's memoizer that overrides ``check_memo``."""
+    if bash and signature_defaults(func):
+        return None
+    names = _described(func, bash, False)[0]
+    memoizer = _script_memoizer()
+    if memoizer is not None and memoizer.overrides_check_memo:
+        return None
+    return names
+
+
 def _script_memoizer() -> Any:
     from sprig import api
 
@@ -62,4 +76,4 @@ def _script_memoizer() -> Any:
     return getattr(config, "memoizer", None)
 
 
-__all__ = ["call_key"]
+__all__ = ["call_key", "plain_call_shape"]

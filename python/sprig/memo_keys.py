@@ -286,6 +286,44 @@ def _function(obj: types.FunctionType, output_ref: bool = False) -> bytes:
     return framed(b"C", [str(obj.__module__ or "").encode(), obj.__qualname__.encode()])
 
 
+# MARK: watching the rules of plain values
+
+#: The types whose values the engine may key itself (``Sources/Sprig/Checkpoints/PlainCallKey.swift``),
+#: byte for byte as these rules do, while the rules are these.
+_PLAIN_TYPES = (type(None), bool, int, float, str, bytes, list, tuple, dict)
+_BUILTIN_RULES = {cls: id_for_memo.dispatch(cls) for cls in _PLAIN_TYPES}
+_plain_watchers: list[Callable[[bool], object]] = []
+_register = id_for_memo.register
+
+
+def plain_rules_intact() -> bool:
+    """Whether the rules for ``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, ``list``,
+    ``tuple`` and ``dict`` are still the built-in ones (no script registered its own)."""
+    return all(id_for_memo.dispatch(cls) is rule for cls, rule in _BUILTIN_RULES.items())
+
+
+def watch_plain_rules(callback: Callable[[bool], object]) -> None:
+    """Calls ``callback(plain_rules_intact())`` now and after every ``id_for_memo.register``."""
+    _plain_watchers.append(callback)
+    callback(plain_rules_intact())
+
+
+def _register_watched(cls: Any, func: Any = None) -> Any:
+    # (id_for_memo.register, telling the watchers; `@id_for_memo.register(T)` registers when it decorates)
+    if func is None and isinstance(cls, (type, types.UnionType)):
+        return lambda f: _register_watched(cls, f)
+    try:
+        return _register(cls, func)
+    finally:
+        if _plain_watchers:
+            intact = plain_rules_intact()
+            for callback in list(_plain_watchers):
+                callback(intact)
+
+
+id_for_memo.register = _register_watched  # type: ignore[attr-defined]
+
+
 # MARK: keys of calls
 
 
@@ -377,5 +415,5 @@ def signature_defaults(func: Callable[..., Any]) -> dict[str, Any]:
     return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
-__all__ = ["KEY_FORMAT", "UnmemoizableError", "encode_named", "framed", "id_for_memo", "positional_parameters",
-           "signature_defaults", "task_key", "type_path"]
+__all__ = ["KEY_FORMAT", "UnmemoizableError", "encode_named", "framed", "id_for_memo", "plain_rules_intact", "positional_parameters",
+           "signature_defaults", "task_key", "type_path", "watch_plain_rules"]

@@ -9,8 +9,10 @@ enum AppCaching {
     /// Results: a Python app's pickled value (as a worker returned it, or pickled here from a
     /// thread executor's object); a bash app's exit code. `join`: the function is a join app's
     /// body, and its result the join app's final value (``MemoRequest/joins``).
+    /// With `plain` (the app's ``PlainCallKey/Shape``), a call whose arguments are plain values is
+    /// keyed in Swift, without the GIL; any other call still goes to Python.
     static func python(_ function: PythonObject, call: DynamicCall, options: DataFlowKernel.ResolvedOptions,
-                       bash: Bool, join: Bool = false) -> MemoRequest? {
+                       bash: Bool, join: Bool = false, plain: PlainCallKey.Shape? = nil) -> MemoRequest? {
         guard let policy = options.cache else { return nil }
         let (app, ignored) = (options.app, options.ignoreForCache)
         let byCode = if case .code = policy { true } else { false }
@@ -44,7 +46,27 @@ enum AppCaching {
                 return Value.pickled(PickledValue(bytes: stored.bytes))
             })
         request.joins = join
+        request.encodeUsesPython = { value in
+            guard !bash, let value = value as? Value else { return false }
+            if case .pickled = value { return false }
+            return true
+        }
+        if let plain, !byCode {
+            request.plainKey = {
+                guard let arguments = try? call.arguments.map({ try $0.substitutingFutures() }),
+                      let keywords = try? call.given.map({ ($0.0, try $0.1.substitutingFutures()) }),
+                      let key = PlainCallKey.key(plain, arguments: arguments, keywords: keywords) else { return nil }
+                return MemoRequest.Key(value: key)
+            }
+        }
         return request
+    }
+
+    /// The ``PlainCallKey/Shape`` of a cached Python or bash app's calls (`nil` for an app not
+    /// cached, cached by code, or whose keys need Python). Takes the GIL; call once per app.
+    static func plainShape(_ function: PythonObject, options: DataFlowKernel.ResolvedOptions, bash: Bool) -> PlainCallKey.Shape? {
+        guard options.cache == .arguments else { return nil }
+        return PlainCallKey.shape(of: function, app: options.app, ignoreForCache: options.ignoreForCache, bash: bash)
     }
 
     /// A Swift app's call, keyed by the JSON of its `Encodable` arguments (an argument that is not

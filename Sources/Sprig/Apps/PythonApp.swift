@@ -16,6 +16,8 @@ public struct PythonApp: Sendable {
     let function: PythonObject
     let options: DataFlowKernel.ResolvedOptions
     let keywords: KeywordPolicy
+    /// How plain calls are keyed without Python, when the app is cached (``AppCaching/plainShape(_:options:bash:)``).
+    let plainKeys: PlainCallKey.Shape?
 
     /// `app(a, b)`: calls the app with positional arguments.
     public func dynamicallyCall(withArguments arguments: [any AppArgument]) -> AppFuture<Value> {
@@ -31,7 +33,7 @@ public struct PythonApp: Sendable {
     /// Calls the app with positional and keyword arguments.
     public func call(_ arguments: [any AppArgument], keywords: [(String, any AppArgument)]) -> AppFuture<Value> {
         AppFuture(core: kernel.submitPython(function, options: options, keywordPolicy: self.keywords, arguments: arguments,
-                                            keywords: keywords, bash: false))
+                                            keywords: keywords, bash: false, plainKeys: plainKeys))
     }
 }
 
@@ -46,6 +48,8 @@ public struct PythonBashApp: Sendable {
     let function: PythonObject
     let options: DataFlowKernel.ResolvedOptions
     let keywords: KeywordPolicy
+    /// How plain calls are keyed without Python, when the app is cached (``AppCaching/plainShape(_:options:bash:)``).
+    let plainKeys: PlainCallKey.Shape?
 
     /// `app(a, b)`: calls the app with positional arguments.
     public func dynamicallyCall(withArguments arguments: [any AppArgument]) -> AppFuture<Int> {
@@ -61,7 +65,7 @@ public struct PythonBashApp: Sendable {
     /// Calls the app with positional and keyword arguments.
     public func call(_ arguments: [any AppArgument], keywords: [(String, any AppArgument)]) -> AppFuture<Int> {
         AppFuture(core: kernel.submitPython(function, options: options, keywordPolicy: self.keywords, arguments: arguments,
-                                            keywords: keywords, bash: true))
+                                            keywords: keywords, bash: true, plainKeys: plainKeys))
     }
 }
 
@@ -81,7 +85,8 @@ package struct KeywordPolicy: Sendable {
 
 extension DataFlowKernel {
     package func submitPython(_ function: PythonObject, options: ResolvedOptions, keywordPolicy: KeywordPolicy,
-                      arguments: [any AppArgument], keywords: [(String, any AppArgument)], bash: Bool, join: Bool = false) -> TaskCore {
+                      arguments: [any AppArgument], keywords: [(String, any AppArgument)], bash: Bool,
+                      join: Bool = false, plainKeys: PlainCallKey.Shape? = nil) -> TaskCore {
         let call: DynamicCall
         do {
             call = try DynamicCall(arguments: arguments, keywords: keywords)
@@ -104,7 +109,7 @@ extension DataFlowKernel {
             default: nil
             }
         }
-        let memo = AppCaching.python(function, call: call, options: options, bash: bash, join: join)
+        let memo = AppCaching.python(function, call: call, options: options, bash: bash, join: join, plain: plainKeys)
         return submit(options, dependencies: call.dependencies, outputs: call.outputs, memo: memo) { id in
             let stdout = try call.stdout?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stdout", chooser: chooser)
             let stderr = try call.stderr?.resolved(task: id, app: app, label: label, runDirectory: runDirectory, stream: "stderr", chooser: chooser)

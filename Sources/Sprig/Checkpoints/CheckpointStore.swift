@@ -60,6 +60,12 @@ package final class CheckpointStore {
         if create { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         let path = (folder as NSString).appendingPathComponent(Self.fileName)
         database = try SQLiteDatabase(path: path, mode: create || writable ? .readWriteCreate : .readOnly)
+        // 16 MiB of pages in memory (SQLite's default is 2 MiB): a resumed run reads results by hash
+        // all over the file. Writers commit with synchronous=NORMAL, which in WAL mode is durable
+        // when the process is killed (only a power loss can take the last commits); readers map the
+        // file rather than read it page by page.
+        try database.execute("PRAGMA cache_size=-16384")
+        try database.execute(create || writable ? "PRAGMA synchronous=NORMAL" : "PRAGMA mmap_size=268435456")
         if create {
             try database.enableWriteAheadLog()
             try database.execute("""

@@ -13,11 +13,16 @@ package struct MemoRequest: Sendable {
     package let app: String
     /// `python`, `bash`, `swift` or `join`: the `kind` column of the store.
     package let kind: String
-    /// Whether ``key`` or ``encode`` run Python: the memoizer then takes the GIL once for a batch.
+    /// Whether ``key`` runs Python: the memoizer then takes the GIL once for a batch.
     package let usesPython: Bool
     /// Computes the key from the resolved arguments; runs on the memoizer's thread. Throws when
     /// an argument has no key (the task fails with that error).
     package let key: @Sendable (TaskID) throws -> Key
+    /// The key computed without Python when the call allows it (``PlainCallKey``), else `nil` and
+    /// ``key`` computes it. Runs on the thread that launches the task, without the GIL.
+    package var plainKey: (@Sendable () -> Key?)? = nil
+    /// Whether ``encode`` runs Python for this value (the memoizer then takes the GIL for the batch).
+    package var encodeUsesPython: @Sendable (any Sendable) -> Bool = { _ in false }
     /// The stored form of a successful result; `nil` when it cannot be stored (it is then reused
     /// in this run only). Runs on the memoizer's thread.
     package let encode: @Sendable (any Sendable) throws -> StoredResult?

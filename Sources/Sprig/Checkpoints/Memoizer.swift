@@ -6,20 +6,28 @@ import Synchronization
 
 /// The kernel's app cache and checkpoint writer (Parsl's `BasicMemoizer`), one per kernel.
 ///
-/// Lookups, records and writes all happen on one thread of its own (`sprig-memo`), in arrival
-/// order, so a call checked after an identical one was recorded always sees it. Items that run
-/// Python (keys of Python and bash apps, pickling thread-executor results) are handled in batches
-/// under one GIL scope, so the memoizer never holds up the kernel's or executors' threads.
+/// What it knows (``known``, behind a lock): every entry of the stores it loaded at start (keys
+/// only; a result's bytes are read on a hit), and every call of this run that ended (the value
+/// itself, or the failure), recorded as the call ends, before its future completes, so a call
+/// checked after an identical one was recorded always sees it.
 ///
-/// What it knows: every entry of the stores it loaded at start (keys only; a result's bytes are read
-/// on a hit), and every call of this run that ended (the value itself, or the failure). With a
-/// ``Checkpoints/mode`` it writes this run's successes, hits included, to
+/// A check whose key is already known (a plain call keyed in Swift, ``MemoRequest/plainKey``) and
+/// that misses is answered at once on the caller's thread: no hand-off, no GIL. Everything else
+/// goes to one thread of its own (`sprig-memo`), in arrival order: keys computed in Python, hits
+/// (so completing a hit never recurses into the launching thread's stack), reading stored results,
+/// and the writes. Items that run Python (keys of Python and bash apps, pickling thread-executor
+/// results) are handled in batches under one GIL scope, so the memoizer never holds up the
+/// kernel's or executors' threads.
+///
+/// With a ``Checkpoints/mode`` it writes this run's successes, hits included, to
 /// `<run folder>/checkpoint/cache.db`: at once in ``Checkpoints/Mode/taskExit`` mode (one
-/// transaction per batch), else when the mode says and at ``close()``.
+/// transaction for whatever arrived since the thread last woke), else when the mode says and at
+/// ``close()``.
 final class Memoizer: Sendable {
     private enum Item: Sendable {
         case check(MemoTicket, @Sendable (MemoVerdict) -> Void)
-        case record(MemoTicket, Outcome)
+        /// A success of this run to store (its outcome is already in ``known``).
+        case store(MemoTicket, any Sendable)
         case flush(DispatchSemaphore?)
     }
 
@@ -34,7 +42,6 @@ final class Memoizer: Sendable {
 
     /// What only the memoizer's thread touches (the SQLite connections among it).
     private final class ThreadState: @unchecked Sendable {  // used on the memoizer's thread only (and by init/close after join)
-        var known: [String: Known] = [:]
         var loaded: [CheckpointStore] = []
         var store: CheckpointStore?
         var unwritten: [(StoredEntry, StoredResult)] = []
@@ -47,6 +54,8 @@ final class Memoizer: Sendable {
     private let queue = Mutex<(items: [Item], closed: Bool)>(([], false))
     private let wake = DispatchSemaphore(value: 0)
     private let threadState = ThreadState()
+    /// What the cache knows, by key: read and written from any thread, under its lock.
+    private let known = Mutex<[String: Known]>([:])
     private let thread = Mutex<JoinableThread?>(nil)
 
     /// Loads the earlier stores the settings name (keys only) and starts the thread.
@@ -70,28 +79,44 @@ final class Memoizer: Sendable {
                 let store = try CheckpointStore(folder: folder, create: false)
                 let index = threadState.loaded.count
                 threadState.loaded.append(store)
-                for (key, result) in try store.keys() { threadState.known[key] = .stored(index, result) }
+                let entries = try store.keys()
+                known.withLock { known in
+                    known.reserveCapacity(known.count + entries.count)
+                    for (key, result) in entries { known[key] = .stored(index, result) }
+                }
             } catch {
                 throw ConfigError(message: "cannot load the checkpoint store in \(folder): \(error)")
             }
         }
-        if !threadState.known.isEmpty {
-            logger.info("app cache loaded \(threadState.known.count) results from \(threadState.loaded.count) checkpoint folders")
+        let loaded = known.withLock { $0.count }
+        if loaded > 0 {
+            logger.info("app cache loaded \(loaded) results from \(threadState.loaded.count) checkpoint folders")
         }
         let started = try JoinableThread(name: "sprig-memo") { [self] in run() }
         thread.withLock { $0 = started }
     }
 
-    /// Looks a task up once its dependencies have succeeded; `then` runs on the memoizer's thread.
+    /// Looks a task up once its dependencies have succeeded. `then` runs on the caller's thread for
+    /// a plain call that misses, else on the memoizer's thread.
     func check(_ ticket: MemoTicket, then: @escaping @Sendable (MemoVerdict) -> Void) {
         guard settings.memoize else { return then(.miss) }
+        if ticket.key == nil, let key = ticket.request.plainKey?() { ticket.key = key }  // (no GIL: on this thread)
+        if let key = ticket.key, !key.lookUp || known.withLock({ $0[key.value] == nil }) { return then(.miss) }
         if !push(.check(ticket, then)) { then(.miss) }
     }
 
-    /// Records how a task ended (after its last try).
+    /// Records how a task ended (after its last try), before its future completes: a later check
+    /// of the same call sees it at once. A success to store is handed to the memoizer's thread.
     func record(_ ticket: MemoTicket, _ outcome: Outcome) {
-        guard settings.memoize, ticket.key != nil else { return }
-        _ = push(.record(ticket, outcome))
+        guard settings.memoize, let key = ticket.key?.value else { return }
+        switch outcome {
+        case .success(let value):
+            known.withLock { $0[key] = .value(value) }
+            if settings.mode != nil { _ = push(.store(ticket, value)) }
+        case .failure(let error):
+            if error is MemoizedFailure { return }
+            known.withLock { $0[key] = .failure(error, ticket.task) }
+        }
     }
 
     /// Writes what this run has not written yet, and returns once it is written (Parsl's
@@ -113,12 +138,13 @@ final class Memoizer: Sendable {
     }
 
     private func push(_ item: Item) -> Bool {
-        let accepted = queue.withLock { state -> Bool in
-            guard !state.closed else { return false }
+        let (accepted, first) = queue.withLock { state -> (Bool, Bool) in
+            guard !state.closed else { return (false, false) }
             state.items.append(item)
-            return true
+            return (true, state.items.count == 1)
         }
-        if accepted { wake.signal() }
+        // The thread takes every item at each wake-up: only the first of a batch needs to wake it.
+        if first { wake.signal() }
         return accepted
     }
 
@@ -159,7 +185,8 @@ final class Memoizer: Sendable {
         guard !items.isEmpty else { return }
         let python = Python.isStarted && items.contains { item in
             switch item {
-            case .check(let ticket, _), .record(let ticket, _): ticket.request.usesPython
+            case .check(let ticket, _): ticket.key == nil && ticket.request.usesPython
+            case .store(let ticket, let value): ticket.request.encodeUsesPython(value)
             case .flush: false
             }
         }
@@ -169,7 +196,7 @@ final class Memoizer: Sendable {
             for item in items {
                 switch item {
                 case .check(let ticket, let then): verdicts.append((then, self.look(up: ticket)))
-                case .record(let ticket, let outcome): self.remember(ticket, outcome)
+                case .store(let ticket, let value): self.store(ticket, value)
                 case .flush(let done): flushes.append(done)
                 }
             }
@@ -186,10 +213,14 @@ final class Memoizer: Sendable {
 
     private func look(up ticket: MemoTicket) -> MemoVerdict {
         let key: MemoRequest.Key
-        do { key = try ticket.request.key(ticket.task) } catch { return .unkeyable(error) }
-        ticket.key = key
-        guard key.lookUp, let known = threadState.known[key.value] else { return .miss }
-        switch known {
+        if let computed = ticket.key {
+            key = computed
+        } else {
+            do { key = try ticket.request.key(ticket.task) } catch { return .unkeyable(error) }
+            ticket.key = key
+        }
+        guard key.lookUp, let found = known.withLock({ $0[key.value] }) else { return .miss }
+        switch found {
         case .value(let value):
             return .hit(.success(value))
         case .failure(let error, let task):
@@ -198,7 +229,7 @@ final class Memoizer: Sendable {
             do {
                 guard let stored = try threadState.loaded[index].result(hash: hash) else { return .miss }
                 let value = try ticket.request.decode(stored)
-                threadState.known[key.value] = .value(value)
+                known.withLock { $0[key.value] = .value(value) }
                 keep(ticket, key: key.value, stored)
                 return .hit(.success(value))
             } catch {
@@ -208,20 +239,12 @@ final class Memoizer: Sendable {
         }
     }
 
-    private func remember(_ ticket: MemoTicket, _ outcome: Outcome) {
+    private func store(_ ticket: MemoTicket, _ value: any Sendable) {
         guard let key = ticket.key?.value else { return }
-        switch outcome {
-        case .success(let value):
-            threadState.known[key] = .value(value)
-            guard settings.mode != nil else { return }
-            do {
-                if let stored = try ticket.request.encode(value) { keep(ticket, key: key, stored) }
-            } catch {
-                logger.info("app cache: the result of task \(ticket.task) (app \(ticket.request.app)) cannot be stored: \(error); it is reused in this run only")
-            }
-        case .failure(let error):
-            if error is MemoizedFailure { return }
-            threadState.known[key] = .failure(error, ticket.task)
+        do {
+            if let stored = try ticket.request.encode(value) { keep(ticket, key: key, stored) }
+        } catch {
+            logger.info("app cache: the result of task \(ticket.task) (app \(ticket.request.app)) cannot be stored: \(error); it is reused in this run only")
         }
     }
 

@@ -22,7 +22,9 @@ extension DataFlowKernel {
     /// - Throws: ``ConfigError`` when it is not callable or names an unknown executor.
     public func pythonApp(_ function: PythonObject, name: String? = nil, options: AppOptions = .init()) throws -> PythonApp {
         let (appName, policy) = try describe(function, name: name)
-        return PythonApp(name: appName, kernel: self, function: function, options: try resolve(options, app: appName), keywords: policy)
+        let resolved = try resolve(options, app: appName)
+        return PythonApp(name: appName, kernel: self, function: function, options: resolved, keywords: policy,
+                         plainKeys: AppCaching.plainShape(function, options: resolved, bash: false))
     }
 
     /// Makes a Python app from `function` in `module` (imported from `folder` if given).
@@ -35,7 +37,9 @@ extension DataFlowKernel {
     /// Makes a bash app from a Python function that returns the command line (Parsl's `@bash_app`).
     public func bashApp(_ function: PythonObject, name: String? = nil, options: AppOptions = .init()) throws -> PythonBashApp {
         let (appName, policy) = try describe(function, name: name)
-        return PythonBashApp(name: appName, kernel: self, function: function, options: try resolve(options, app: appName), keywords: policy)
+        let resolved = try resolve(options, app: appName)
+        return PythonBashApp(name: appName, kernel: self, function: function, options: resolved, keywords: policy,
+                             plainKeys: AppCaching.plainShape(function, options: resolved, bash: true))
     }
 
     /// Makes a bash app from `function` in `module`, which returns the command line.

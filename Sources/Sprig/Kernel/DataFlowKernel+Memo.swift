@@ -9,7 +9,7 @@ extension DataFlowKernel {
 
     /// A cached task's dependencies have succeeded and the memoizer has looked it up: a hit ends
     /// the task with the stored outcome without an executor (Parsl's `memo_done`); a miss runs it.
-    /// Runs on the memoizer's thread.
+    /// Runs on the memoizer's thread, or for a plain call that misses, on the thread that launched it.
     func memoChecked(_ pending: PendingTask, work: Work, _ verdict: MemoVerdict) {
         switch verdict {
         case .miss:
