@@ -116,4 +116,23 @@ struct PayloadTests {
         #expect(local.message.contains(names[0]))
         #expect(try h.python("add")(2, 3).result(as: Int.self) == 5)
     }
+
+    /// The engine leases exactly the segments each vector of `contracts/payloads/` names.
+    @Test func segmentNamesOfTheContractVectors() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../contracts/payloads").standardizedFileURL
+        let cases = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(cases.count >= 2)
+        for name in cases {
+            let meaning = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(name))) as! [String: Any]
+            let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(String(name.dropLast(5)) + ".bin")))
+            let buffers = meaning["buffers"] as! [[String: Any]]
+            let expected = buffers.filter { $0["place"] as? String == "segment" }.map { $0["name"] as! String }
+            #expect(PayloadSegments.segmentNames(in: bytes) == expected, "\(name)")
+            #expect(meaning["protocol"] as? Int == managerProtocolVersion)
+        }
+        #expect(PayloadSegments.segmentNames(in: [0x80, 0x05, 0x4B, 0x05, 0x2E]).isEmpty)  // a plain pickle
+        #expect(PayloadSegments.segmentNames(in: Array("SPRO".utf8) + [1, 0, 0, 0, 1, 2]).isEmpty)  // truncated
+        #expect(!SegmentLease.isSprigName("sprig-../../etc/passwd") && SegmentLease.isSprigName("sprig-1-ab_c"))
+    }
 }

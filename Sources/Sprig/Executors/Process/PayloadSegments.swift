@@ -26,12 +26,28 @@ final class PayloadSegments: Sendable {
     }
 
     /// Makes the probe (`PREFIX-probe`, empty, mode 0600); returns whether it could (no
-    /// `/dev/shm`: every block then gets its buffers inline).
+    /// `/dev/shm`: every block then gets its buffers inline). From then on the prefix is swept at
+    /// the executor's shutdown, or when the process exits without one.
     func makeProbe() -> Bool {
         let fd = open(Self.folder + "/" + prefix + "-probe", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
         close(fd)
+        Self.register(prefix)
         return true
+    }
+
+    /// Prefixes with files that no shutdown has swept yet: swept by an `atexit` handler, so a
+    /// program that exits without shutting its kernel down leaves no segment behind either.
+    private static let unswept = Mutex<Set<String>>([])
+    private static let exitHandler: Void = { atexit { PayloadSegments.sweepUnswept() } }()
+
+    private static func register(_ prefix: String) {
+        _ = exitHandler
+        _ = unswept.withLock { $0.insert(prefix) }
+    }
+
+    private static func sweepUnswept() {
+        for prefix in unswept.withLock({ $0 }) { sweep(prefix) }
     }
 
     /// A lease on the segments of a result payload (`nil` when it has none), which unlinks them when
@@ -73,9 +89,21 @@ final class PayloadSegments: Sendable {
     /// Removes every file of the prefix (`PREFIX-…`) in ``folder``; returns how many.
     @discardableResult
     func sweep() -> Int {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: Self.folder) else { return 0 }
+        _ = Self.unswept.withLock { $0.remove(prefix) }
+        return Self.sweep(prefix)
+    }
+
+    @discardableResult
+    private static func sweep(_ prefix: String) -> Int {
+        guard let directory = opendir(folder) else { return 0 }
+        defer { closedir(directory) }
         let start = prefix + "-"
-        return names.filter { $0.hasPrefix(start) }.reduce(0) { $0 + (Glibc.unlink(Self.folder + "/" + $1) == 0 ? 1 : 0) }
+        var removed = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name.hasPrefix(start) && Glibc.unlink(folder + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// The segment names of a payload's envelope (none for a plain pickle or a malformed envelope).
