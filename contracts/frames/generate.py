@@ -12,7 +12,7 @@ import struct
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 TYPES = {"HELLO": 1, "HELLO_ACK": 2, "TASKS": 3, "RESULTS": 4, "HEARTBEAT": 5, "SHUTDOWN": 6, "KILL_TASK": 7, "STATS": 8}
 KINDS = {"PYTHON": 0, "BASH_FROM_PYTHON": 1, "BASH": 2}
 STATUSES = {"OK": 0, "FAILED": 1, "WORKER_LOST": 2, "SKIPPED": 3, "STARTED": 4, "RESOURCE": 6}

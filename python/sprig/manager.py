@@ -93,6 +93,7 @@ class Manager(Dispatcher):
             "workers": self.options.workers,
             "block": self.options.block_id,
             "executable": sys.executable,
+            "shared_memory": self.options.shared_memory is not None,
         }
         return json.dumps(info).encode("utf-8")
 

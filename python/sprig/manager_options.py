@@ -1,6 +1,6 @@
 """The manager's command line: ``python -m sprig.manager --workers N --block-id B [--logdir DIR]
 [--heartbeat-period S] [--heartbeat-threshold S] [--prefetch K] [--cpu-affinity A]
-[--accelerators A,B,…] [--resource-interval S] [--worker-debug] [--pickle-only]`` (PROTOCOL.md, "Processes"). A bad one exits with status 2
+[--accelerators A,B,…] [--resource-interval S] [--shared-memory PREFIX] [--worker-debug] [--pickle-only]`` (PROTOCOL.md, "Processes"). A bad one exits with status 2
 and nothing on stdout."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from sprig import affinity
+from sprig import segments
 from sprig import serialize
 
 DEFAULT_HEARTBEAT_PERIOD = 1.0
@@ -30,6 +31,7 @@ class Options:
         "worker_cpus",
         "accelerators",
         "resource_interval",
+        "shared_memory",
     )
 
     def __init__(self) -> None:
@@ -44,6 +46,7 @@ class Options:
         self.worker_cpus: list[list[int]] | None = None  # by worker index; None: not pinned
         self.accelerators: list[str] = []  # one per worker, by index; empty: none
         self.resource_interval: float | None = None  # seconds; None: workers send no resource samples
+        self.shared_memory: str | None = None  # the run's segment prefix; None: large buffers inline
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -65,6 +68,8 @@ def parse_args(argv: list[str]) -> Options:
     # The engine has no cloudpickle: this manager and its workers pickle without it too, whatever
     # this host has, so that both sides match.
     parser.add_argument("--pickle-only", action="store_true")
+    # A local block: workers put large result buffers in shared-memory segments of this run prefix.
+    parser.add_argument("--shared-memory")
     parsed = parser.parse_args(argv)
     if parsed.workers < 1 or parsed.prefetch < 0:
         parser.error("--workers must be at least 1 and --prefetch at least 0")
@@ -72,6 +77,8 @@ def parse_args(argv: list[str]) -> Options:
         parser.error("heartbeat period and threshold must be positive")
     if parsed.resource_interval is not None and not parsed.resource_interval > 0:
         parser.error("--resource-interval must be positive")
+    if parsed.shared_memory is not None and not segments.valid_name(parsed.shared_memory):
+        parser.error("--shared-memory must be a segment prefix: sprig- then letters, digits, - and _")
     try:
         worker_cpus = affinity.plan(parsed.cpu_affinity, parsed.workers, sorted(os.sched_getaffinity(0)))
     except ValueError as exc:
@@ -88,6 +95,14 @@ def parse_args(argv: list[str]) -> Options:
     options.worker_cpus = worker_cpus
     options.accelerators = [name for name in parsed.accelerators.split(",") if name]
     options.resource_interval = parsed.resource_interval
+    options.shared_memory = parsed.shared_memory
+    if parsed.shared_memory is not None and not os.path.exists(segments.probe_path(parsed.shared_memory)):
+        # This manager does not see the engine's /dev/shm (a container, another node): inline.
+        import sys
+
+        print(f"sprig.manager: no shared-memory probe {segments.probe_path(parsed.shared_memory)}: "
+              "large buffers travel inline", file=sys.stderr)
+        options.shared_memory = None
     if parsed.pickle_only:
         serialize.use_pickle_only()
     return options

@@ -25,7 +25,9 @@ log = logging.getLogger("sprig.worker")  # the worker's log, as before this modu
 class Runner:
     """Runs single tasks; keeps unpickled functions by key."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared_memory: str | None = None) -> None:
+        #: The run's segment prefix (a local block): large result buffers go to segments; else inline.
+        self.shared_memory = shared_memory
         self.functions: dict[int, Callable[..., Any]] = {}
         self.function_bytes: dict[int, bytes] = {}  # received, not unpickled (yet, or it failed)
 
@@ -58,7 +60,7 @@ class Runner:
             log.exception("task %d failed inside the worker", task.task_id)
             return P.STATUS_FAILED, to_json(exception_info("python", exc))
         try:
-            return P.STATUS_OK, serialize.dumps_result(value)
+            return P.STATUS_OK, serialize.dumps_result(value, self.shared_memory)
         except serialize.SerializationError as exc:
             info = exception_info("serialization", exc)
             info["message"] = f"task {task.task_id}: {exc}"
@@ -94,7 +96,8 @@ class Runner:
     def _call(self, task: P.TaskRecord) -> Any:
         fn = self._function(task)
         try:
-            args, kwargs = serialize.loads(task.payload())
+            # Its argument segments are this task's alone: unlinked as soon as they are open.
+            args, kwargs = serialize.loads(task.payload(), consume=True)
             args, kwargs = serialize.resolve_call(args, kwargs)
         except BaseException as exc:
             info = exception_info("serialization", exc)

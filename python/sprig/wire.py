@@ -6,7 +6,7 @@ Imported by :mod:`sprig.protocol` (and through it by everything that speaks fram
 Python 3.6 syntax and defines constants only.
 """
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 # Every frame: a u32 body length (little-endian), a u8 frame type, then the body.
 FRAME_HEADER_FORMAT = "<IB"

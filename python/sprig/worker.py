@@ -1,8 +1,10 @@
 """A Sprig worker process: runs the tasks its manager sends, in order, and reports each result.
 
 Started by the manager as ``python -m sprig.worker --index I --manager-pid P [--debug]
-[--cpus 0,1] [--heartbeat-period S] [--resource-interval S]`` (``--cpus``: the CPUs it is pinned
-to, see sprig.affinity; ``--resource-interval``: sample resource use, see sprig.resources) with its
+[--cpus 0,1] [--heartbeat-period S] [--resource-interval S] [--shared-memory PREFIX]``
+(``--cpus``: the CPUs it is pinned to, see sprig.affinity; ``--resource-interval``: sample
+resource use, see sprig.resources; ``--shared-memory``: large result buffers go to segments of
+the run prefix PREFIX, see sprig.segments) with its
 stdin and stdout connected to the manager by pipes (frames as in protocol.py) and its stderr on
 the worker log. Frames on the manager link:
 
@@ -67,7 +69,7 @@ class Worker:
     """
 
     def __init__(self, fd_in: int, fd_out: int, manager_pid: int, heartbeat_period: float = 1.0,
-                 resource_interval: float | None = None) -> None:
+                 resource_interval: float | None = None, shared_memory: str | None = None) -> None:
         import threading
 
         self.fd_out = fd_out
@@ -77,7 +79,7 @@ class Worker:
         self.queue: deque[P.TaskRecord] = deque()
         self.skip: set[int] = set()
         self.replies: list[P.Buffer] = []  # RECALLED/SKIPPED entries answering a RECALL, unwritten
-        self.runner = Runner()
+        self.runner = Runner(shared_memory)
         self.stopping = False
         self.running_since: float | None = None  # when the task running now started
         self.running_task = 0  # its id (while running_since is set)
@@ -301,8 +303,8 @@ def _exit_on_sigterm(number: int, _frame: Any) -> None:
     os._exit(128 + number)
 
 
-def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None, float, float | None]:
-    index, manager_pid, debug, cpus, period, interval = 0, os.getppid(), False, None, 1.0, None
+def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None, float, float | None, str | None]:
+    index, manager_pid, debug, cpus, period, interval, shared = 0, os.getppid(), False, None, 1.0, None, None
     args = iter(argv)
     for arg in args:
         if arg == "--index":
@@ -317,18 +319,20 @@ def _parse_args(argv: list[str]) -> tuple[int, int, bool, list[int] | None, floa
             period = float(next(args))
         elif arg == "--resource-interval":
             interval = float(next(args))
+        elif arg == "--shared-memory":
+            shared = next(args)
         else:
             raise SystemExit(f"sprig.worker: unknown argument {arg!r}")
-    return index, manager_pid, debug, cpus, period, interval
+    return index, manager_pid, debug, cpus, period, interval, shared
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug] [--cpus LIST]
-    [--heartbeat-period S] [--resource-interval S]``."""
+    [--heartbeat-period S] [--resource-interval S] [--shared-memory PREFIX]``."""
     fd_in, fd_out = isolate_stdio()
     # SIGTERM, not SIGKILL, when the manager dies: the worker then ends its command first.
     die_with_parent(15)
-    index, manager_pid, debug, cpus, period, interval = _parse_args(sys.argv[1:] if argv is None else argv)
+    index, manager_pid, debug, cpus, period, interval, shared = _parse_args(sys.argv[1:] if argv is None else argv)
     if os.getppid() != manager_pid:
         return 1  # the manager died before PR_SET_PDEATHSIG took effect
     if cpus is not None:
@@ -347,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     os.set_blocking(fd_in, False)
     log.debug("worker %d started (manager %d)", index, manager_pid)
     try:
-        Worker(fd_in, fd_out, manager_pid, period, interval).serve()
+        Worker(fd_in, fd_out, manager_pid, period, interval, shared).serve()
     except SystemExit as stop:  # SIGTERM while a command ran: its group is ended by now
         _flush_std_streams()
         os._exit(stop.code if isinstance(stop.code, int) else 1)

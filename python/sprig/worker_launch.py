@@ -70,6 +70,8 @@ def argv_of(options: Options, index: int) -> list[str]:
         argv.append("--debug")
     if options.resource_interval is not None:
         argv += ["--resource-interval", repr(options.resource_interval)]
+    if options.shared_memory is not None:
+        argv += ["--shared-memory", options.shared_memory]
     cpus = cpus_of(options, index)
     if cpus is not None:
         argv += ["--cpus", ",".join(str(cpu) for cpu in cpus)]

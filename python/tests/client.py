@@ -183,6 +183,9 @@ class ManagerProcess:
         python_dir: Optional[Path] = None,
     ) -> None:
         command = [PY, "-m", "sprig.manager", "--workers", str(workers), "--block-id", "test-block", *args]
+        given = list(args)
+        # Segments for the tasks' large arguments when the manager's workers use them (a local block).
+        self.shared_memory: Optional[str] = given[given.index("--shared-memory") + 1] if "--shared-memory" in given else None
         self.stderr_path = stderr_path
         err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND) if stderr_path else subprocess.DEVNULL
         self.started_at = time.monotonic()
@@ -352,7 +355,7 @@ class ManagerProcess:
         """(task id, encoded TASKS entry) of a python app call."""
         key, fn_bytes = self.function_entry(fn)
         task_id = self.new_id()
-        return task_id, encode_task(task_id, PYTHON, key, fn_bytes, None, serialize.dumps_call(args, kwargs))
+        return task_id, encode_task(task_id, PYTHON, key, fn_bytes, None, serialize.dumps_call(args, kwargs, self.shared_memory))
 
     def bash_task(
         self,

@@ -117,3 +117,24 @@ def worker_facts() -> dict:
 def exit_hard(code: int) -> None:
     """Ends the worker process at once (its task is lost)."""
     os._exit(code)
+
+
+def buffer_kinds(*args: Any, **kwargs: Any) -> list[str]:
+    """The type names of the arguments, positional then keyword (in order)."""
+    return [type(value).__name__ for value in (*args, *kwargs.values())]
+
+
+def make_bytes(size: int) -> bytes:
+    return bytes(range(256)) * (size // 256)
+
+
+def wait_for_file_then_echo(marker: str, path: str, value: Any, seconds: float = 30) -> Any:
+    """Makes ``marker`` (its arguments are read by then), returns ``value`` once ``path`` exists
+    (at most ``seconds`` later)."""
+    import time
+
+    open(marker, "w").close()
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return value

@@ -330,7 +330,7 @@ def test_version_mismatch_sends_a_manager_hello_and_exits_3(start_booted, tmp_pa
     manager = start_booted(script_dir, workers=2, expect_python="3.99")
     hello = json.loads(manager.next_frame(HELLO))
     assert hello == {
-        "protocol": 2,
+        "protocol": protocol.PROTOCOL_VERSION,
         "python": "3.11",
         "python_full": sys.version.split()[0],
         "serializer": "none",
@@ -358,7 +358,7 @@ def test_other_python_versions_answer_hello_with_their_version(start_booted, tmp
     ).stdout.strip()
     manager = start_booted(tmp_path / "scripts", python=python, expect_python="3.11")
     hello = json.loads(manager.next_frame(HELLO))
-    assert hello["python"] == version and hello["protocol"] == 2 and hello["workers"] == 0
+    assert hello["python"] == version and hello["protocol"] == protocol.PROTOCOL_VERSION and hello["workers"] == 0
     assert hello["executable"] and hello["block"] == "test-block"
     manager.send(client.HELLO_ACK, json.dumps({"ok": False, "error": "version"}).encode())
     assert manager.wait_exit(10) == 3

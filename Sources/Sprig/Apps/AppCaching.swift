@@ -33,7 +33,7 @@ enum AppCaching {
             encode: { value in
                 if bash { return StoredResult(encoding: .exitCode, bytes: Array("\(value as? Int ?? 0)".utf8)) }
                 switch value as? Value {
-                case .pickled(let pickled)?: return StoredResult(encoding: .pickle, bytes: pickled.bytes)
+                case .pickled(let pickled)?: return StoredResult(encoding: .pickle, bytes: try pickled.standaloneBytes())
                 case let other?:
                     return try withGIL {
                         StoredResult(encoding: .pickle, bytes: try [UInt8](python: PythonSide.serializer("dumps_result").call([other.toPython()])))

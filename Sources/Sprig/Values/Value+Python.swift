@@ -64,15 +64,37 @@ extension Value {
 }
 
 /// The bytes of a pickled Python object, kept as bytes until someone reads them here.
+///
+/// From a local block's worker, the bytes may be an envelope naming shared-memory segments that
+/// hold the object's large buffers (`python/sprig/PROTOCOL.md`, "Payloads"): the value then holds
+/// a lease on them, which unlinks them once no copy of the value is left.
 public struct PickledValue: Sendable {
-    /// The pickle.
-    public let bytes: [UInt8]
-    /// Pickled bytes, kept as they are.
-    public init(bytes: [UInt8]) { self.bytes = bytes }
+    private let stored: [UInt8]
+    /// The segments the bytes name, if any.
+    let lease: SegmentLease?
 
-    /// `pickle.loads(bytes)`. Takes the GIL.
+    /// The pickle (or envelope), as this process can read it now.
+    public var bytes: [UInt8] { lease?.payload(stored) ?? stored }
+
+    /// Pickled bytes, kept as they are.
+    public init(bytes: [UInt8]) { self.init(bytes: bytes, lease: nil) }
+
+    init(bytes: [UInt8], lease: SegmentLease?) {
+        self.stored = bytes
+        self.lease = lease
+    }
+
+    /// `sprig.serialize.loads(bytes)`. Takes the GIL.
     public func load() throws -> PythonObject {
         try PythonSide.serializer("loads").call([bytes.toPython()])
+    }
+
+    /// The bytes with every buffer inline, readable without the segments (for a checkpoint, which
+    /// outlives them). Takes the GIL when there are segments.
+    func standaloneBytes() throws -> [UInt8] {
+        guard lease != nil else { return bytes }
+        let current = bytes
+        return try withGIL { try [UInt8](python: PythonSide.serializer("inline").call([current.toPython()])) }
     }
 }
 

@@ -254,3 +254,22 @@ def slow_the_first_time(path, seconds):
         open(path, "w").close()
         time.sleep(seconds)
     return socket.gethostname()
+
+
+def make_payload(size):
+    """`size` bytes (a multiple of 256), the same for the same size."""
+    return bytes(range(256)) * (size // 256)
+
+
+def payload_kinds(*values):
+    """The type names of the values, and their sizes."""
+    return [(type(v).__name__, len(v) if hasattr(v, "__len__") else 0) for v in values]
+
+
+def pid_then_hold(path, data, seconds):
+    """Writes this worker's pid to `path` (its arguments are read by then), sleeps, returns `data`."""
+    with open(path + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(path + ".tmp", path)
+    time.sleep(seconds)
+    return data

@@ -13,6 +13,8 @@ struct BlockLedger {
         let attempt: Attempt
         let kind: WireTask.Kind
         let sent: ContinuousClock.Instant
+        /// Its argument segments: unlinked when it leaves the block, if no worker consumed them.
+        var argumentSegments: SegmentLease? = nil
         /// When a worker started it (its STARTED came), if it has.
         var startedAt: ContinuousClock.Instant? = nil
 
@@ -55,7 +57,8 @@ struct BlockLedger {
         guard phase == .ready else { return nil }
         emptySince = nil
         return tasks.map { task in
-            inFlight[UInt64(task.attempt.taskID.rawValue)] = InFlight(attempt: task.attempt, kind: task.kind, sent: now)
+            inFlight[UInt64(task.attempt.taskID.rawValue)] = InFlight(attempt: task.attempt, kind: task.kind, sent: now,
+                                                                      argumentSegments: task.argumentSegments)
             return task.functionKey != 0 && sentFunctions.insert(task.functionKey).inserted
         }
     }

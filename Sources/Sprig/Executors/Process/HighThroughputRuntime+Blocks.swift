@@ -25,7 +25,8 @@ extension HighThroughputRuntime {
             let block: ManagerBlock
             do {
                 block = try ManagerBlock(number: number, slot: slot, process: process, workers: workers(slot: slot),
-                                         stderrPath: command.logFolder + "/block.stderr", logger: logger)
+                                         stderrPath: command.logFolder + "/block.stderr", logger: logger,
+                                         segments: useSegments.withLock { $0 } ? segments : nil)
             } catch {
                 process.kill()
                 process.reap()
@@ -68,6 +69,8 @@ extension HighThroughputRuntime {
         if expected.withLock({ $0?.serializer }) == "pickle" { arguments.append("--pickle-only") }
         // Monitoring: workers sample each try at its end and this often while it runs.
         if let interval = context.resourceInterval { arguments += ["--resource-interval", "\(interval.seconds)"] }
+        // A local block: large buffers through shared memory (its manager checks it sees the probe).
+        if useSegments.withLock({ $0 }) { arguments += ["--shared-memory", segments.prefix] }
         let info = Python.info!
         var command = ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
                                      pythonVersion: "\(info.version.major).\(info.version.minor)", launchCommand: settings.launchCommand)

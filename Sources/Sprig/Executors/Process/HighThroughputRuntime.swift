@@ -29,6 +29,10 @@ final class HighThroughputRuntime: Executor {
     /// a dependent released there is dispatched by the same thread, without another wake-up.
     private let completions = Mutex<[[(Attempt, Outcome)]]>([])
     private let encoder = TaskEncoder()
+    /// Shared-memory segments for large buffers to and from local blocks.
+    let segments = PayloadSegments()
+    /// Whether local blocks get segments (the provider starts blocks here and `/dev/shm` works).
+    let useSegments = Mutex(false)
     let dispatchKicker = Kicker()
     let maintenanceKicker = Kicker()
     private let threads = Mutex<[JoinableThread]>([])
@@ -125,6 +129,7 @@ final class HighThroughputRuntime: Executor {
             context.logger.info("\(Self.noCloudpickleNote(executable: info.executable))", metadata: ["sprig.executor": .string(label)])
         }
         try local.start(context)
+        if provider is LocalProvider && segments.makeProbe() { useSegments.withLock { $0 = true } }
         state.withLock {
             $0.context = context
             $0.phase = .running
@@ -186,6 +191,8 @@ final class HighThroughputRuntime: Executor {
         }
         local.shutdown()
         provider.close()
+        // No block is left: results still held keep their buffers inline, every segment goes.
+        segments.shutdown()
         EmergencyStop.unregister(self)
     }
 
@@ -199,6 +206,7 @@ final class HighThroughputRuntime: Executor {
         while ContinuousClock.now < deadline && blocks.contains(where: { $0.phase != .dead }) { usleep(5_000) }
         for block in blocks where block.phase != .dead { block.kill(reason: "the program is stopping") }
         provider.close()
+        segments.sweep()  // the program ends: no segment of this run outlives it
     }
 
     // MARK: Loops
@@ -252,7 +260,8 @@ final class HighThroughputRuntime: Executor {
             if assignments.isEmpty { return }
             for (block, attempts) in assignments {
                 var tasks: [WireTask] = []
-                for (attempt, encoded) in encoder.encode(attempts.filter { !$0.isEnded }) {
+                let sharedMemory = block.sharesMemory ? segments.prefix : nil
+                for (attempt, encoded) in encoder.encode(attempts.filter { !$0.isEnded }, sharedMemory: sharedMemory) {
                     switch encoded {
                     case .success(let task): tasks.append(task)
                     case .failure(let error): attempt.finish(.failure(error))

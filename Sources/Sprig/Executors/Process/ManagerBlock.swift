@@ -42,6 +42,8 @@ final class ManagerBlock: Sendable {
         var pythonVersion: String? = nil
         /// Its host's name (`os.uname().nodename`), from its HELLO.
         var nodeName: String? = nil
+        /// Whether its workers share this machine's `/dev/shm` (HELLO's `shared_memory`).
+        var sharesMemory = false
         /// Whether this side asked it to stop (scaling in, draining, shutdown).
         var stopRequested = false
         /// Why it ended, once it has.
@@ -61,8 +63,12 @@ final class ManagerBlock: Sendable {
     private let writer: BlockWriter
     private let reader = Mutex<JoinableThread?>(nil)
     private let logger: Logger
+    /// The executor's shared-memory segments: results' segments are leased from here.
+    private let segments: PayloadSegments?
 
-    init(number: Int, slot: Int, process: BlockProcess, workers: Int, stderrPath: String, logger: Logger) throws {
+    init(number: Int, slot: Int, process: BlockProcess, workers: Int, stderrPath: String, logger: Logger,
+         segments: PayloadSegments? = nil) throws {
+        self.segments = segments
         self.number = number
         self.slot = slot
         self.process = process
@@ -96,6 +102,9 @@ final class ManagerBlock: Sendable {
     func freeSlots(waiting: Int) -> Int { ledger.withLock { $0.freeSlots(waiting: waiting) } }
     var lastHeard: ContinuousClock.Instant { extra.withLock { $0.lastHeard } }
     var idleSince: ContinuousClock.Instant? { ledger.withLock { $0.idleSince } }
+    /// Whether tasks for this block may carry large buffers in shared-memory segments: its manager
+    /// said it sees this machine's `/dev/shm` (a local block).
+    var sharesMemory: Bool { segments != nil && extra.withLock { $0.sharesMemory } }
     /// When the block was launched.
     let launchedAt = ContinuousClock.now
     /// The manager's full Python version (`3.11.2`), once it said hello.
@@ -253,6 +262,8 @@ final class ManagerBlock: Sendable {
                     if let attempt = ledger.inFlight[id]?.attempt { samples.append((attempt, bytes)) }
                 } else if let item = ledger.remove(id, at: now) {
                     finished.append((item, status, bytes))
+                } else if status == ResultStatus.ok.rawValue {
+                    PayloadSegments.discard(bytes)  // a result nobody will read (its task ended): its segments go now
                 }
             }
         }
@@ -269,7 +280,8 @@ final class ManagerBlock: Sendable {
             events.sampled(ResourceSample(taskID: attempt.taskID, tryID: attempt.number - 1, block: number, host: host, usage: usage))
         }
         events.finished(finished.map { item, status, bytes in
-            (item.attempt, WireResult.outcome(status: status, bytes: bytes, kind: item.kind, attempt: item.attempt, block: name))
+            (item.attempt, WireResult.outcome(status: status, bytes: bytes, kind: item.kind, attempt: item.attempt, block: name,
+                                              segments: segments))
         })
         return finished.map { $0.0.ran(until: now) }
     }
@@ -280,6 +292,7 @@ final class ManagerBlock: Sendable {
             $0.managerPID = hello?.pid
             $0.pythonVersion = hello?.pythonFull
             $0.nodeName = hello?.host.flatMap { $0.isEmpty ? nil : $0 }
+            $0.sharesMemory = hello?.sharedMemory ?? false
         }
         return Self.checkHello(body, expected: expected, host: process.host)
     }

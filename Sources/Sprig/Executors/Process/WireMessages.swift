@@ -73,9 +73,12 @@ struct ManagerHello: JSONMessage, Equatable {
     let serializerVersion: String?
     let host: String?
     let pid: Int32?
+    /// Whether its workers share this machine's `/dev/shm` (protocol 3; absent: no).
+    let sharedMemory: Bool?
 
     enum CodingKeys: String, CodingKey {
         case `protocol`, python, executable, serializer, host, pid
+        case sharedMemory = "shared_memory"
         case serializerVersion = "serializer_version"
         case pythonFull = "python_full"
     }

@@ -18,6 +18,19 @@ struct WireTask {
     let function: [UInt8]
     let options: [UInt8]
     let payload: [UInt8]
+    /// The payload's shared-memory segments, unlinked when the task leaves its block (if no worker
+    /// consumed them first).
+    let argumentSegments: SegmentLease?
+
+    init(attempt: Attempt, kind: Kind, functionKey: UInt64, function: [UInt8], options: [UInt8], payload: [UInt8]) {
+        self.attempt = attempt
+        self.kind = kind
+        self.functionKey = functionKey
+        self.function = function
+        self.options = options
+        self.payload = payload
+        self.argumentSegments = PayloadSegments.argumentLease(for: payload)
+    }
 
     /// Appends this task to a TASKS body; the function's bytes only if the block has not had them.
     func write(to writer: inout ByteWriter, includeFunction: Bool) {
@@ -52,8 +65,10 @@ final class TaskEncoder: Sendable {
     private let functions = Mutex<[Int: CachedFunction]>([:])
     private let nextKey = Atomic<UInt64>(1)
 
-    /// Encodes a batch; an attempt that cannot be encoded gets its error instead.
-    func encode(_ attempts: [Attempt]) -> [(Attempt, Result<WireTask, TaskError>)] {
+    /// Encodes a batch; an attempt that cannot be encoded gets its error instead. With
+    /// `sharedMemory` (the run's segment prefix, for a local block) large buffers go to segments,
+    /// else inline.
+    func encode(_ attempts: [Attempt], sharedMemory: String? = nil) -> [(Attempt, Result<WireTask, TaskError>)] {
         // Swift-built bash commands run user code: do that before taking the GIL.
         let commands: [String?] = attempts.map { attempt in
             guard case .bash(let call) = attempt.work, case .swift(let body) = call.command else { return nil }
@@ -61,18 +76,19 @@ final class TaskEncoder: Sendable {
         }
         return withGIL {
             zip(attempts, commands).map { attempt, command in
-                (attempt, Result { try encode(attempt, command: command) }.mapError { error in
+                (attempt, Result { try encode(attempt, command: command, sharedMemory: sharedMemory) }.mapError { error in
                     error as? TaskError ?? TaskError(taskID: attempt.taskID, app: attempt.app, reason: Self.reason(for: error))
                 })
             }
         }
     }
 
-    private func encode(_ attempt: Attempt, command: String?) throws -> WireTask {
+    private func encode(_ attempt: Attempt, command: String?, sharedMemory: String?) throws -> WireTask {
         switch attempt.work {
         case .python(let call):
             let (key, bytes) = try function(call.callable)
-            return WireTask(attempt: attempt, kind: .python, functionKey: key, function: bytes, options: [], payload: try arguments(call))
+            return WireTask(attempt: attempt, kind: .python, functionKey: key, function: bytes, options: [],
+                            payload: try arguments(call, sharedMemory: sharedMemory))
         case .bash(let call):
             let options = try JSONEncoder().encode(BashOptions(
                 command: command,
@@ -83,7 +99,7 @@ final class TaskEncoder: Sendable {
             case .python(let pythonCall):
                 let (key, bytes) = try function(pythonCall.callable)
                 return WireTask(attempt: attempt, kind: .pythonBash, functionKey: key, function: bytes,
-                                options: [UInt8](options), payload: try arguments(pythonCall))
+                                options: [UInt8](options), payload: try arguments(pythonCall, sharedMemory: sharedMemory))
             case .swift(let body):
                 guard command != nil else {
                     do { _ = try body() } catch {
@@ -114,10 +130,11 @@ final class TaskEncoder: Sendable {
         return (stored.key, stored.bytes)
     }
 
-    private func arguments(_ call: PythonCall) throws -> [UInt8] {
+    private func arguments(_ call: PythonCall, sharedMemory: String?) throws -> [UInt8] {
         let positional = try PythonTuple(elements: call.arguments.map { try $0.toPythonForWorker() }).toPython()
         let keywords = try PythonObject.dict(call.keywords.map { (try $0.0.toPython(), try $0.1.toPythonForWorker()) })
-        return try [UInt8](python: PythonSide.serializer("dumps_call").call([positional, keywords]))
+        let prefix = try sharedMemory.map { try $0.toPython() } ?? PythonObject.none
+        return try [UInt8](python: PythonSide.serializer("dumps_call").call([positional, keywords, prefix]))
     }
 
     private static func reason(for error: any Error) -> TaskError.Reason {
@@ -131,11 +148,14 @@ final class TaskEncoder: Sendable {
 
 /// What a RESULTS entry means for its task.
 enum WireResult {
-    static func outcome(status: UInt8, bytes: [UInt8], kind: WireTask.Kind, attempt: Attempt, block: String) -> Outcome {
+    static func outcome(status: UInt8, bytes: [UInt8], kind: WireTask.Kind, attempt: Attempt, block: String,
+                        segments: PayloadSegments? = nil) -> Outcome {
         let fail = { (reason: TaskError.Reason) -> Outcome in .failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: reason)) }
         switch ResultStatus(rawValue: status) {
         case .ok?:
-            return kind == .python ? .success(Value.pickled(PickledValue(bytes: bytes))) : .success(0)
+            guard kind == .python else { return .success(0) }
+            // The result's segments (if any) are leased: unlinked when nothing can read it any more.
+            return .success(Value.pickled(PickledValue(bytes: bytes, lease: segments?.resultLease(for: bytes))))
         case .failed?:
             guard let report = FailureReport.parse(bytes) else {
                 return fail(.executor("block \(block) sent an unreadable failure report"))

@@ -1,0 +1,138 @@
+import Foundation
+import PythonBridge
+@testable import Sprig
+import Testing
+
+/// Large buffers between the engine and a local block's workers: pickle protocol 5, out of band,
+/// through shared-memory segments (`python/sprig/PROTOCOL.md`, "Payloads").
+@Suite("Large payloads", .serialized, .timeLimit(.minutes(2)))
+struct PayloadTests {
+    static let mebibyte = 1 << 20
+
+    /// The run prefix the block's manager was given (read from its command line), once it runs.
+    static func prefix(of h: ProcessHarness) throws -> String {
+        #expect(h.waitForWorkers(1))
+        let manager = try #require(h.status.processIDs.first)
+        let words = try String(contentsOfFile: "/proc/\(manager)/cmdline", encoding: .utf8).split(separator: "\0").map(String.init)
+        let index = try #require(words.firstIndex(of: "--shared-memory"), "the local block's manager got no --shared-memory")
+        return words[index + 1]
+    }
+
+    /// The files of `prefix` in /dev/shm (segments and the probe).
+    static func files(of prefix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: PayloadSegments.folder)) ?? []).filter { $0.hasPrefix(prefix + "-") }.sorted()
+    }
+
+    static func segments(of prefix: String) -> [String] { files(of: prefix).filter { !$0.hasSuffix("-probe") } }
+
+    @Test func largeBytesBytearrayAndMemoryviewRoundTripThroughSegments() throws {
+        let h = try ProcessHarness()
+        defer { h.close() }
+        let prefix = try Self.prefix(of: h)
+        let big = try Python.importModule("engine_samples").attribute("make_payload").call(Self.mebibyte)
+        let values = try withGIL {
+            try PythonTuple(elements: [big, try PythonSide.builtin("bytearray").call([big]),
+                                       try PythonSide.builtin("memoryview").call([big]), try "small".toPython()]).toPython()
+        }
+        let echoed = try h.python("identity")(values)
+        guard case .pickled(let pickled) = try echoed.result() else { Issue.record("the result should stay pickled"); return }
+        // The pipe carried names, not megabytes; the result's buffers wait in segments of this run.
+        #expect(pickled.bytes.count < 4096)
+        let names = try #require(pickled.lease?.names)
+        #expect(names.count == 3 && names.allSatisfy { $0.hasPrefix(prefix + "-") })
+        #expect(Set(Self.segments(of: prefix)) == Set(names))  // the arguments' were consumed
+        let kinds = try h.python("payload_kinds")(echoed)
+        let described = try kinds.result(as: PythonObject.self).description
+        #expect(described == "[('tuple', 4)]")
+        let check = try Python.runMain("""
+            def check_echo(value, big):
+                return (type(value[0]) is bytes and value[0] == big and type(value[1]) is bytearray and value[1] == big
+                        and type(value[2]) is memoryview and bytes(value[2]) == big and value[3] == "small")
+            """).attribute("check_echo")
+        #expect(try withGIL { try Bool(python: check.call([try pickled.load(), big])) })
+        #expect(Set(Self.segments(of: prefix)) == Set(names))  // reading it here and in a worker consumed nothing
+    }
+
+    @Test func aReleasedResultUnlinksItsSegmentsAndShutdownSweepsTheRest() throws {
+        let h = try ProcessHarness()
+        let prefix = try Self.prefix(of: h)
+        do {
+            let payload = try h.python("make_payload")
+            let results = (0..<4).map { _ in payload(Self.mebibyte) }
+            for result in results { _ = try result.result() }
+            #expect(Self.segments(of: prefix).count == 4)
+            let small = try payload(1024).result()
+            guard case .pickled(let plain) = small else { Issue.record("expected a pickled result"); return }
+            #expect(plain.lease == nil && plain.bytes.first == 0x80)  // small: a plain pickle
+        }
+        // The futures are gone: so is everything that could read the segments, and so are they.
+        #expect(eventually { Self.segments(of: prefix).isEmpty }, "left: \(Self.segments(of: prefix))")
+        let held = try h.python("make_payload")(2 * Self.mebibyte)
+        _ = try held.result()
+        #expect(Self.segments(of: prefix).count == 1)
+        h.close()
+        #expect(Self.files(of: prefix).isEmpty, "left after shutdown: \(Self.files(of: prefix))")
+        // A result still held after shutdown is still readable: its bytes were kept inline.
+        guard case .pickled(let kept) = try held.result() else { Issue.record("expected a pickled result"); return }
+        #expect(kept.lease != nil)
+        #expect(try withGIL { try Int(python: try PythonSide.builtin("len").call([try kept.load()])) } == 2 * Self.mebibyte)
+    }
+
+    @Test func aWorkerKilledMidTaskLeavesNoSegmentBehind() throws {
+        let h = try ProcessHarness(retries: 0)
+        let prefix = try Self.prefix(of: h)
+        let marker = h.path("pid")
+        let big = try Python.importModule("engine_samples").attribute("make_payload").call(Self.mebibyte)
+        let held = try h.python("pid_then_hold")(marker, big, 60.0)
+        #expect(eventually { FileManager.default.fileExists(atPath: marker) })
+        h.rememberProcesses()
+        kill(try #require(Int32(String(contentsOfFile: marker, encoding: .utf8))), SIGKILL)
+        let error = try #require(throws: TaskError.self) { try held.result() }
+        guard case .workerLost = error.reason else { Issue.record("expected workerLost, got \(error)"); return }
+        #expect(Self.segments(of: prefix).isEmpty, "left: \(Self.segments(of: prefix))")
+        // A worker killed after writing a result segment it never reported: the sweep at shutdown removes it.
+        let orphan = "\(prefix)-1-deadbeefdeadbeef"
+        #expect(FileManager.default.createFile(atPath: PayloadSegments.folder + "/" + orphan, contents: Data(count: 10)))
+        h.close()
+        #expect(Self.files(of: prefix).isEmpty, "left after shutdown: \(Self.files(of: prefix))")
+    }
+
+    @Test func aTaskWhoseSegmentVanishedFailsNamingTheTaskAndTheSegment() throws {
+        let h = try ProcessHarness()
+        defer { h.close() }
+        let prefix = try Self.prefix(of: h)
+        let made = try h.python("make_payload")(Self.mebibyte)
+        _ = try made.result()
+        let names = Self.segments(of: prefix)
+        #expect(names.count == 1)
+        for name in names { unlink(PayloadSegments.folder + "/" + name) }  // gone before anyone read it
+        // The task it is forwarded to fails (no hang), naming itself and the segment.
+        let victim = try h.python("identity")(made)
+        let error = try #require(throws: TaskError.self) { try victim.result() }
+        guard case .serialization(let message) = error.reason else { Issue.record("expected a serialization error, got \(error)"); return }
+        #expect(message.contains("task \(victim.taskID)") && message.contains(names[0]) && message.contains("cannot be opened"))
+        // Read here, it is a Python error naming the segment; the engine goes on.
+        let local = try #require(throws: PythonError.self) { try made.result(as: PythonObject.self) }
+        #expect(local.message.contains(names[0]))
+        #expect(try h.python("add")(2, 3).result(as: Int.self) == 5)
+    }
+
+    /// The engine leases exactly the segments each vector of `contracts/payloads/` names.
+    @Test func segmentNamesOfTheContractVectors() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../contracts/payloads").standardizedFileURL
+        let cases = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(cases.count >= 2)
+        for name in cases {
+            let meaning = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(name))) as! [String: Any]
+            let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(String(name.dropLast(5)) + ".bin")))
+            let buffers = meaning["buffers"] as! [[String: Any]]
+            let expected = buffers.filter { $0["place"] as? String == "segment" }.map { $0["name"] as! String }
+            #expect(PayloadSegments.segmentNames(in: bytes) == expected, "\(name)")
+            #expect(meaning["protocol"] as? Int == managerProtocolVersion)
+        }
+        #expect(PayloadSegments.segmentNames(in: [0x80, 0x05, 0x4B, 0x05, 0x2E]).isEmpty)  // a plain pickle
+        #expect(PayloadSegments.segmentNames(in: Array("SPRO".utf8) + [1, 0, 0, 0, 1, 2]).isEmpty)  // truncated
+        #expect(!SegmentLease.isSprigName("sprig-../../etc/passwd") && SegmentLease.isSprigName("sprig-1-ab_c"))
+    }
+}

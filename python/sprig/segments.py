@@ -1,0 +1,144 @@
+"""POSIX shared-memory segments that carry large pickle buffers between the engine and the workers
+of a local block (PROTOCOL.md, "Payloads").
+
+A segment is a file in ``/dev/shm`` (what ``shm_open`` makes on Linux) named
+``PREFIX-PID-RANDOM``: ``PREFIX`` is the run's (``sprig-<engine pid>-<random>``, given to the
+manager as ``--shared-memory PREFIX``), ``PID`` the writer's, ``RANDOM`` 16 hex digits from
+:mod:`secrets`. It is created with ``O_CREAT | O_EXCL | O_NOFOLLOW``, mode 0600, written once with
+``write`` and never changed. A reader opens it by name, may unlink it at once (``consume``), and
+reads it into a ``bytes`` (read-only buffers) or a ``bytearray`` (writable ones).
+
+Who unlinks what: a task's argument segments are unlinked by the worker as soon as it has opened
+them (and by the engine when the task ends, in case no worker did); result segments belong to the
+engine, which unlinks them when nothing can read the result any more; the engine removes every
+segment of its run's prefix at shutdown, so a killed worker leaves none behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+
+#: Where segments live (``shm_open``'s folder on Linux).
+SHM_DIR = "/dev/shm"
+
+_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+class SegmentError(Exception):
+    """A segment could not be written or read; the message names it and says why."""
+
+
+def valid_name(name: str) -> bool:
+    """Whether ``name`` is a segment name Sprig makes: ``sprig-`` then letters, digits, ``-``, ``_``
+    (so it cannot leave ``/dev/shm``)."""
+    return name.startswith("sprig-") and len(name) <= 200 and all(c in _NAME_CHARACTERS for c in name)
+
+
+def new_prefix() -> str:
+    """A fresh run prefix, ``sprig-<pid>-<12 random hex digits>``."""
+    return f"sprig-{os.getpid()}-{secrets.token_hex(6)}"
+
+
+def probe_path(prefix: str) -> str:
+    """The path of the empty file the engine makes for ``prefix``: a manager that sees it shares
+    the engine's ``/dev/shm``."""
+    return os.path.join(SHM_DIR, prefix + "-probe")
+
+
+def make_probe(prefix: str) -> None:
+    """Makes ``prefix``'s probe (mode 0600; removed by :func:`sweep`)."""
+    os.close(os.open(probe_path(prefix), os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+
+
+def write(prefix: str, data: memoryview) -> str:
+    """Creates a new segment of ``prefix`` holding ``data`` (a contiguous buffer); returns its name.
+
+    Raises OSError when it cannot (no ``/dev/shm``, no space): callers then send the buffer inline.
+    """
+    name = f"{prefix}-{os.getpid()}-{secrets.token_hex(8)}"
+    path = os.path.join(SHM_DIR, name)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        view = data.cast("B") if data.format != "B" or data.ndim != 1 else data
+        done, total = 0, len(view)
+        while done < total:
+            done += os.write(fd, view[done:])
+    except BaseException:
+        _unlink_path(path)
+        raise
+    finally:
+        os.close(fd)
+    return name
+
+
+def read(name: str, length: int, writable: bool, consume: bool) -> bytes | bytearray:
+    """The ``length`` bytes of segment ``name``: a ``bytearray`` when ``writable``, else ``bytes``.
+    With ``consume`` the segment is unlinked as soon as it is open.
+
+    Raises :class:`SegmentError` naming the segment when it is missing, of another size, or not a
+    name Sprig makes."""
+    if not valid_name(name):
+        raise SegmentError(f"shared-memory segment name {name!r} is not one Sprig makes")
+    path = os.path.join(SHM_DIR, name)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SegmentError(f"shared-memory segment {name} cannot be opened: {exc.strerror}"
+                           + (" (removed before it was read?)" if exc.errno == errno.ENOENT else "")) from None
+    try:
+        if consume:
+            _unlink_path(path)
+        size = os.fstat(fd).st_size
+        if size != length:
+            raise SegmentError(f"shared-memory segment {name} holds {size} bytes, not the {length} announced")
+        if writable:
+            buffer = bytearray(length)
+            view = memoryview(buffer)
+            done = 0
+            while done < length:
+                got = os.preadv(fd, [view[done:]], done)
+                if got == 0:
+                    raise SegmentError(f"shared-memory segment {name} ended after {done} of {length} bytes")
+                done += got
+            return buffer
+        data = os.read(fd, length)
+        if len(data) < length:  # (tmpfs answers in one read; a short one is finished piecewise)
+            parts = [data]
+            done = len(data)
+            while done < length:
+                part = os.pread(fd, length - done, done)
+                if not part:
+                    raise SegmentError(f"shared-memory segment {name} ended after {done} of {length} bytes")
+                parts.append(part)
+                done += len(part)
+            data = b"".join(parts)
+        return data
+    finally:
+        os.close(fd)
+
+
+def unlink(name: str) -> bool:
+    """Removes segment ``name`` if it exists; returns whether it did."""
+    return valid_name(name) and _unlink_path(os.path.join(SHM_DIR, name))
+
+
+def sweep(prefix: str) -> int:
+    """Removes every segment of ``prefix`` (``PREFIX-…``); returns how many."""
+    if not valid_name(prefix):
+        return 0
+    try:
+        names = os.listdir(SHM_DIR)
+    except OSError:
+        return 0
+    start = prefix + "-"
+    return sum(1 for name in names if name.startswith(start) and _unlink_path(os.path.join(SHM_DIR, name)))
+
+
+def _unlink_path(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,210 @@
+"""Large payloads: pickle protocol 5 with out-of-band buffers, through shared-memory segments to a
+local block's workers and inline otherwise (PROTOCOL.md, "Payloads"), with real managers and
+workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+import sample_apps
+from client import FAILED, OK, WORKER_LOST, Deadline, ManagerProcess
+from sprig import segments, serialize
+from sprig.serialize import Pickled
+
+MiB = 1 << 20
+
+
+def run_segments(prefix: str) -> list[str]:
+    return sorted(name for name in os.listdir(segments.SHM_DIR) if name.startswith(prefix + "-"))
+
+
+@pytest.fixture
+def prefix() -> str:
+    chosen = segments.new_prefix()
+    segments.make_probe(chosen)  # (what the engine does when it starts)
+    yield chosen
+    segments.sweep(chosen)  # (what the engine does at shutdown)
+
+
+@pytest.fixture
+def shared(start_manager: Callable[..., ManagerProcess], prefix: str) -> ManagerProcess:
+    return start_manager(args=("--shared-memory", prefix))
+
+
+def test_small_payloads_stay_plain_pickles() -> None:
+    data = serialize.dumps_call((1, b"x" * 1000, [2.0]), {"k": "v"}, "sprig-1-abc")
+    assert data[:1] == b"\x80" and serialize.segment_names(data) == []
+    assert serialize.loads(data) == ((1, b"x" * 1000, [2.0]), {"k": "v"})
+
+
+def test_large_buffers_round_trip_through_segments(shared: ManagerProcess, prefix: str) -> None:
+    big = sample_apps.make_bytes(MiB)
+    args = (big, bytearray(big), memoryview(big), "small", 7)
+    task_id, entry = shared.python_task(sample_apps.echo, args)
+    payload = serialize.dumps_call((args,), {}, prefix)
+    assert len(payload) < 4096  # the pipe carries names, not the megabytes
+    assert len(serialize.segment_names(payload)) == 3
+    for name in serialize.segment_names(payload):
+        segments.unlink(name)
+    shared.submit([(task_id, entry)])
+    result = shared.wait_results([task_id])[task_id]
+    assert result.status == OK and len(result.data) < 4096
+    names = serialize.segment_names(result.data)
+    assert len(names) == 3 and all(name.startswith(prefix + "-") for name in names)
+    # The argument segments were unlinked by the worker that read them; the result's are kept
+    # (they belong to the engine) until their reader is done.
+    assert run_segments(prefix) == sorted(names + [prefix + "-probe"])
+    value = serialize.loads(result.data)
+    assert value[0] == big and type(value[0]) is bytes
+    assert value[1] == big and type(value[1]) is bytearray
+    assert type(value[2]) is memoryview and value[2].readonly and bytes(value[2]) == big
+    assert value[3:] == ("small", 7)
+    for name in names:
+        assert os.stat(os.path.join(segments.SHM_DIR, name)).st_mode & 0o777 == 0o600
+    assert serialize.loads(result.data)[0] == big  # read again: nothing consumed it
+    assert segments.sweep(prefix) == 4 and run_segments(prefix) == []  # (and the probe)
+
+
+def test_mix_of_small_and_large_in_one_batch(shared: ManagerProcess, prefix: str) -> None:
+    sizes = [10, MiB, 100, 64 * 1024, 64 * 1024 - 1, 3 * MiB, 0]
+    entries = [shared.python_task(sample_apps.make_bytes, size) for size in sizes]
+    echoes = [shared.python_task(sample_apps.echo, sample_apps.make_bytes(size)) for size in sizes]
+    results = shared.wait_results(shared.submit(entries + echoes))
+    for (task_id, _), size in zip(entries + echoes, sizes + sizes):
+        value = results[task_id].value
+        assert value == sample_apps.make_bytes(size)
+        has_segment = bool(serialize.segment_names(results[task_id].data))
+        assert has_segment == (size - size % 256 >= serialize.OUT_OF_BAND_MIN), size
+    segments.sweep(prefix)
+
+
+def test_forwarded_result_is_read_without_being_consumed(shared: ManagerProcess, prefix: str) -> None:
+    big = sample_apps.make_bytes(2 * MiB)
+    first = shared.run(sample_apps.make_bytes, 2 * MiB)
+    assert len(first.data) < 4096
+    # The engine forwards the result as it came, to two tasks: both read the same segments.
+    results = shared.wait_results(shared.submit([shared.python_task(sample_apps.echo, Pickled(first.data)),
+                                                 shared.python_task(sample_apps.buffer_kinds, Pickled(first.data))]))
+    values = [result.value for result in results.values()]
+    assert big in values and ["bytes"] in values
+    assert set(serialize.segment_names(first.data)) <= set(run_segments(prefix))
+
+
+def test_without_shared_memory_buffers_travel_inline(manager: ManagerProcess, prefix: str) -> None:
+    big = sample_apps.make_bytes(MiB)
+    result = manager.run(sample_apps.echo, (big, memoryview(big)))
+    assert result.status == OK and serialize.segment_names(result.data) == [] and len(result.data) > MiB
+    value = result.value
+    assert value[0] == big and bytes(value[1]) == big
+    # A result held in segments, forwarded to a block without them, travels with its bytes inline.
+    held = serialize.dumps_result(big, prefix)
+    assert serialize.segment_names(held)
+    forwarded = manager.run(sample_apps.echo, Pickled(held))
+    assert forwarded.value == big
+    payload = serialize.dumps_call((Pickled(held),), {}, None)
+    assert not serialize.segment_names(payload) and len(payload) > MiB
+
+
+def test_numpy_arrays_travel_out_of_band(shared: ManagerProcess, prefix: str) -> None:
+    np = pytest.importorskip("numpy")
+    import subprocess
+
+    from client import PY
+
+    if subprocess.run([PY, "-c", "import numpy"], capture_output=True).returncode != 0:
+        pytest.skip(f"the workers' interpreter {PY} has no numpy")
+    array = np.arange(MiB // 8, dtype=np.float64).reshape(256, -1)
+    frozen = np.arange(MiB // 4, dtype=np.int32)
+    frozen.flags.writeable = False
+    result = shared.run(sample_apps.echo, (array, frozen, np.arange(3)))
+    assert len(serialize.segment_names(result.data)) == 2
+    back = result.value
+    assert (back[0] == array).all() and back[0].shape == array.shape and back[0].flags.writeable
+    assert (back[1] == frozen).all() and (back[2] == np.arange(3)).all()
+
+
+def test_missing_segment_fails_the_task_naming_it(shared: ManagerProcess, prefix: str) -> None:
+    task_id, entry = shared.python_task(sample_apps.echo, sample_apps.make_bytes(MiB))
+    names = segments_in_entry(entry)
+    assert len(names) == 1
+    segments.unlink(names[0])  # gone before the worker reads it
+    shared.submit([(task_id, entry)])
+    result = shared.wait_results([task_id])[task_id]
+    assert result.status == FAILED
+    info = result.info
+    assert info["kind"] == "serialization"
+    assert f"task {task_id}" in info["message"] and names[0] in info["message"]
+    assert "cannot be opened" in info["message"]
+
+
+def test_resized_segment_fails_the_task_naming_it(shared: ManagerProcess, prefix: str) -> None:
+    task_id, entry = shared.python_task(sample_apps.echo, sample_apps.make_bytes(MiB))
+    (name,) = segments_in_entry(entry)
+    os.truncate(os.path.join(segments.SHM_DIR, name), 1000)
+    shared.submit([(task_id, entry)])
+    info = shared.wait_results([task_id])[task_id].info
+    assert f"task {task_id}" in info["message"] and f"{name} holds 1000 bytes" in info["message"]
+    assert run_segments(prefix) == [prefix + "-probe"]  # consumed even though it failed
+
+
+def test_worker_killed_mid_task_leaves_only_what_a_sweep_removes(shared: ManagerProcess, prefix: str,
+                                                                 tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    marker = tmp_path / "running"
+    task_id, entry = shared.python_task(sample_apps.wait_for_file_then_echo, str(marker), str(gate),
+                                        sample_apps.make_bytes(MiB))
+    shared.submit([(task_id, entry)])
+    deadline = Deadline(20)
+    while not (task_id in shared.started and marker.exists()) and deadline.left() > 0:
+        shared.pump(deadline)
+    assert task_id in shared.started and marker.exists()
+    os.kill(shared.started_pids[task_id], signal.SIGKILL)
+    result = shared.wait_results([task_id])[task_id]
+    assert result.status == WORKER_LOST
+    assert run_segments(prefix) == [prefix + "-probe"]  # its argument segment was consumed at its start
+    # A result segment a dying worker wrote but never reported is removed by the sweep.
+    orphan = segments.write(prefix, memoryview(b"z" * 100))
+    assert segments.sweep(prefix) == 2 and not os.path.exists(os.path.join(segments.SHM_DIR, orphan))
+
+
+def test_a_manager_that_cannot_see_the_probe_goes_inline(start_manager: Callable[..., ManagerProcess]) -> None:
+    unseen = segments.new_prefix()  # no probe: as for a manager in a container or on another node
+    manager = start_manager(args=("--shared-memory", unseen))
+    assert manager.hello is not None and manager.hello["shared_memory"] is False
+    manager.shared_memory = None
+    result = manager.run(sample_apps.make_bytes, MiB)
+    assert result.value == sample_apps.make_bytes(MiB) and serialize.segment_names(result.data) == []
+    assert run_segments(unseen) == []
+
+
+def test_segment_names_are_checked_before_use() -> None:
+    assert not segments.valid_name("../etc/passwd") and not segments.valid_name("sprig-a/b")
+    with pytest.raises(segments.SegmentError, match="not one Sprig makes"):
+        segments.read("sprig-../x", 10, False, False)
+
+
+def segments_in_entry(entry: bytes) -> list[str]:
+    """The segment names in an encoded TASKS entry's payload (the last blob)."""
+    import struct
+
+    offset = 8 + 1 + 8
+    (fn_len,) = struct.unpack_from("<I", entry, offset)
+    offset += 4 + fn_len
+    (opt_len,) = struct.unpack_from("<I", entry, offset)
+    offset += 4 + opt_len + 4
+    return serialize.segment_names(entry[offset:])
+
+
+def test_numpy_arrays_round_trip_through_segments_here(prefix: str) -> None:
+    np = pytest.importorskip("numpy")
+    array = np.arange(MiB // 8, dtype=np.float64).reshape(256, -1)
+    payload = serialize.dumps_result({"a": array, "t": array.T, "small": np.arange(3)}, prefix)
+    assert len(payload) < 4096 + 8 * array.size // 2 and len(serialize.segment_names(payload)) >= 1
+    back = serialize.loads(payload)
+    assert (back["a"] == array).all() and back["a"].flags.writeable and (back["t"] == array.T).all()
+    assert (back["small"] == np.arange(3)).all()
