@@ -20,6 +20,21 @@ struct ExecutorStateTests {
         #expect(DispatchPlan.share(waiting: 5, rooms: [Room(free: 0, idle: 0), Room(free: 4, idle: 2)]) == [0, 4])
     }
 
+    /// Tasks are sent by whichever thread made work or room for them, one thread at a time: a
+    /// thread that finds the turn taken leaves a note, and the holder goes round once more, so
+    /// nothing queued meanwhile waits for a later event.
+    @Test func oneThreadDispatchesAtATimeAndGoesRoundAgainWhenAsked() {
+        var turn = DispatchTurn()
+        let answers = [turn.claim(),
+                       turn.claim(),  // taken: the note is left
+                       turn.claim(),  // two notes are one more round, not two
+                       turn.passOn(),  // the holder goes round again
+                       turn.passOn(),  // and then lets go
+                       turn.claim(),  // free again
+                       turn.passOn()]
+        #expect(answers == [true, false, false, true, false, true, false])
+    }
+
     @Test func aBlockTakesTasksOnlyWhenReadyAndSendsEachFunctionOnce() throws {
         var ledger = BlockLedger()
         let now = ContinuousClock.now

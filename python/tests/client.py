@@ -220,6 +220,8 @@ class ManagerProcess:
         self.stats: list[dict] = []
         self.worker_pids: dict[int, Optional[int]] = {}  # every worker pid seen -> start time
         self.heartbeats_received = 0
+        self.frames_seen = 0  # RESULTS frames read (benchmarks/hops.py counts them per task)
+        self.reads_seen = 0  # reads that returned output
         self.heartbeats = heartbeats
         self.last_sent = time.monotonic()
         self.hello: Optional[dict] = None
@@ -240,6 +242,7 @@ class ManagerProcess:
 
     def _on_frame(self, kind: int, body: bytes) -> None:
         if kind == RESULTS:
+            self.frames_seen += 1
             for task_id, status, data in decode_results(body):
                 if status == STARTED:
                     assert task_id not in self.results, f"task {task_id} started after its result"
@@ -274,12 +277,13 @@ class ManagerProcess:
         readable, _, _ = select.select([self.rfd], [], [], min(deadline.left(), 0.2))
         if readable:
             try:
-                data = os.read(self.rfd, 1 << 20)
+                data = os.read(self.rfd, 1 << 16)
             except BlockingIOError:
                 return True
             if not data:
                 self.eof = True
                 return False
+            self.reads_seen += 1
             self.buffer += data
             self._parse()
         return True
@@ -301,8 +305,9 @@ class ManagerProcess:
         while view:
             readable, writable, _ = select.select([] if self.eof else [self.rfd], [self.wfd], [], deadline.left())
             if readable:
-                chunk = os.read(self.rfd, 1 << 20)
+                chunk = os.read(self.rfd, 1 << 16)
                 if chunk:
+                    self.reads_seen += 1
                     self.buffer += chunk
                     self._parse()
                 else:

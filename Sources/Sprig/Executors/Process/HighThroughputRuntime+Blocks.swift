@@ -35,7 +35,7 @@ extension HighThroughputRuntime {
             }
             state.withLock { $0.blocks[number] = block }
             try block.startReading(expected: expected, events: BlockEvents(
-                capacityChanged: { [weak self] in self?.dispatchKicker.kick() },
+                capacityChanged: { [weak self] in self?.dispatchNow() },
                 ready: { [weak self, label] block in
                     self?.state.withLock { $0.slots.ready(block.slot) }
                     context.recorder.record(.blockReady(executor: label, block: block.number, host: block.host, workers: block.workers))

@@ -24,10 +24,9 @@ final class HighThroughputRuntime: Executor {
     }
 
     let state: Mutex<State>
-    /// Attempts that ended in blocks, finished by the dispatch thread rather than on the blocks'
-    /// reader threads (finishing runs kernel code: releasing dependents, which may take the GIL);
-    /// a dependent released there is dispatched by the same thread, without another wake-up.
-    private let completions = Mutex<[[(Attempt, Outcome)]]>([])
+    /// Who sends now: tasks are dispatched on the thread that made room or work for them (a block's
+    /// reader after results, a submitter), one thread at a time, with no hand-off to another thread.
+    private let turn = Mutex(DispatchTurn())
     private let encoder = TaskEncoder()
     /// Shared-memory segments for large buffers to and from local blocks.
     let segments = PayloadSegments()
@@ -156,7 +155,16 @@ final class HighThroughputRuntime: Executor {
             attempt.finish(.failure(TaskError(taskID: attempt.taskID, app: attempt.app, reason: refusal)))
             return
         }
-        dispatchKicker.kick()
+        if isDeliveringHere {
+            return  // released by a result this thread is finishing: its reader dispatches next
+        }
+        if JoinableThread.isCurrentEngineThread {
+            // The memoizer's, the callback thread, a thread executor's: they have their own work
+            // to get back to (a memoizer thread that sends tasks commits results later).
+            dispatchKicker.kick()
+        } else {
+            dispatchNow()  // the program's own thread: sent from here, with no wake-up of another
+        }
     }
 
     func shutdown() {
@@ -179,8 +187,6 @@ final class HighThroughputRuntime: Executor {
             if block.phase != .dead { block.kill(reason: "it did not stop within 5 s of shutdown") }
             block.joinReader()
         }
-        // Every block's last results are in: the dispatch thread has stopped, so finish them here.
-        finishCompletions()
         let leftover = state.withLock { state in
             state.phase = .stopped
             defer { state.queue = [] }
@@ -211,32 +217,40 @@ final class HighThroughputRuntime: Executor {
 
     // MARK: Loops
 
+    /// The dispatch thread: sends what waits when kicked by what happens off the hot path (a block
+    /// ended, shutdown) and every second; results and submissions dispatch on their own threads.
     func dispatchLoop() {
         while true {
             dispatchKicker.wait(timeout: .seconds(1))
             if state.withLock({ $0.phase != .running }) { return }
-            finishCompletions()
-            dispatchReadyTasks()
+            dispatchNow()
         }
     }
 
-    /// Hands attempts a block reported ended to the dispatch thread.
+    /// Finishes attempts a block reported ended, on the block's reader thread (kernel code runs
+    /// there: dependents are released and, through ``submit(_:)``, sent at once); the reader then
+    /// dispatches the room their results made (``BlockEvents/capacityChanged``).
     func deliver(_ batch: [(Attempt, Outcome)]) {
-        guard !batch.isEmpty else { return }
-        completions.withLock { $0.append(batch) }
-        dispatchKicker.kick()
+        let outer: UnsafeMutableRawPointer? = pthread_getspecific(deliveringKey)
+        pthread_setspecific(deliveringKey, Unmanaged.passUnretained(self).toOpaque())
+        defer { pthread_setspecific(deliveringKey, outer) }
+        for (attempt, outcome) in batch { attempt.finish(outcome) }
     }
 
-    /// Finishes the attempts blocks reported ended (on the dispatch thread, or at shutdown).
-    private func finishCompletions() {
-        while true {
-            let batches = completions.withLock { pending in
-                defer { pending = [] }
-                return pending
-            }
-            if batches.isEmpty { return }
-            for batch in batches { for (attempt, outcome) in batch { attempt.finish(outcome) } }
-        }
+    /// Whether the calling thread is finishing attempts of this executor (``deliver(_:)``).
+    private var isDeliveringHere: Bool {
+        let current: UnsafeMutableRawPointer? = pthread_getspecific(deliveringKey)
+        return current == Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    /// Sends what waits to the blocks with room, on the calling thread. One thread sends at a
+    /// time; a call that finds another sending leaves it a note, and that one goes round again,
+    /// so nothing queued meanwhile waits for a later event.
+    func dispatchNow() {
+        guard turn.withLock({ $0.claim() }) else { return }
+        repeat {
+            if state.withLock({ $0.phase == .running }) { dispatchReadyTasks() }
+        } while turn.withLock { $0.passOn() }
     }
 
     private func dispatchReadyTasks() {
@@ -312,6 +326,39 @@ final class HighThroughputRuntime: Executor {
                 }
             }
         }
+    }
+}
+
+/// The executor whose block reader finishes attempts on this thread now, if any.
+private let deliveringKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
+
+/// Whose turn it is to send tasks to blocks (``HighThroughputRuntime/dispatchNow()``).
+struct DispatchTurn {
+    private var busy = false
+    private var again = false
+
+    /// Takes the turn; `false` (and a note to go round again) when another thread has it.
+    mutating func claim() -> Bool {
+        if busy {
+            again = true
+            return false
+        }
+        busy = true
+        return true
+    }
+
+    /// Ends a round: `true` when someone asked meanwhile (the holder goes round again), else the turn is free.
+    mutating func passOn() -> Bool {
+        if again {
+            again = false
+            return true
+        }
+        busy = false
+        return false
     }
 }
 

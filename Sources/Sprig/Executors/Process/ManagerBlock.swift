@@ -4,13 +4,14 @@ import Synchronization
 
 /// What a block tells its executor.
 struct BlockEvents: Sendable {
-    /// The block said hello and can take tasks, or finished some: dispatch more.
+    /// The block said hello and can take tasks, or started or finished some: dispatch more, on
+    /// the reader thread (no hand-off to another thread on the way from a result to the next task).
     let capacityChanged: @Sendable () -> Void
     /// The block said hello and matched.
     let ready: @Sendable (ManagerBlock) -> Void
     /// A task came back after this long in the block.
     let taskReturned: @Sendable (Duration) -> Void
-    /// Attempts that ended (results, or the tasks of a lost block), to be finished off the reader thread.
+    /// Attempts that ended (results, or the tasks of a lost block), finished on the reader thread.
     let finished: @Sendable ([(Attempt, Outcome)]) -> Void
     /// A worker's resource sample for a try it runs (monitoring on).
     let sampled: @Sendable (ResourceSample) -> Void
@@ -27,8 +28,9 @@ struct ExpectedManager: Sendable {
 
 /// One block: a manager process and the stream to it, with the tasks it holds.
 ///
-/// Threading: a reader thread of its own reads every frame the manager sends; it never runs
-/// kernel or user code — results go to the executor's completion thread (``BlockEvents/finished``).
+/// Threading: a reader thread of its own reads every frame the manager sends and finishes the
+/// attempts whose results come (``BlockEvents/finished``: kernel code, which releases dependents
+/// and dispatches them, but never user callbacks, which the kernel runs on its callback thread).
 /// Any thread may send: frames go through the block's ``BlockWriter``, so no sender waits on a
 /// stalled pipe. Bookkeeping is a ``BlockLedger`` behind a lock, never held while writing.
 final class ManagerBlock: Sendable {
