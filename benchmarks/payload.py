@@ -6,8 +6,8 @@ API only, so that the same file runs under real Parsl and under Sprig:
     .bench-venv/parsl/bin/python benchmarks/payload.py
 
 Prints one line per run: MiB/s one way (count / seconds), and the bytes this process moved
-through system calls per task (``rchar``/``wchar`` of /proc/self/io: pipes and segment files),
-then the load average.
+through system calls per task (``rchar``/``wchar`` of /proc/self/io: pipes and segment files) and
+its minor page faults per task (fresh memory), then the load average.
 """
 
 import argparse
@@ -24,6 +24,11 @@ from parsl.providers import LocalProvider
 @python_app
 def echo(data):
     return data
+
+
+def minor_faults() -> int:
+    with open("/proc/self/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[7])  # minflt, field 10
 
 
 def io_counters() -> tuple[int, int]:
@@ -44,15 +49,18 @@ def main() -> None:
     assert len(echo(b"warm-up").result()) == 7
     for run in range(options.runs):
         read0, written0 = io_counters()
+        faults0 = minor_faults()
         clock = time.perf_counter()
         futures = [echo(payload) for _ in range(options.count)]
         for future in futures:
             assert len(future.result()) == len(payload)
         seconds = time.perf_counter() - clock
         read1, written1 = io_counters()
+        faults = (minor_faults() - faults0) / options.count
         del futures
         print(f"run {run + 1}: {options.count / seconds:,.0f} MiB/s one way ({seconds:.3f} s); this process per task: "
-              f"read {(read1 - read0) / options.count / 1024:,.0f} KiB, wrote {(written1 - written0) / options.count / 1024:,.0f} KiB",
+              f"read {(read1 - read0) / options.count / 1024:,.0f} KiB, wrote {(written1 - written0) / options.count / 1024:,.0f} KiB, "
+              f"{faults:,.0f} page faults",
               flush=True)
     parsl.dfk().cleanup()
     print("load average:", open("/proc/loadavg").read().strip())

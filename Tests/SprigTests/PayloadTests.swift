@@ -89,7 +89,8 @@ struct PayloadTests {
         kill(try #require(Int32(String(contentsOfFile: marker, encoding: .utf8))), SIGKILL)
         let error = try #require(throws: TaskError.self) { try held.result() }
         guard case .workerLost = error.reason else { Issue.record("expected workerLost, got \(error)"); return }
-        #expect(Self.segments(of: prefix).isEmpty, "left: \(Self.segments(of: prefix))")
+        // Its argument segment was taken when the task started: what is left is the dead worker's spare.
+        #expect(Self.segments(of: prefix).count <= 1, "left: \(Self.segments(of: prefix))")
         // A worker killed after writing a result segment it never reported: the sweep at shutdown removes it.
         let orphan = "\(prefix)-1-deadbeefdeadbeef"
         #expect(FileManager.default.createFile(atPath: PayloadSegments.folder + "/" + orphan, contents: Data(count: 10)))
