@@ -118,6 +118,19 @@ struct PayloadTests {
         #expect(try h.python("add")(2, 3).result(as: Int.self) == 5)
     }
 
+    @Test func probesOfEnginesThatAreGoneAreRemovedAtStart() throws {
+        var dead: Int32 = 4_000_000
+        while kill(dead, 0) == 0 || errno != ESRCH { dead -= 1 }
+        let stale = PayloadSegments.folder + "/sprig-\(dead)-0123456789ab-probe"
+        let alive = PayloadSegments.folder + "/sprig-1-0123456789ab-probe"  // pid 1 runs
+        for path in [stale, alive] { #expect(FileManager.default.createFile(atPath: path, contents: nil)) }
+        defer { unlink(alive) }
+        let h = try ProcessHarness()
+        defer { h.close() }
+        #expect(try h.python("add")(1, 2).result(as: Int.self) == 3)
+        #expect(!FileManager.default.fileExists(atPath: stale) && FileManager.default.fileExists(atPath: alive))
+    }
+
     /// The engine leases exactly the segments each vector of `contracts/payloads/` names.
     @Test func segmentNamesOfTheContractVectors() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -34,7 +34,27 @@ final class PayloadSegments: Sendable {
         close(fd)
         Self.register(prefix)
         _ = Self.tunedMalloc
+        Self.removeStaleProbes()
         return true
+    }
+
+    /// Removes the probes of engines that are gone (killed before they could sweep): only probes,
+    /// which are empty — a live engine whose probe this took (another PID namespace sharing this
+    /// `/dev/shm`) would only send its next blocks' buffers inline; segments are never guessed at.
+    private static func removeStaleProbes() {
+        guard let directory = opendir(folder) else { return }
+        var stale: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, parts[0] == "sprig", parts[3] == "probe", let pid = Int32(parts[1]), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
+        }
+        closedir(directory)
+        for name in stale {
+            var info = stat()
+            if lstat(folder + "/" + name, &info) == 0 && info.st_uid == getuid() && info.st_size == 0 { Glibc.unlink(folder + "/" + name) }
+        }
     }
 
     /// Large results are read into fresh memory here (for Python) once per task: glibc would map
