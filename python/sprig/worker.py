@@ -330,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m sprig.worker --index I --manager-pid P [--debug] [--cpus LIST]
     [--heartbeat-period S] [--resource-interval S] [--shared-memory PREFIX]``."""
     fd_in, fd_out = isolate_stdio()
+    if os.environ.pop("SPRIG_MALLOC_TUNED", None):  # glibc read them at start: apps' commands do not inherit them
+        os.environ.pop("MALLOC_MMAP_THRESHOLD_", None)
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     # SIGTERM, not SIGKILL, when the manager dies: the worker then ends its command first.
     die_with_parent(15)
     index, manager_pid, debug, cpus, period, interval, shared = _parse_args(sys.argv[1:] if argv is None else argv)

@@ -166,10 +166,12 @@ def test_worker_killed_mid_task_leaves_only_what_a_sweep_removes(shared: Manager
     os.kill(shared.started_pids[task_id], signal.SIGKILL)
     result = shared.wait_results([task_id])[task_id]
     assert result.status == WORKER_LOST
-    assert run_segments(prefix) == [prefix + "-probe"]  # its argument segment was consumed at its start
-    # A result segment a dying worker wrote but never reported is removed by the sweep.
+    # Its argument segment was taken at the task's start: the engine's name is gone; the pages
+    # are the dead worker's spare, which the sweep removes with a result segment it never reported.
+    assert not os.path.exists(os.path.join(segments.SHM_DIR, segments_in_entry(entry)[0]))
+    assert len(run_segments(prefix)) == 2  # the probe and the spare
     orphan = segments.write(prefix, memoryview(b"z" * 100))
-    assert segments.sweep(prefix) == 2 and not os.path.exists(os.path.join(segments.SHM_DIR, orphan))
+    assert segments.sweep(prefix) == 3 and not os.path.exists(os.path.join(segments.SHM_DIR, orphan))
 
 
 def test_a_manager_that_cannot_see_the_probe_goes_inline(start_manager: Callable[..., ManagerProcess]) -> None:
@@ -208,3 +210,26 @@ def test_numpy_arrays_round_trip_through_segments_here(prefix: str) -> None:
     back = serialize.loads(payload)
     assert (back["a"] == array).all() and back["a"].flags.writeable and (back["t"] == array.T).all()
     assert (back["small"] == np.arange(3)).all()
+
+
+def test_a_taken_segment_becomes_a_spare_for_the_next_write(prefix: str) -> None:
+    data = sample_apps.make_bytes(MiB)
+    name = segments.write(prefix, memoryview(data))
+    assert segments.read(name, MiB, False, consume=True) == data
+    assert not os.path.exists(os.path.join(segments.SHM_DIR, name))  # the writer's name is gone at once
+    (spare,) = [n for n in run_segments(prefix) if not n.endswith("-probe")]
+    assert os.stat(os.path.join(segments.SHM_DIR, spare)).st_mode & 0o777 == 0o600
+    smaller = sample_apps.make_bytes(MiB // 2)
+    reused = segments.write(prefix, memoryview(smaller))
+    assert run_segments(prefix) == sorted([reused, prefix + "-probe"])  # the spare's pages, renamed
+    assert segments.read(reused, MiB // 2, True, consume=False) == bytearray(smaller)
+    assert segments.unlink(reused)
+    # Spares are bounded: taking more than SPARE_BYTES leaves no more than that behind.
+    names = [segments.write(prefix, memoryview(data)) for _ in range(segments.SPARE_BYTES // MiB + 3)]
+    for taken in names:
+        segments.read(taken, MiB, False, consume=True)
+    left = [n for n in run_segments(prefix) if not n.endswith("-probe")]
+    assert len(left) * MiB <= segments.SPARE_BYTES
+    for fd, _, _ in list(segments._spares):
+        os.close(fd)
+    segments._spares.clear()
