@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PythonBridge
 import Synchronization
 
 /// What a block tells its executor.
@@ -86,7 +87,12 @@ final class ManagerBlock: Sendable {
     var name: String { "\(number) on \(process.host)" }
 
     func startReading(expected: ExpectedManager, events: BlockEvents) throws {
-        let thread = try JoinableThread(name: "sprig-block\(number)") { [self] in readLoop(expected: expected, events: events) }
+        let thread = try JoinableThread(name: "sprig-block\(number)") { [self] in
+            readLoop(expected: expected, events: events)
+            // Finishing attempts and sending what they released takes the GIL here, which gave this
+            // thread a Python thread state of its own: it goes with the thread.
+            unprimeCurrentThreadForPython()
+        }
         reader.withLock { $0 = thread }
     }
 
