@@ -53,6 +53,7 @@ struct SlurmTests {
         let noticed = ContinuousClock.now - cancelled
         let ended = try #require(h.status.ended.first { $0.number == victim })
         #expect(ended.failure != nil, "the lost block counts as a failure")
+        #expect(ended.failure?.contains("slurm job \(job) ended: CANCELLED") == true, "the scheduler's word: \(ended.failure ?? "")")
         #expect(try future.result(as: String.self).hasPrefix("node"))
         print("slurm: scancel noticed after \(noticed)")
     }
@@ -102,7 +103,8 @@ struct SlurmTests {
         #expect(try future.result(as: String.self).isEmpty == false)
         let lost = try #require(h.status.ended.first { $0.number == 0 })
         #expect(lost.failure != nil, "block 0 was lost, not stopped")
-        #expect(h.blockLog(0).contains("ended: TIMEOUT") || h.blockLog(0).contains("connection was closed"), "\(h.blockLog(0))")
+        #expect(lost.failure?.contains("ended: TIMEOUT") == true, "the block's error has the job's final state: \(lost.failure ?? "")")
+        #expect(h.blockLog(0).contains("ended: TIMEOUT"), "\(h.blockLog(0))")
         #expect(h.status.readyBlocks.contains { $0.number >= 1 })
     }
 
@@ -148,7 +150,7 @@ struct SlurmTests {
         defer { h.close() }
         #expect(eventually(timeout: .seconds(10)) { h.blockLog(0).contains("is pending (BeginTime)") }, "\(h.blockLog(0))")
         #expect(h.status.blocks.first?.waitingFor?.contains("pending: BeginTime") == true)
-        // Past the heartbeat threshold the block still waits: the relay speaks for it.
+        // Past the heartbeat threshold the block still waits: its stream speaks for it.
         #expect(!eventually(timeout: .seconds(3)) { !h.status.ended.isEmpty }, "\(h.status.ended)")
         #expect(h.cluster.jobs(named: h.jobPrefix).count == 1)
     }
@@ -191,12 +193,14 @@ struct SlurmTests {
                 while plain.recv(100): pass
             except OSError: pass
             print("plain dropped after %.2f s" % (time.monotonic() - started))
-            config["secret"] = "00" * 32
-            try:
-                connector.connect(config)
-                print("wrong secret accepted")
-            except (OSError, ConnectionError) as exc:
-                print("wrong secret refused: %s" % exc)
+            def attempt(what, **wrong):
+                try:
+                    connector.connect(dict(config, **wrong))
+                    print(what + " accepted")
+                except (OSError, ConnectionError) as exc:
+                    print(what + " refused: %s" % exc)
+            attempt("wrong certificate", fingerprint="00" * 32)
+            attempt("wrong secret", secret="00" * 32)
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -215,6 +219,7 @@ struct SlurmTests {
         #expect(said.contains("plain dropped after"), "\(said)")
         let seconds = said.split(separator: "\n").first.flatMap { $0.split(separator: " ").dropFirst(3).first }.flatMap { Double($0) }
         #expect((seconds ?? 9) < 1.5, "\(said)")
+        #expect(said.contains("wrong certificate refused"), "\(said)")
         #expect(said.contains("wrong secret refused"), "\(said)")
         #expect(try h.python("add")(1, 2).result(as: Int.self) == 3)
         #expect(h.blockLog(0).contains("dropped a connection"))
