@@ -42,7 +42,8 @@ public struct SlurmProvider: ExecutionProvider {
     public var minJobs: Int
     /// See ``initJobs``.
     public var maxJobs: Int
-    /// Parsl's `parallelism`: kept for configs; Sprig's strategies do not use it.
+    /// Parsl's `parallelism`: task slots the `simple` strategy provisions per active task (0…1;
+    /// 1, the default: a slot for every task; 0.5: half as many; 0: one block while tasks are active).
     public var parallelism: Double
     /// Each job's time limit, `"HH:MM:SS"` (Parsl's `walltime`), given to sbatch in minutes rounded up.
     public var walltime: String
