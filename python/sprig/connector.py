@@ -92,18 +92,25 @@ def pump(sock, read_fd, write_fd, stop_on_read_eof, linger=10.0):
                     return "end of input"
             outgoing += data
         if sock in ready_read or sock.pending():
-            while True:
+            # Every record the socket holds now goes to the manager in one write.
+            incoming = bytearray()
+            ended = None
+            while len(incoming) < limit:
                 try:
                     data = sock.recv(1 << 18)
                 except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
                     break
                 except (OSError, ssl.SSLError) as exc:
-                    return "the connection broke: %s" % exc
-                if not data:
-                    return "the connection was closed"
-                _write_all(write_fd, data)
-                if not sock.pending():
+                    ended = "the connection broke: %s" % exc
                     break
+                if not data:
+                    ended = "the connection was closed"
+                    break
+                incoming += data
+            if incoming:
+                _write_all(write_fd, incoming)
+            if ended:
+                return ended
         if outgoing and (sock in ready_write or not writers):
             try:
                 sent = sock.send(outgoing)

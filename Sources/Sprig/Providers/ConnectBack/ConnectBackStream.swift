@@ -191,6 +191,7 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
     private func relay(_ connection: TLSConnection, first: [UInt8]) -> (String, Bool) {
         var outgoing = first
         var engineOpen = true
+        _ = fcntl(fromEngine, F_SETFL, fcntl(fromEngine, F_GETFL) | O_NONBLOCK)
         var lingerUntil: ContinuousClock.Instant? = nil
         var wantsWrite = false
         var chunk = [UInt8](repeating: 0, count: 1 << 18)
@@ -226,28 +227,41 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
                 if fds[0].revents != 0 { continue }
                 if fds[1].revents & Int16(POLLOUT) != 0 { wantsWrite = false }
                 if fds[1].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 || connection.pending > 0 {
-                    readLoop: while true {
+                    // Every record the socket holds now, decrypted, reaches the engine in one write.
+                    var incoming: [UInt8] = []
+                    var closedBecause: String? = nil
+                    readLoop: while incoming.count < (1 << 20) {
                         let result = chunk.withUnsafeMutableBytes { connection.read(into: $0) }
                         switch result {
                         case .data(let count):
-                            do { try writeAll(toEngine, Array(chunk[0..<count])) } catch { return ("the engine's end closed", !engineOpen) }
-                            if connection.pending == 0 { break readLoop }
+                            incoming += chunk[0..<count]
                         case .wouldBlock(let wants):
                             if wants { wantsWrite = true }
                             break readLoop
                         case .closed(let why):
-                            return (why, !engineOpen)
+                            closedBecause = why
+                            break readLoop
                         }
                     }
+                    if !incoming.isEmpty {
+                        do { try writeAll(toEngine, incoming) } catch { return ("the engine's end closed", !engineOpen) }
+                    }
+                    if let closedBecause { return (closedBecause, !engineOpen) }
                 }
                 if fds[2].revents != 0 {
-                    let got = chunk.withUnsafeMutableBytes { Glibc.read(fromEngine, $0.baseAddress, $0.count) }
-                    if got > 0 {
-                        outgoing += chunk[0..<got]
-                    } else if got == 0 || (errno != EINTR && errno != EAGAIN) {
-                        // The manager was sent SHUTDOWN; it closes the connection when it has stopped.
-                        engineOpen = false
-                        lingerUntil = .now + Self.linger
+                    // Everything the engine's pipe holds now goes out in one SSL_write at the top of the loop.
+                    while engineOpen && outgoing.count < (1 << 20) {
+                        let got = chunk.withUnsafeMutableBytes { Glibc.read(fromEngine, $0.baseAddress, $0.count) }
+                        if got > 0 {
+                            outgoing += chunk[0..<got]
+                            if got < chunk.count { break }
+                        } else if got < 0 && (errno == EINTR || errno == EAGAIN) {
+                            break
+                        } else {
+                            // The manager was sent SHUTDOWN; it closes the connection when it has stopped.
+                            engineOpen = false
+                            lingerUntil = .now + Self.linger
+                        }
                     }
                 }
             }
