@@ -320,6 +320,31 @@ struct SlurmTests {
                      slurm.rate, here.rate, 100 * slurm.rate / here.rate, slurm.latency.seconds * 1e6, here.latency.seconds * 1e6))
     }
 
+    /// Prints figures, asserts none: the CPU time this process and its reaped children spend per
+    /// no-op task through a Slurm block (a burst, then one at a time), which a loaded machine
+    /// disturbs far less than rates. Measured until the block is gone, so that a relay process,
+    /// where there is one, is counted.
+    @Test func submitSideCPUPerNoOpTaskThroughASlurmBlock() throws {
+        func cpuSeconds() -> Double {
+            var own = rusage(), children = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &own)
+            getrusage(RUSAGE_CHILDREN.rawValue, &children)
+            return [own.ru_utime, own.ru_stime, children.ru_utime, children.ru_stime]
+                .reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
+        }
+        let h = try SlurmHarness("local", workers: 2)
+        let noop = try h.python("noop")
+        _ = try noop().result(as: Int?.self)
+        let (burst, serial) = (3000, 500)
+        let started = cpuSeconds()
+        let futures = (0..<burst).map { _ in noop() }
+        for future in futures { _ = try future.result(as: Int?.self) }
+        for _ in 0..<serial { _ = try noop().result(as: Int?.self) }
+        h.close()
+        let perTask = (cpuSeconds() - started) / Double(burst + serial)
+        print(String(format: "slurm: submit-side CPU %.0f µs per no-op task (%d in a burst, %d one at a time)", perTask * 1e6, burst, serial))
+    }
+
     @Test func theParslSlurmExampleRunsUnderTheSprigCommand() throws {
         let cluster = try TestCluster.load("local")
         let folder = try scratchFolder()
