@@ -10,8 +10,9 @@ import Synchronization
 ///
 /// A pump thread of the block's own moves the bytes. Until the manager connects it keeps what the
 /// engine sends (the zero-install bundle, the first frames), writes a HEARTBEAT frame every
-/// `heartbeat` (the block waits on its scheduler; it is not lost), and drops within
-/// ``ConnectProof/peerDeadline`` any peer that does not finish TLS and prove the secret. Then it
+/// `heartbeat` (the block waits on its scheduler; it is not lost), and checks each peer on a thread
+/// of its own (at most ``maxCheckers`` at once), dropping within ``ConnectProof/peerDeadline`` any
+/// that does not finish TLS and prove the secret: a stranger never holds up the manager. Then it
 /// stops listening and relays both ways: everything the engine's pipe holds goes out in one
 /// `SSL_write` (a record per 16 KiB, not one per frame), everything the connection holds goes to
 /// the engine in one write.
@@ -33,10 +34,24 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
     private let ended = Atomic<Bool>(false)
     private let exitCode = Mutex<Int32>(0)
     private let thread = Mutex<JoinableThread?>(nil)
+    /// Peers being checked, each on a thread of its own, and the first that passed.
+    private let admission = Mutex(Admission())
+    /// Written when a peer has passed: wakes the pump.
+    private let admitted: (read: Int32, write: Int32)
     /// The port it listens on.
     let port: Int
 
     static let heartbeatFrame: [UInt8] = [0, 0, 0, 0, 5]
+    /// Peers checked at once; more are dropped at once (a flood cannot pile up threads).
+    static let maxCheckers = 16
+
+    private struct Admission {
+        var checkers: [JoinableThread] = []
+        var checking = 0
+        var passed: TLSConnection? = nil
+        /// The wait is over: a peer that passes now is dropped.
+        var over = false
+    }
     /// How long the connection may stay open after the engine closed its input (the manager was asked to stop).
     static let linger: Duration = .seconds(10)
 
@@ -50,17 +65,17 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
             throw ProviderError(message: "block \(block): cannot create its log folder \(folder): \(error.localizedDescription)")
         }
         let (listener, port) = try listen(on: address, ports: ports, block: block)
-        let toEngine: (read: Int32, write: Int32), fromEngine: (read: Int32, write: Int32), wake: (read: Int32, write: Int32)
+        var pipes: [(read: Int32, write: Int32)] = []
         do {
-            toEngine = try Spawn.pipe()
-            fromEngine = try Spawn.pipe()
-            wake = try Spawn.pipe()
+            for _ in 0..<4 { pipes.append(try Spawn.pipe()) }
         } catch {
+            for pipe in pipes { close(pipe.read); close(pipe.write) }
             close(listener)
             throw ProviderError(message: "block \(block): \(error)")
         }
+        let (toEngine, fromEngine) = (pipes[0], pipes[1])
         let stream = ConnectBackStream(block: block, address: address, listener: listener, port: port, fromEngine: fromEngine.read,
-                                       toEngine: toEngine.write, wake: wake, context: context,
+                                       toEngine: toEngine.write, wake: pipes[2], admitted: pipes[3], context: context,
                                        proof: ConnectProof(secret: secret, block: block), heartbeat: heartbeat, logPath: logPath)
         let process = BlockProcess(carrier: stream, input: fromEngine.write, output: toEngine.read, host: host, onReap: onReap)
         stream.log("listening on \(address):\(port)")
@@ -76,7 +91,9 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
     }
 
     private init(block: Int, address: String, listener: Int32, port: Int, fromEngine: Int32, toEngine: Int32,
-                 wake: (read: Int32, write: Int32), context: TLSServerContext, proof: ConnectProof, heartbeat: Duration, logPath: String) {
+                 wake: (read: Int32, write: Int32), admitted: (read: Int32, write: Int32), context: TLSServerContext, proof: ConnectProof,
+                 heartbeat: Duration, logPath: String) {
+        self.admitted = admitted
         self.block = block
         self.address = address
         self.listener = listener
@@ -105,7 +122,7 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
     }
 
     private func closeAll() {
-        for fd in [listener, fromEngine, toEngine, wake.read] { close(fd) }
+        for fd in [listener, fromEngine, toEngine, wake.read, admitted.read, admitted.write] { close(fd) }
     }
 
     /// Appends a line to the block's log.
@@ -135,18 +152,30 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
         close(fromEngine)
         close(toEngine)
         close(wake.read)
+        // Each checker ends within the peer deadline.
+        for checker in admission.withLock({ $0.checkers }) { checker.join() }
+        close(admitted.read)
+        close(admitted.write)
         exitCode.withLock { $0 = code }
     }
 
     /// Waits for a peer that proves the secret, keeping what the engine sends meanwhile in
     /// `buffered`; `nil` when the engine ended the block first. The listener is closed on return.
     private func waitForManager(_ buffered: inout [UInt8]) -> TLSConnection? {
-        defer { close(listener) }
+        defer {
+            close(listener)
+            // A peer that passes from now on is dropped by its checker.
+            if let late = admission.withLock({ state -> TLSConnection? in
+                state.over = true
+                defer { state.passed = nil }
+                return state.passed
+            }) { close(late.fd) }
+        }
         var nextBeat = ContinuousClock.now + heartbeat
         var chunk = [UInt8](repeating: 0, count: 1 << 18)
         while !ended.load(ordering: .acquiring) {
             var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0), pollfd(fd: fromEngine, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: admitted.read, events: Int16(POLLIN), revents: 0)]
             let left = nextBeat - ContinuousClock.now
             let millis = Int32(max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
             if poll(&fds, nfds_t(fds.count), millis) < 0 && errno != EINTR { break }
@@ -159,7 +188,13 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
                 }
                 if got > 0 { buffered += chunk[0..<got] }
             }
-            if fds[2].revents != 0, let connection = admit() { return connection }
+            if fds[2].revents != 0 { admit() }
+            if fds[3].revents != 0, let connection = admission.withLock({ state -> TLSConnection? in
+                defer { state.passed = nil }
+                return state.passed
+            }) {
+                return connection
+            }
             if ContinuousClock.now >= nextBeat {
                 try? writeAll(toEngine, Self.heartbeatFrame)
                 nextBeat = ContinuousClock.now + heartbeat
@@ -168,21 +203,56 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
         return nil
     }
 
-    /// Accepts one peer; returns its connection when it proved the secret, else drops it.
-    private func admit() -> TLSConnection? {
+    /// Accepts one peer and checks it on a thread of its own, so that a slow or silent stranger
+    /// never holds up the block's manager or its heartbeats.
+    private func admit() {
         let fd = sprig_accept_cloexec(listener)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return }
         let peer = Self.peerAddress(fd)
+        let room = admission.withLock { state -> Bool in
+            guard state.checking < Self.maxCheckers else { return false }
+            state.checking += 1
+            return true
+        }
+        guard room else {
+            log("dropped a connection from \(peer): \(Self.maxCheckers) others are being checked")
+            close(fd)
+            return
+        }
+        do {
+            let checker = try JoinableThread(name: "sprig-cbp\(block)") { [self] in check(fd, peer: peer) }
+            admission.withLock { $0.checkers.append(checker) }
+        } catch {
+            admission.withLock { $0.checking -= 1 }
+            log("dropped a connection from \(peer): \(error)")
+            close(fd)
+        }
+    }
+
+    /// Runs the handshake with one peer within ``ConnectProof/peerDeadline``; the first that
+    /// passes is handed to the pump, any other is closed.
+    private func check(_ fd: Int32, peer: String) {
         var on: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))  // small frames, answered at once
         do {
             let connection = try TLSConnection(fd: fd, context: context)
-            try withPipeSignalBlocked { try proof.verify(connection, by: .now + ConnectProof.peerDeadline) }
-            return connection
+            try proof.verify(connection, by: .now + ConnectProof.peerDeadline)
+            let taken = admission.withLock { state -> Bool in
+                state.checking -= 1
+                guard !state.over, state.passed == nil else { return false }
+                state.passed = connection
+                return true
+            }
+            if taken {
+                var byte: UInt8 = 1
+                _ = write(admitted.write, &byte, 1)
+            } else {
+                close(fd)
+            }
         } catch {
+            admission.withLock { $0.checking -= 1 }
             log("dropped a connection from \(peer): \(error)")
             close(fd)
-            return nil
         }
     }
 

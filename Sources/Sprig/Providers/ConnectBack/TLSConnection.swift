@@ -3,9 +3,9 @@ import Foundation
 
 /// The server end of one TLS connection on a non-blocking socket, as OpenSSL keeps it.
 ///
-/// Threading: one thread at a time (an SSL object is not shared between threads); the
-/// connect-back stream's pump thread owns it.
-final class TLSConnection {
+/// Threading: one thread at a time (an SSL object is not shared between threads): the thread
+/// that checks the peer, then the connect-back stream's pump, to which it is handed over through a lock.
+final class TLSConnection: @unchecked Sendable {  // used by one thread at a time, handed over under a lock
     /// What a read gave.
     enum ReadResult {
         case data(Int)
