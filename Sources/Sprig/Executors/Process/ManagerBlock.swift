@@ -226,6 +226,10 @@ final class ManagerBlock: Sendable {
         // The stream ended: make sure nothing of the block survives, then report what was lost.
         process.kill()
         let exitCode = process.reap()
+        // The provider's word on how it ended (the scheduler's final job state) beats the stream's.
+        if let said = process.endReason.withLock({ $0 }) {
+            ledger.withLock { $0.noteEnd(said, overriding: true) }
+        }
         close(process.output)
         writer.terminate()
         let ending = ledger.withLock { $0.end(exitCode: exitCode) }
