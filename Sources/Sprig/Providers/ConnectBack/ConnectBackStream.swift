@@ -257,7 +257,8 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
     }
 
     /// Relays between the connection and the engine's pipes until one ends; returns why, and
-    /// whether that was the expected end (the engine asked the block to stop).
+    /// whether this side ended it (the engine closed the stream or ended the block) rather than
+    /// the connection ending by itself (a job killed, a node gone), which the scheduler explains.
     private func relay(_ connection: TLSConnection, first: [UInt8]) -> (String, Bool) {
         var outgoing = first
         var engineOpen = true
@@ -267,7 +268,7 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
         var chunk = [UInt8](repeating: 0, count: 1 << 18)
         return withPipeSignalBlocked {
             while true {
-                if ended.load(ordering: .acquiring) { return ("the engine ended the block", !engineOpen) }
+                if ended.load(ordering: .acquiring) { return ("the engine ended the block", true) }
                 if let lingerUntil, ContinuousClock.now >= lingerUntil {
                     return ("the engine closed the stream \(Self.linger.seconds) s ago and the manager did not close", true)
                 }
@@ -314,7 +315,7 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
                         }
                     }
                     if !incoming.isEmpty {
-                        do { try writeAll(toEngine, incoming) } catch { return ("the engine's end closed", !engineOpen) }
+                        do { try writeAll(toEngine, incoming) } catch { return ("the engine's end closed", true) }
                     }
                     if let closedBecause { return (closedBecause, !engineOpen) }
                 }

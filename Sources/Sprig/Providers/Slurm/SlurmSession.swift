@@ -102,7 +102,7 @@ final class SlurmSession: Sendable {
     /// Block `block`'s stream ended (`cleanly`: as the engine asked): once every block of its job
     /// has ended, the job is cancelled. A block whose connection ended by itself first gets its
     /// job's final state as its end reason, when the scheduler gives one within
-    /// ``finalStateWait`` (a job killed by its walltime, `scancel`, a failed node).
+    /// ``finalStateWait`` (a job killed by its walltime or `scancel`: Slurm records the state before it kills the job).
     func blockEnded(block: Int, cleanly: Bool) {
         let found = state.withLock { state -> (String, SlurmJobMember)? in
             state.forming.members.removeAll { $0.block == block }
@@ -120,7 +120,7 @@ final class SlurmSession: Sendable {
                     break
                 }
                 if ContinuousClock.now >= deadline { break }
-                Thread.sleep(forTimeInterval: 0.2)  // the scheduler's next word, not a hand-off between our threads
+                Thread.sleep(forTimeInterval: 0.1)  // the scheduler's next word, not a hand-off between our threads
             }
         }
         if let (id, _) = found {
@@ -132,7 +132,7 @@ final class SlurmSession: Sendable {
     }
 
     /// How long a block whose connection ended waits for its job's final state.
-    static let finalStateWait: Duration = .milliseconds(1500)
+    static let finalStateWait: Duration = .milliseconds(300)
 
     /// The job's final state as `sacct` gives it, else `scontrol show job` (which keeps a job for
     /// `MinJobAge` after it ended); `nil` while it runs or when neither knows it.
