@@ -39,10 +39,12 @@ let package = Package(
         .systemLibrary(name: "CPOSIX", path: "Sources/CPOSIX"),
         // The system SQLite, for the monitoring database and the checkpoint store (Sources/Sprig/Storage).
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The system OpenSSL: the engine terminates connect-back TLS itself (Sources/Sprig/Providers/ConnectBack).
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "PythonBridge", dependencies: ["CPython"], swiftSettings: strict),
         .target(
             name: "Sprig",
-            dependencies: ["PythonBridge", "CPOSIX", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PythonBridge", "CPOSIX", "CSQLite", "COpenSSL", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict,
             plugins: ["EmbedPython"]
         ),

@@ -178,7 +178,7 @@ def through_manager(rounds: int) -> tuple[float, float, float]:
 
 def engine(path: str) -> tuple[float, float]:
     out = subprocess.run([path, "htex", "--runs", "1", "--json"], check=True, capture_output=True, text=True, timeout=600)
-    figures = json.loads(out.stdout)["runs"][0]
+    figures = json.loads(out.stdout)["runs"][0]["figures"]
     return figures["latency_median_us"], figures["chain_s"]
 
 

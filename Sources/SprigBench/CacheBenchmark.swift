@@ -11,6 +11,9 @@ func runCacheBenchmark(_ arguments: [String]) throws {
     let tasks = option("--tasks", 20_000)
     let resumed = option("--resume", 100_000)
     let runs = option("--runs", 3)
+    if let rows = arguments.firstIndex(of: "--store").flatMap({ Int(arguments[$0 + 1]) }) {
+        return try runStoreBenchmark(rows: rows, batch: option("--batch", 10), runs: runs)
+    }
     let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../python/examples").standardizedFileURL.path
     let base = NSTemporaryDirectory() + "sprig-bench-cache-\(UUID().uuidString)"
@@ -80,4 +83,39 @@ private func median(_ values: [Double]) -> Double {
 
 private func figures(_ values: [Double]) -> String {
     values.map { String(format: $0 >= 100 ? "%.0f" : "%.2f", $0) }.joined(separator: ", ")
+}
+
+/// `sprig-bench cache --store N [--batch B] [--runs R]`: the checkpoint store alone, as `task_exit`
+/// uses it — N entries with distinct results (keys and result hashes as random as real ones),
+/// committed B at a time — then every result read back by hash, as a resumed run does. Figures are
+/// CPU time of this thread (user + system, so file writes count) per entry: what the writes take
+/// from the workers on a busy machine, and much less noisy there than wall time.
+private func runStoreBenchmark(rows: Int, batch: Int, runs: Int) throws {
+    var writes: [Double] = [], reads: [Double] = []
+    for run in 0..<runs {
+        let folder = NSTemporaryDirectory() + "sprig-bench-store-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try CheckpointStore(folder: folder, create: true)
+        let all = (0..<rows).map { index -> (StoredEntry, StoredResult) in
+            let result = StoredResult(encoding: .pickle, bytes: [0x80, 0x05, 0x4b, UInt8(truncatingIfNeeded: index), 0x2e] + Array("\(run)-\(index)".utf8))
+            return (StoredEntry(key: (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined(), resultHash: result.hash, app: "bench_apps.inc",
+                                kind: "python", task: index, time: 0), result)
+        }
+        var started = threadCPUTime()
+        for start in stride(from: 0, to: rows, by: batch) { try store.write(Array(all[start..<min(start + batch, rows)])) }
+        writes.append((threadCPUTime() - started) / Double(rows) * 1e6)
+        let reader = try CheckpointStore(folder: folder, create: false)
+        started = threadCPUTime()
+        for (entry, _) in all.shuffled() { _ = try reader.result(hash: entry.resultHash) }
+        reads.append((threadCPUTime() - started) / Double(rows) * 1e6)
+    }
+    print(String(format: "checkpoint store, %d entries committed %d at a time: %.1f us CPU per entry  (%@)", rows, batch, median(writes), figures(writes)))
+    print(String(format: "checkpoint store, every result read back by hash:  %.1f us CPU per entry  (%@)", median(reads), figures(reads)))
+}
+
+/// CPU time of the calling thread, user and system, in seconds.
+private func threadCPUTime() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }

@@ -132,6 +132,19 @@ struct CacheKeyTests {
         #expect(PlainCallKey.key(shape, arguments: [.int(1)], keywords: []) != nil, "the built-in rule is back")
     }
 
+    @Test func sha256IsHashlibsAtEveryLengthAroundItsBlocks() throws {
+        let h = try Harness()
+        defer { h.close() }
+        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let hashlib = try Python.importModule("hashlib")
+        for length in Array(0...200) + [1000, 4096, 100_003] {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let expected = try withGIL { try String(python: hashlib.attribute("sha256").call([try bytes.toPython()]).callMethod("hexdigest")) }
+            #expect(SHA256.hex(bytes) == expected, "\(length) bytes")
+        }
+    }
+
     @Test func aCallKeyedInSwiftFindsTheResultOfTheSameCallKeyedInPython() throws {
         let h = try Harness()
         defer { h.close() }

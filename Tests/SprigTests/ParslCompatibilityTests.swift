@@ -112,7 +112,7 @@ struct ParslCompatibilityTests {
 
     @Test(arguments: executors)
     func futuresInDictKeysAndSetsAreDependencies(config: [String]) throws {
-        try expectRun("containers", config, prints: "{'a': [30, 'ten'], 'b': 20}\n['x', 'y']\n['plain']\n[(['deep'],)]\n")
+        try expectRun("containers", config, prints: "{'a': [30, 'ten'], 'b': 20}\n['x', 'y']\n['plain']\n[(['deep'],)]\n['p', 'q'] ['p']\n")
     }
 
     @Test func cleanupWaitsForJoinAppsAndPlainFuturesThatEndMeanwhile() throws {

@@ -5,8 +5,10 @@ import Testing
 @Suite("The scaling planner")
 struct ScalingPlannerTests {
     private let now = ContinuousClock.now
-    private func planner(_ strategy: Strategy, initBlocks: Int = 1, minBlocks: Int = 0, maxBlocks: Int = 4, slots: Int = 2) -> ScalingPlanner {
-        ScalingPlanner(strategy: strategy, initBlocks: initBlocks, minBlocks: minBlocks, maxBlocks: maxBlocks, slotsPerBlock: slots)
+    private func planner(_ strategy: Strategy, initBlocks: Int = 1, minBlocks: Int = 0, maxBlocks: Int = 4, slots: Int = 2,
+                         parallelism: Double = 1) -> ScalingPlanner {
+        ScalingPlanner(strategy: strategy, initBlocks: initBlocks, minBlocks: minBlocks, maxBlocks: maxBlocks, slotsPerBlock: slots,
+                       parallelism: parallelism)
     }
 
     @Test func noneKeepsInitBlocksAndNothingMore() {
@@ -36,6 +38,25 @@ struct ScalingPlannerTests {
         let keepTwo = planner(.simple(idleTime: .seconds(10)), minBlocks: 2)
         #expect(keepTwo.decide(blocks: blocks, waiting: 0, now: now) == [.stop(block: 1)])
         #expect(simple.decide(blocks: blocks, waiting: 5, now: now).isEmpty)  // never while tasks wait
+    }
+
+    @Test func simpleProvisionsSlotsForTasksTimesParallelism() {
+        // Parsl's rule: slots for ceil(active tasks × parallelism), blocks of 2 slots here, at most 4.
+        let half = planner(.simple(idleTime: .seconds(10)), maxBlocks: 8, parallelism: 0.5)
+        #expect(half.decide(blocks: [], waiting: 8, now: now) == [.start(count: 2)])  // 4 slots
+        #expect(half.decide(blocks: [], waiting: 5, now: now) == [.start(count: 2)])  // ceil(2.5) = 3 slots
+        let busy = [ScalingPlanner.BlockLoad(block: 0, outstanding: 2, idleSince: nil)]
+        #expect(half.decide(blocks: busy, waiting: 6, now: now) == [.start(count: 1)])  // 8 tasks: 4 slots, 2 blocks
+        #expect(half.decide(blocks: busy, waiting: 2, now: now).isEmpty)  // 4 tasks: the block's 2 slots are enough
+        // Nothing but one block while tasks are active, at parallelism 0.
+        let lazy = planner(.simple(idleTime: .seconds(10)), parallelism: 0)
+        #expect(lazy.decide(blocks: [], waiting: 100, now: now) == [.start(count: 1)])
+        #expect(lazy.decide(blocks: busy, waiting: 100, now: now).isEmpty)
+        // 1, the default, is a slot per task, as before.
+        #expect(planner(.simple(idleTime: .seconds(10)), maxBlocks: 8).decide(blocks: [], waiting: 8, now: now) == [.start(count: 4)])
+        // An idle block beyond what the tasks need is removed, down to the need.
+        let idle = busy + [ScalingPlanner.BlockLoad(block: 1, outstanding: 0, idleSince: now - .seconds(30))]
+        #expect(half.decide(blocks: idle, waiting: 0, now: now) == [.stop(block: 1)])
     }
 }
 

@@ -76,22 +76,25 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
 
     func python(_ function: String) throws -> PythonApp { try dfk.pythonApp(module: "engine_samples", function: function) }
 
-    /// The relays of this run (the block processes on this machine).
-    func relayPIDs() -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).filter { pid in
-            let line = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            return line.contains("sprig.connect_relay") && line.contains(runDirectory) && processExists(pid)
+    /// This process's connect-back pump threads (one per block whose stream is open).
+    static func streamThreads() -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { task in
+            let name = ((try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return name.hasPrefix("sprig-cb") ? name : nil
         }
     }
 
-    /// Shuts down; checks that no job of the run is left in squeue and no relay, manager or worker on any node.
+    /// Shuts down; checks that no job of the run is left in squeue, no stream thread here and no
+    /// manager or worker on any node, and that nothing listens on the worker ports.
     func close() {
         dfk.shutdown()
         #expect(cluster.jobs(named: jobPrefix).isEmpty, "jobs left: \(cluster.jobs(named: jobPrefix))")
-        #expect(eventually(timeout: .seconds(5)) { relayPIDs().isEmpty }, "relays left: \(relayPIDs())")
+        #expect(Self.streamThreads().isEmpty, "stream threads left: \(Self.streamThreads())")
         #expect(eventually(timeout: .seconds(5)) { managersOnNodes().isEmpty }, "left on the nodes: \(managersOnNodes())")
-        #expect(listeningPorts(in: htex.workerPortRange).isEmpty, "still listening: \(listeningPorts(in: htex.workerPortRange))")
+        #expect(listeningPorts(in: htex.workerPortRange, thisProcess: true).isEmpty,
+                "still listening: \(listeningPorts(in: htex.workerPortRange, thisProcess: true))")
         try? FileManager.default.removeItem(atPath: folder)
     }
 
@@ -100,7 +103,9 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
             let line = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            return line.contains(folder + "/node") || (line.contains("sprig connector") && processExists(pid))
+            // A connector outside a Slurm job (another checkout's tests on this machine) is not ours.
+            let environment = (try? String(contentsOfFile: "/proc/\(pid)/environ", encoding: .utf8)) ?? ""
+            return line.contains(folder + "/node") || (line.contains("sprig connector") && environment.contains("SLURM_JOB_ID=") && processExists(pid))
         }.filter(processExists)
     }
 
@@ -109,19 +114,29 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
         try String(contentsOfFile: "\(runDirectory)/submit_scripts/block-\(number).sbatch", encoding: .utf8)
     }
 
-    /// The block's log on this machine (the relay's stderr and the scheduler's news).
+    /// The block's log on this machine (what its stream and the scheduler said).
     func blockLog(_ number: Int) -> String {
         (try? String(contentsOfFile: "\(runDirectory)/slurm/block-\(number)/block.stderr", encoding: .utf8)) ?? ""
     }
 }
 
-/// The TCP ports of `range` something on this machine listens on (`/proc/net/tcp`, `tcp6`).
-func listeningPorts(in range: ClosedRange<Int>) -> [Int] {
-    ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { path -> [Int] in
+/// The TCP ports of `range` something on this machine listens on (`/proc/net/tcp`, `tcp6`); with
+/// `thisProcess`, only sockets this process holds (other programs on the machine may use the range).
+func listeningPorts(in range: ClosedRange<Int>, thisProcess: Bool = false) -> [Int] {
+    var ours: Set<Substring> = []
+    if thisProcess {
+        for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"),
+                  target.hasPrefix("socket:[") else { continue }
+            ours.insert(Substring(target.dropFirst("socket:[".count).dropLast()))
+        }
+    }
+    return ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { path -> [Int] in
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: " ")
-            guard fields.count > 3, fields[3] == "0A", let port = fields[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) else { return nil }
+            guard fields.count > 9, fields[3] == "0A", let port = fields[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) else { return nil }
+            if thisProcess && !ours.contains(fields[9]) { return nil }
             return range.contains(port) ? port : nil
         }
     }

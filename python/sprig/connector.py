@@ -1,7 +1,8 @@
-"""The compute node's end of a connect-back block (Slurm): connects to the block's relay on the
-submit side over TLS, pins the run's certificate by its SHA-256 fingerprint, proves it knows the
-run's secret (and makes the relay prove it too), then runs the zero-install loader (the manager)
-with its stdin and stdout relayed to the connection. See PROTOCOL.md, "Connect-back".
+"""The compute node's end of a connect-back block (Slurm): connects to the engine on the submit
+side over TLS (the engine terminates it itself, with OpenSSL), pins the run's certificate by its
+SHA-256 fingerprint, proves it knows the run's secret (and makes the engine prove it too), then
+runs the zero-install loader (the manager) with its stdin and stdout relayed to the connection.
+See PROTOCOL.md, "Connect-back".
 
 It is shipped inline, like the bootstrap: the submit script runs ``python3 -c CONNECTOR_SOURCE``
 (this file's text, :func:`source`) with one JSON line on its stdin, never on its command line::
@@ -12,8 +13,9 @@ It is shipped inline, like the bootstrap: the submit script runs ``python3 -c CO
 A job of several nodes carries one block per node: each copy takes the entry of its index,
 ``$SPRIG_NODE_INDEX`` (set by the submit script) or else ``$SLURM_PROCID`` (set by ``srun``).
 
-The relay (:mod:`sprig.connect_relay`) imports :func:`pump` and the handshake constants from here,
-so both ends share one implementation. Standard library only; valid Python 3.6 (the node's
+The engine's side of the handshake is ``Sources/Sprig/Providers/ConnectBack/ConnectProof.swift``;
+its proofs use the role name ``relay`` (the name it had when a relay process did this), so the
+wire did not change. Standard library only; valid Python 3.6 (the node's
 interpreter is checked by the loader after this runs): no f-strings, no annotations.
 """
 
@@ -28,12 +30,12 @@ import sys
 
 MAGIC = b"SPRIG-CONNECT-1\n"
 NONCE = 32
-#: Exit status when the relay cannot be reached or refuses us (the job's stderr says why).
+#: Exit status when the engine cannot be reached or refuses us (the job's stderr says why).
 CONNECT_FAILED = 75
 
 
 def mac(secret, role, block, first, second):
-    """The proof of ``role`` (b"connector" or b"relay") for ``block``, over both nonces."""
+    """The proof of ``role`` (b"connector", or b"relay" for the engine) for ``block``, over both nonces."""
     message = b"|".join([MAGIC.strip(), role, str(block).encode(), first, second])
     return hmac.new(secret, message, hashlib.sha256).digest()
 
@@ -90,18 +92,25 @@ def pump(sock, read_fd, write_fd, stop_on_read_eof, linger=10.0):
                     return "end of input"
             outgoing += data
         if sock in ready_read or sock.pending():
-            while True:
+            # Every record the socket holds now goes to the manager in one write.
+            incoming = bytearray()
+            ended = None
+            while len(incoming) < limit:
                 try:
                     data = sock.recv(1 << 18)
                 except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
                     break
                 except (OSError, ssl.SSLError) as exc:
-                    return "the connection broke: %s" % exc
-                if not data:
-                    return "the connection was closed"
-                _write_all(write_fd, data)
-                if not sock.pending():
+                    ended = "the connection broke: %s" % exc
                     break
+                if not data:
+                    ended = "the connection was closed"
+                    break
+                incoming += data
+            if incoming:
+                _write_all(write_fd, incoming)
+            if ended:
+                return ended
         if outgoing and (sock in ready_write or not writers):
             try:
                 sent = sock.send(outgoing)
@@ -115,7 +124,7 @@ def pump(sock, read_fd, write_fd, stop_on_read_eof, linger=10.0):
 
 
 def connect(config, timeout=10.0):
-    """A TLS connection to the relay that passed both checks (pinned certificate, secret)."""
+    """A TLS connection to the engine that passed both checks (pinned certificate, secret)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     # Trust is the pinned fingerprint below, not a CA or a host name.
@@ -126,18 +135,18 @@ def connect(config, timeout=10.0):
     sock = context.wrap_socket(raw)
     if not hmac.compare_digest(fingerprint(sock.getpeercert(binary_form=True)), config["fingerprint"]):
         sock.close()
-        raise ConnectionError("the relay at %s:%s showed a certificate that is not the run's" % (config["address"], config["port"]))
+        raise ConnectionError("the engine at %s:%s showed a certificate that is not the run's" % (config["address"], config["port"]))
     secret = bytes.fromhex(config["secret"])
     block = config["block"]
     greeting = read_exact(sock, len(MAGIC) + NONCE)
     if not greeting.startswith(MAGIC):
-        raise ConnectionError("the relay did not greet with %r" % MAGIC)
+        raise ConnectionError("the engine did not greet with %r" % MAGIC)
     relay_nonce = greeting[len(MAGIC):]
     own_nonce = os.urandom(NONCE)
     sock.sendall(own_nonce + mac(secret, b"connector", block, relay_nonce, own_nonce))
     answer = read_exact(sock, 32)
     if not hmac.compare_digest(answer, mac(secret, b"relay", block, own_nonce, relay_nonce)):
-        raise ConnectionError("the relay could not prove the run's secret")
+        raise ConnectionError("the engine could not prove the run's secret")
     sock.settimeout(None)
     return sock
 

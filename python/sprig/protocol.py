@@ -247,6 +247,7 @@ class FrameReader:
         self._body_type = 0
         self.eof = False
         self.would_block = False  # the last read found nothing (non-blocking descriptor)
+        self.drained = False  # the last read took all there was then (it got less than it asked for)
 
     def read(self) -> list[tuple[int, memoryview]] | None:
         """Reads once; returns the frames completed (maybe none), or None at end of file.
@@ -255,6 +256,7 @@ class FrameReader:
         non-blocking descriptor with nothing to read gives an empty list).
         """
         self.would_block = False
+        self.drained = False
         if self._body is not None:
             return self._read_large()
         try:
@@ -264,6 +266,7 @@ class FrameReader:
             return []
         if not data:
             return self._at_eof()
+        self.drained = len(data) < self._chunk
         if self._pending:
             data = self._pending + data
             self._pending = b""

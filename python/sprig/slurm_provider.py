@@ -1,5 +1,5 @@
 """Parsl's ``SlurmProvider``: blocks as Slurm batch jobs whose managers connect back to the engine
-over TLS (see :mod:`sprig.connect_relay`, :mod:`sprig.connector` and PROTOCOL.md,
+over TLS, which the engine terminates itself (see :mod:`sprig.connector` and PROTOCOL.md,
 "Connect-back"). Like every config object it only describes; ``to_spec()`` gives the dict the
 engine loads.
 """

@@ -212,7 +212,9 @@ class Worker:
 
     def _drain(self) -> None:
         """Reads every frame available now (the input descriptor is non-blocking); with
-        ``input_lock`` held."""
+        ``input_lock`` held. A read that got less than it asked for took everything there was:
+        no second read to find the pipe empty (what comes later is read after the next task, or
+        when poll says so)."""
         while True:
             frames = self.reader.read()
             if frames is None:
@@ -221,7 +223,7 @@ class Worker:
                 return
             for frame_type, body in frames:
                 self._handle(frame_type, body)
-            if self.reader.would_block or self.stopping:
+            if self.reader.would_block or self.reader.drained or self.stopping:
                 return
 
     def _handle(self, frame_type: int, body: memoryview) -> None:

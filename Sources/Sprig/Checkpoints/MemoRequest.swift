@@ -44,13 +44,21 @@ package struct CachedJoinValue: Sendable {
 /// the monitoring database and a script's future can tell the key and whether the cache answered.
 package final class MemoTicket: Sendable {
     package let request: MemoRequest
-    package let task: TaskID
     private let computed = Mutex<MemoRequest.Key?>(nil)
     private let answered = Atomic<Bool>(false)
+    private let named = Atomic<Int>(0)
 
     package init(_ request: MemoRequest, task: TaskID) {
         self.request = request
-        self.task = task
+        named.store(task.rawValue, ordering: .relaxed)
+    }
+
+    /// The task the cache names for this call: the one whose result it stores, whose failure it
+    /// hands to later calls. A cached join app's body task names its join app's task instead, once
+    /// that exists (``DataFlowKernel/join``), since the join app's outcome is what is cached.
+    package var task: TaskID {
+        get { TaskID(named.load(ordering: .acquiring)) }
+        set { named.store(newValue.rawValue, ordering: .releasing) }
     }
 
     /// The key, once the memoizer has computed it.

@@ -1,15 +1,28 @@
 import Foundation
 import Synchronization
 
+/// What carries a block that has no local process of its own: a connect-back connection this
+/// process terminates itself (a Slurm block's TLS stream). ``BlockProcess`` ends it where it would
+/// signal a process, and waits for it where it would reap one.
+protocol BlockCarrier: Sendable {
+    /// Ends the block's stream now; later calls do nothing. Any thread.
+    func end()
+    /// Waits until the stream is over; returns the block's exit code (0: it ended as asked). Once.
+    func waitEnded() -> Int32
+}
+
 /// A started block: its local process (the manager, or a channel such as `ssh` carrying its
-/// stream) and the two ends of its stream.
+/// stream) or the ``BlockCarrier`` standing for one, and the two ends of its stream.
 ///
 /// Threading: any thread may ``kill()``; one thread ``reap()``s. A kill never reaches a process
 /// group after its leader was reaped (its id may belong to someone else by then): the two take the
 /// same lock, and the leader is waited for without reaping first.
 public final class BlockProcess: Sendable {
-    /// The local process carrying the block; it leads its own process group.
+    /// The local process carrying the block; it leads its own process group. 0 when no local
+    /// process carries it (a connect-back block: its ``BlockCarrier`` is ended instead).
     public let pid: pid_t
+    /// What stands for the process, when no local process carries the block.
+    private let carrier: (any BlockCarrier)?
     /// Writes reach the manager's stdin.
     let input: Int32
     /// Reads come from the manager's stdout.
@@ -27,9 +40,23 @@ public final class BlockProcess: Sendable {
     /// What the block waits on before its manager can connect, when its provider knows (a
     /// pending batch job: "slurm job 12 pending: Resources"); shown in the block's status.
     let waitingFor = Mutex<String?>(nil)
+    /// How the block ended, when its provider knows better than the stream ("slurm job 12 ended:
+    /// TIMEOUT"): the executor gives it as the block's end reason. Set before the block is reaped.
+    let endReason = Mutex<String?>(nil)
 
     init(pid: pid_t, input: Int32, output: Int32, host: String, onReap: (@Sendable (Int32) -> Void)? = nil) {
         self.pid = pid
+        self.carrier = nil
+        self.input = input
+        self.output = output
+        self.host = host
+        self.onReap = onReap
+    }
+
+    /// A block without a local process: `carrier` is ended where a process would be signalled.
+    init(carrier: any BlockCarrier, input: Int32, output: Int32, host: String, onReap: (@Sendable (Int32) -> Void)? = nil) {
+        self.pid = 0
+        self.carrier = carrier
         self.input = input
         self.output = output
         self.host = host
@@ -49,7 +76,7 @@ public final class BlockProcess: Sendable {
     func signal(_ signal: Int32) -> Bool {
         reaped.withLock { code in
             guard code == nil else { return false }
-            _ = Glibc.kill(-pid, signal)
+            if let carrier { carrier.end() } else { _ = Glibc.kill(-pid, signal) }
             return true
         }
     }
@@ -59,6 +86,16 @@ public final class BlockProcess: Sendable {
     @discardableResult
     func reap() -> Int32 {
         if let code = reaped.withLock({ $0 }) { return code }
+        if let carrier {
+            let ended = carrier.waitEnded()
+            let (exit, first) = reaped.withLock { code -> (Int32, Bool) in
+                if let code { return (code, false) }
+                code = ended
+                return (ended, true)
+            }
+            if first { onReap?(exit) }
+            return exit
+        }
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
         let (exit, first) = reaped.withLock { code -> (Int32, Bool) in

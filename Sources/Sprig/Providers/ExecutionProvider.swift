@@ -23,6 +23,8 @@ public protocol ExecutionProvider: Sendable {
     var declaredCoresPerNode: Int? { get }
     /// The memory per node (GB) the user declared (Parsl's `mem_per_node`), if any.
     var declaredMemoryPerNode: Double? { get }
+    /// Task slots the `simple` strategy provisions per active task (Parsl's `parallelism`, 0…1).
+    var parallelism: Double { get }
     /// Starts block number `block` in `slot` (0 ..< maxBlocks; for the ad-hoc provider, the host)
     /// running `command` (the manager) after `workerInit`.
     /// - Throws: ``ProviderError`` when it cannot start.
@@ -40,6 +42,8 @@ extension ExecutionProvider {
     public var declaredCoresPerNode: Int? { nil }
     /// None declared.
     public var declaredMemoryPerNode: Double? { nil }
+    /// 1: a slot for every active task (Parsl's default).
+    public var parallelism: Double { 1 }
 }
 
 /// The shell lines that run a provider's `worker_init` before the manager: whatever it prints goes

@@ -4,7 +4,9 @@ public enum Strategy: Sendable, Equatable {
     /// a lost block is replaced, nothing more.
     case none
     /// Also add blocks while tasks wait, up to `maxBlocks`, and remove blocks idle for `idleTime`,
-    /// down to `minBlocks`.
+    /// down to `minBlocks`. The provider's `parallelism` (Parsl's: task slots wanted per active
+    /// task, 0…1) says how many: enough blocks for `ceil(tasks × parallelism)` slots, and at least
+    /// one while any task is active.
     case simple(idleTime: Duration = defaultIdleTime)
 
     /// How long a block may stay idle before `.simple` removes it (Parsl's `max_idletime`).
@@ -33,6 +35,8 @@ struct ScalingPlanner: Equatable {
     let maxBlocks: Int
     /// Tasks one block runs at once (its workers).
     let slotsPerBlock: Int
+    /// Slots wanted per active task (the provider's `parallelism`; 1: one slot for every task).
+    var parallelism: Double = 1
 
     /// - Parameter retired: blocks ended on purpose (drained, scaled in by the user), which the
     ///   `none` strategy does not replace.
@@ -44,7 +48,9 @@ struct ScalingPlanner: Equatable {
             return live < wanted ? [.start(count: wanted - live)] : []
         case .simple(let idleTime):
             let demand = waiting + blocks.reduce(0) { $0 + $1.outstanding }
-            let needed = (demand + slotsPerBlock - 1) / max(1, slotsPerBlock)
+            let slots = Int((Double(demand) * max(0, parallelism)).rounded(.up))
+            // Tasks but no slot wanted (a parallelism of 0): one block still runs them.
+            let needed = demand == 0 ? 0 : max(1, (slots + slotsPerBlock - 1) / max(1, slotsPerBlock))
             let target = min(maxBlocks, max(minBlocks, needed))
             if live < target { return [.start(count: target - live)] }
             guard waiting == 0 else { return [] }

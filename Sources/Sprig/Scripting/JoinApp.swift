@@ -111,6 +111,7 @@ extension DataFlowKernel {
               whenReturned: @escaping @Sendable (_ value: any Sendable, _ outer: TaskCore, _ finish: @escaping @Sendable (Outcome) -> Void) throws -> Void) -> TaskCore {
         let ticket = inner.memo
         let outer = makeExternalTask(app: app, memo: ticket)
+        ticket?.task = outer.id
         let finish: @Sendable (Outcome) -> Void = { [self] outcome in completeExternal(outer, outcome) }
         inner.onComplete { [self] outcome in
             switch outcome {

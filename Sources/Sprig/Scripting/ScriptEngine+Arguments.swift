@@ -27,9 +27,13 @@ extension ScriptEngine {
         case nil:
             if object.typeName == "sprig.files.File" { return .file(File(try String(python: object.attribute("filepath")))) }
             if object.isInstance(of: try helpers().setClasses) {
-                // Kept a set (or frozenset: its items are hashable) unless a future is inside.
-                let items = try helpers().list.call([object]).items().map(inner)
-                return items.contains(where: \.containsFuture) ? .set(items) : .python(object)
+                // Kept a set (or frozenset: its items are hashable) unless a future is inside: one
+                // still running, or one that has ended (its value is then in the item's place).
+                let raw = try helpers().list.call([object]).items()
+                let items = try raw.map(inner)
+                let changed = items.contains(where: \.containsFuture) || raw.contains { $0.hasAttribute("_sprig_tid") }
+                    || items.contains { if case .python = $0 { false } else { true } }
+                return changed ? .set(items) : .python(object)
             }
             if object.isInstance(of: try helpers().futureClass) { return try plainFutureValue(object) }
             return .python(object)

@@ -89,8 +89,9 @@ struct BlockLedger {
         return phase == .draining && inFlight.isEmpty
     }
 
-    /// Records why the block is being ended; the first reason given is the one reported.
-    mutating func noteEnd(_ reason: String) { if deathReason == nil { deathReason = reason } }
+    /// Records why the block is being ended; the first reason given is the one reported, unless
+    /// `overriding` (the provider knows how it ended).
+    mutating func noteEnd(_ reason: String, overriding: Bool = false) { if deathReason == nil || overriding { deathReason = reason } }
 
     /// What the block's end means for its tasks and its slot.
     struct Ending {

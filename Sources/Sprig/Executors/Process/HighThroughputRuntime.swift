@@ -293,7 +293,7 @@ final class HighThroughputRuntime: Executor {
         var lastHeartbeat = ContinuousClock.now
         guard let strategy = state.withLock({ $0.context?.strategy }) else { return }
         let planner = ScalingPlanner(strategy: strategy, initBlocks: provider.initBlocks, minBlocks: provider.minBlocks,
-                                     maxBlocks: provider.maxBlocks, slotsPerBlock: workersPerBlock)
+                                     maxBlocks: provider.maxBlocks, slotsPerBlock: workersPerBlock, parallelism: provider.parallelism)
         while true {
             maintenanceKicker.wait(timeout: .milliseconds(100))
             let (phase, blocks, waiting, broken, retired) = state.withLock {

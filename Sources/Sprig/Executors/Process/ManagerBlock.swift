@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PythonBridge
 import Synchronization
 
 /// What a block tells its executor.
@@ -86,7 +87,12 @@ final class ManagerBlock: Sendable {
     var name: String { "\(number) on \(process.host)" }
 
     func startReading(expected: ExpectedManager, events: BlockEvents) throws {
-        let thread = try JoinableThread(name: "sprig-block\(number)") { [self] in readLoop(expected: expected, events: events) }
+        let thread = try JoinableThread(name: "sprig-block\(number)") { [self] in
+            readLoop(expected: expected, events: events)
+            // Finishing attempts and sending what they released takes the GIL here, which gave this
+            // thread a Python thread state of its own: it goes with the thread.
+            unprimeCurrentThreadForPython()
+        }
         reader.withLock { $0 = thread }
     }
 
@@ -220,6 +226,10 @@ final class ManagerBlock: Sendable {
         // The stream ended: make sure nothing of the block survives, then report what was lost.
         process.kill()
         let exitCode = process.reap()
+        // The provider's word on how it ended (the scheduler's final job state) beats the stream's.
+        if let said = process.endReason.withLock({ $0 }) {
+            ledger.withLock { $0.noteEnd(said, overriding: true) }
+        }
         close(process.output)
         writer.terminate()
         let ending = ledger.withLock { $0.end(exitCode: exitCode) }

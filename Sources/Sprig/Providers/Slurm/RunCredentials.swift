@@ -9,6 +9,18 @@ struct RunCredentials: Sendable {
     /// 32 random bytes, hex.
     let secret: String
 
+    /// ``secret`` as bytes (the HMAC key).
+    var secretBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        var index = secret.startIndex
+        while index < secret.endIndex, let next = secret.index(index, offsetBy: 2, limitedBy: secret.endIndex),
+              let byte = UInt8(secret[index..<next], radix: 16) {
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
+
     var certificate: String { folder + "/cert.pem" }
     var key: String { folder + "/key.pem" }
 

@@ -1,12 +1,12 @@
 import Foundation
 
-/// The blocks one Slurm job carries: one per node, each a relay on this machine waiting for the
+/// The blocks one Slurm job carries: one per node, each a listener in this process waiting for the
 /// manager of its node. A job of `nodes_per_block` nodes is submitted once that many blocks have
-/// their relays, or a second after the first one if the executor asks for fewer.
+/// their listeners, or a second after the first one if the executor asks for fewer.
 struct SlurmJobMember: Sendable {
     let block: Int
     let process: BlockProcess
-    /// The block's log on this machine (the relay's stderr), where scheduler news is written.
+    /// The block's log on this machine (what its stream says), where scheduler news is written.
     let logPath: String
     let port: Int
     let fingerprint: String

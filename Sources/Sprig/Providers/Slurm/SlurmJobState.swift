@@ -18,6 +18,19 @@ enum SlurmJobState: Equatable, Sendable {
         }
     }
 
+    /// From a state's name as `sacct` and `scontrol` give it (`RUNNING`, `TIMEOUT`, `CANCELLED by 0`).
+    init(name: String) {
+        let word = String(name.split(separator: " ").first ?? "")
+        switch word {
+        case "PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SUSPENDED", "STOPPED", "SIGNALING", "STAGE_OUT":
+            self = .pending(reason: "")
+        case "RUNNING", "COMPLETING":
+            self = .running
+        default:
+            self = .ended(name)
+        }
+    }
+
     private static let names = ["CD": "COMPLETED", "CA": "CANCELLED", "F": "FAILED", "TO": "TIMEOUT", "NF": "NODE_FAIL",
                                 "PR": "PREEMPTED", "BF": "BOOT_FAIL", "DL": "DEADLINE", "OOM": "OUT_OF_MEMORY", "SE": "SPECIAL_EXIT",
                                 "RV": "REVOKED"]

@@ -4,12 +4,12 @@ import PythonBridge
 /// Blocks as Slurm batch jobs (Parsl's `SlurmProvider`, by its parameters' names), whose managers
 /// connect back to this process, authenticated and encrypted.
 ///
-/// Each block is a local *relay* (`python -m sprig.connect_relay`, Sprig's own code) listening on
-/// the executor's `address` for that block's manager alone, and an `sbatch` job whose script (kept,
-/// mode 0600, in `<run>/submit_scripts/`) runs a small connector through the ``launcher``. The
-/// connector pins the run's certificate, proves the run's secret, receives Sprig's code through
-/// the connection (nothing is installed on the nodes) and runs the manager with its stdio relayed.
-/// To the executor the relay is the block's process: its stdin and stdout carry the frames.
+/// Each block is a listener in this process (a ``ConnectBackStream``: TLS terminated here, with
+/// the system OpenSSL) on the executor's `address` for that block's manager alone, and an `sbatch`
+/// job whose script (kept, mode 0600, in `<run>/submit_scripts/`) runs a small connector through
+/// the ``launcher``. The connector pins the run's certificate, proves the run's secret, receives
+/// Sprig's code through the connection (nothing is installed on the nodes) and runs the manager
+/// with its stdio relayed. To the executor the stream is the block: no local process carries it.
 ///
 /// Job states come from `squeue` every ``statusPeriod``; a block whose job ends (walltime, `scancel`,
 /// node failure) ends as soon as the scheduler or the connection says so, its tasks failing with
@@ -42,7 +42,8 @@ public struct SlurmProvider: ExecutionProvider {
     public var minJobs: Int
     /// See ``initJobs``.
     public var maxJobs: Int
-    /// Parsl's `parallelism`: kept for configs; Sprig's strategies do not use it.
+    /// Parsl's `parallelism`: task slots the `simple` strategy provisions per active task (0…1;
+    /// 1, the default: a slot for every task; 0.5: half as many; 0: one block while tasks are active).
     public var parallelism: Double
     /// Each job's time limit, `"HH:MM:SS"` (Parsl's `walltime`), given to sbatch in minutes rounded up.
     public var walltime: String
@@ -131,7 +132,7 @@ public struct SlurmProvider: ExecutionProvider {
         return min(min(max(walltime / 10, .seconds(10)), .seconds(300)), walltime / 2)
     }
 
-    /// Starts the block's relay; once the job has a relay for each of its nodes (at once for one
+    /// Starts the block's listener; once the job has a listener for each of its nodes (at once for one
     /// node; otherwise when ``nodesPerBlock`` blocks have joined, or a second after the first),
     /// writes its batch script and submits it.
     /// - Throws: ``ProviderError`` naming the block (and the file or command) when any step fails;
@@ -152,20 +153,23 @@ public struct SlurmProvider: ExecutionProvider {
         } catch {
             throw ProviderError(message: "block \(block): cannot prepare Sprig's code for the nodes: \(error)")
         }
-        let relay = try ConnectRelay.start(block: block, address: address, ports: command.portRange, credentials: session.credentials,
-                                           heartbeat: command.heartbeatPeriod, command: command, session: session)
+        let logPath = command.logFolder + "/block.stderr"
+        let (process, stream) = try ConnectBackStream.start(
+            block: block, address: address, ports: command.portRange, context: session.tls, secret: session.credentials.secretBytes,
+            heartbeat: command.heartbeatPeriod, logPath: logPath, host: "slurm",
+            onReap: { code in session.blockEnded(block: block, cleanly: code == 0) })
         do {
-            try writeAll(relay.process.input, bundle)
+            try writeAll(process.input, bundle)
             let loader = ["-X", "utf8", "-c", bootstrap, "--expect-python", command.pythonVersion, "--script-dir", ".", "--"]
                 + command.arguments + ["--logdir", "logs/block-\(block)"]
-            let member = SlurmJobMember(block: block, process: relay.process, logPath: command.logFolder + "/block.stderr",
-                                        port: relay.port, fingerprint: relay.fingerprint, address: address, loader: loader)
+            let member = SlurmJobMember(block: block, process: process, logPath: logPath,
+                                        port: stream.port, fingerprint: session.tls.fingerprint, address: address, loader: loader)
             try session.join(member, walltime: .seconds(minutes * 60), nodes: max(1, nodesPerBlock), runDirectory: command.runDirectory)
-            return relay.process
+            return process
         } catch {
-            relay.process.kill()
-            relay.process.reap()
-            relay.process.closeStream()
+            process.kill()
+            process.reap()
+            process.closeStream()
             if let error = error as? ProviderError { throw error }
             throw ProviderError(message: "block \(block): \(error)")
         }

@@ -5,12 +5,13 @@ import Synchronization
 /// submitted, and a thread that polls their states (`squeue`, every ``SlurmProvider/statusPeriod``).
 ///
 /// What the scheduler says reaches the block: a pending job says so in the block's log; a running
-/// one gets its drain deadline (walltime minus the margin); a job that ended while its relay still
-/// waits ends the relay (the executor sees the block's stream end). Once every block of a job has
+/// one gets its drain deadline (walltime minus the margin); a job that ended ends its blocks'
+/// streams, with the job's final state (`sacct`, else `scontrol`) as their end reason ("slurm job
+/// 12 ended: TIMEOUT"), which a block whose connection ended first also gets. Once every block of a job has
 /// ended, for any reason, the job is cancelled; ``close()`` cancels every job of the run and waits until
 /// `squeue` lists none of them.
 ///
-/// Threading: ``join(_:walltime:nodes:runDirectory:)`` and ``blockEnded(block:)`` from any thread; the poller thread runs the commands.
+/// Threading: ``join(_:walltime:nodes:runDirectory:)`` and ``blockEnded(block:cleanly:)`` from any thread; the poller thread runs the commands.
 final class SlurmSession: Sendable {
     struct Job: Sendable {
         let id: String
@@ -19,7 +20,7 @@ final class SlurmSession: Sendable {
         var state: SlurmJobState = .pending(reason: "submitted")
         var lastNote: ContinuousClock.Instant? = nil
         var runningSince: ContinuousClock.Instant? = nil
-        /// Blocks of the job whose relays have been reaped.
+        /// Blocks of the job whose streams have ended.
         var endedBlocks: Set<Int> = []
         /// Every block of the job ended: cancel it (once).
         var cancel = false
@@ -41,6 +42,8 @@ final class SlurmSession: Sendable {
     }
 
     let credentials: RunCredentials
+    /// The run's TLS identity, which every block's stream serves.
+    let tls: TLSServerContext
     private let settings: SlurmProvider
     private let state = Mutex(State())
     private let kicker = Kicker()
@@ -49,6 +52,7 @@ final class SlurmSession: Sendable {
 
     init(runDirectory: String, settings: SlurmProvider) throws {
         self.credentials = try RunCredentials.make(runDirectory: runDirectory, timeout: .seconds(settings.cmdTimeout))
+        self.tls = try TLSServerContext(certificate: credentials.certificate, key: credentials.key)
         self.settings = settings
     }
 
@@ -95,15 +99,63 @@ final class SlurmSession: Sendable {
         }
     }
 
-    /// Block `block`'s relay was reaped: once every block of its job has ended, the job is cancelled.
-    func blockEnded(block: Int) {
-        state.withLock { state in
+    /// Block `block`'s stream ended (`cleanly`: as the engine asked): once every block of its job
+    /// has ended, the job is cancelled. A block whose connection ended by itself first gets its
+    /// job's final state as its end reason, when the scheduler gives one within
+    /// ``finalStateWait`` (a job killed by its walltime, `scancel`, a failed node).
+    func blockEnded(block: Int, cleanly: Bool) {
+        let found = state.withLock { state -> (String, SlurmJobMember)? in
             state.forming.members.removeAll { $0.block == block }
-            guard let id = state.jobs.first(where: { $0.value.members.contains { $0.block == block } })?.key else { return }
+            guard let id = state.jobs.first(where: { $0.value.members.contains { $0.block == block } })?.key,
+                  let member = state.jobs[id]?.members.first(where: { $0.block == block }) else { return nil }
             state.jobs[id]?.endedBlocks.insert(block)
-            if let job = state.jobs[id], job.endedBlocks.count == job.members.count { state.jobs[id]?.cancel = true }
+            return (id, member)
+        }
+        if !cleanly, let (id, member) = found, member.process.endReason.withLock({ $0 }) == nil {
+            let deadline = ContinuousClock.now + Self.finalStateWait
+            while true {
+                if let how = finalState(id) {
+                    member.process.endReason.withLock { $0 = $0 ?? "slurm job \(id) ended: \(how)" }
+                    note(member, "slurm job \(id) ended: \(how)")
+                    break
+                }
+                if ContinuousClock.now >= deadline { break }
+                Thread.sleep(forTimeInterval: 0.2)  // the scheduler's next word, not a hand-off between our threads
+            }
+        }
+        if let (id, _) = found {
+            state.withLock { state in
+                if let job = state.jobs[id], job.endedBlocks.count == job.members.count { state.jobs[id]?.cancel = true }
+            }
         }
         kicker.kick()
+    }
+
+    /// How long a block whose connection ended waits for its job's final state.
+    static let finalStateWait: Duration = .milliseconds(1500)
+
+    /// The job's final state as `sacct` gives it, else `scontrol show job` (which keeps a job for
+    /// `MinJobAge` after it ended); `nil` while it runs or when neither knows it.
+    func finalState(_ id: String) -> String? {
+        var clusters: [String] = []
+        if let names = settings.clusters, !names.isEmpty { clusters = ["--clusters=" + names] }
+        let timeout = Duration.seconds(settings.cmdTimeout)
+        if let said = try? SchedulerCommand.run(["sacct", "--noheader", "--allocations", "--parsable2", "--format=State", "--jobs=" + id] + clusters,
+                                                environment: settings.environment, timeout: timeout),
+           said.status == 0, let line = said.output.split(separator: "\n").first {
+            let state = String(line.split(separator: " ").first ?? "")
+            if !state.isEmpty { return SlurmJobState(name: state).isEnded ? String(line) : nil }
+        }
+        if let said = try? SchedulerCommand.run(["scontrol", "show", "job", id] + clusters, environment: settings.environment, timeout: timeout),
+           said.status == 0, let field = said.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).first(where: { $0.hasPrefix("JobState=") }) {
+            let state = String(field.dropFirst("JobState=".count))
+            if SlurmJobState(name: state).isEnded {
+                let reason = said.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).first { $0.hasPrefix("Reason=") }
+                    .map { String($0.dropFirst("Reason=".count)) }
+                return reason.map { $0 == "None" ? state : "\(state) (\($0))" } ?? state
+            }
+        }
+        return nil
     }
 
     /// Cancels every job of the run, stops polling, and waits (up to 10 s) until `squeue` lists none of them.
@@ -157,7 +209,7 @@ final class SlurmSession: Sendable {
             }
             let live = jobs.filter { !$0.cancel && !$0.state.isEnded }
             guard !live.isEmpty, let listed = queued(live.map(\.id)) else { continue }
-            for job in live { update(job, to: listed[job.id] ?? .ended("gone from squeue"), at: now) }
+            for job in live { update(job, to: listed[job.id] ?? .ended(finalState(job.id) ?? "gone from squeue"), at: now) }
         }
     }
 
@@ -187,7 +239,8 @@ final class SlurmSession: Sendable {
         case .ended(let how):
             for member in job.members {
                 note(member, "slurm job \(job.id) ended: \(how)")
-                // Its manager is gone, or never came: the relay has nothing left to wait for.
+                // Its manager is gone, or never came: the stream has nothing left to wait for.
+                member.process.endReason.withLock { $0 = $0 ?? "slurm job \(job.id) ended: \(how)" }
                 member.process.signal(SIGTERM)
             }
         }

@@ -34,6 +34,16 @@ def random_uuid(x, side):
     return const(f"{x}-{uuid.uuid4()}", side)
 
 
+@python_app
+def boom(x):
+    raise ValueError(f"boom {x}")
+
+
+@join_app(cache=True)
+def fails_inside(x):
+    return boom(x)
+
+
 @join_app(cache=True)
 def pair(x, side):
     import os, uuid
@@ -52,5 +62,7 @@ with parsl.load(config):
     print("value", value)
     pairs = [pair(5, side).result(), pair(5, side).result()]
     print("pair", pairs)
+    failures = [fails_inside(1).exception() for _ in range(2)]
+    print("failure", type(failures[0]).__name__, failures[0] is failures[1])
     print("from_memo", first.task_record["from_memo"], [f.task_record["from_memo"] for f in again], [f.task_status() for f in again],
           again[0].task_record["hashsum"] == first.task_record["hashsum"])

@@ -20,3 +20,6 @@ print(show({key: [30, word("ten")], word("b"): 20}).result(timeout=30))
 print(show({word("x"), word("y")}).result(timeout=30))
 print(show(frozenset({"plain"})).result(timeout=30))
 print(show([([word("deep")],)]).result(timeout=30))
+ended = [word("p"), word("q")]
+[f.result(timeout=30) for f in ended]  # futures that have ended: their values, in a set too
+print(show(set(ended)).result(timeout=30), show(frozenset([ended[0]])).result(timeout=30))
