@@ -131,6 +131,27 @@ struct PayloadTests {
         #expect(!FileManager.default.fileExists(atPath: stale) && FileManager.default.fileExists(atPath: alive))
     }
 
+    @Test func aCheckpointedLargeResultIsReadableAfterItsSegmentsAreGone() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-payload-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        func run() throws -> (Int, Bool) {
+            var config = Config(executors: [HighThroughputExecutor(label: "htex", maxWorkers: 1,
+                                                                   provider: LocalProvider(initBlocks: 1, maxBlocks: 1))],
+                                runDirectory: "\(folder)/runinfo", python: PythonConfiguration(searchPaths: [samplesFolder]))
+            config.checkpoints = Checkpoints(mode: .taskExit)
+            let dfk = try DataFlowKernel(config: config)
+            defer { dfk.shutdown() }
+            let made = try dfk.pythonApp(module: "engine_samples", function: "make_payload", options: AppOptions(cache: .arguments))(2 * Self.mebibyte)
+            guard case .pickled(let pickled) = try made.result() else { throw ConversionError(message: "not pickled") }
+            let size = try withGIL { try Int(python: try PythonSide.builtin("len").call([try pickled.load()])) }
+            return (size, pickled.lease != nil)
+        }
+        let first = try run()
+        #expect(first == (2 * Self.mebibyte, true))  // from a worker, through a segment
+        let again = try run()
+        #expect(again == (2 * Self.mebibyte, false))  // from the checkpoint: the bytes inline, no segment
+    }
+
     /// The engine leases exactly the segments each vector of `contracts/payloads/` names.
     @Test func segmentNamesOfTheContractVectors() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
