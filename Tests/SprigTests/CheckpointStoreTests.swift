@@ -1,4 +1,5 @@
 import Foundation
+import PythonBridge
 import Sprig
 import Testing
 
@@ -39,6 +40,36 @@ struct CheckpointStoreTests {
         #expect(try CheckpointStore(folder: folder, create: false).keys().isEmpty)
         try again.write([Self.row("k1", "1", task: 7)])
         #expect(try CheckpointStore(folder: folder, create: false).result(hash: Self.row("", "1", task: 0).1.hash) != nil)
+    }
+
+    @Test func theIndexHoldsOneParslRecordPerEntryWritten() throws {
+        let h = try Harness()
+        defer { h.close() }
+        let folder = Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try CheckpointStore(folder: folder, create: true)
+        try store.write([Self.row("k1", "1", task: 1), Self.row("k2", "2", task: 2)])
+        try store.write([Self.row("k1", "1", task: 3), Self.row("kë", "3", task: 4)])  // (k1 is not written twice)
+        let records = try withGIL {
+            let code = """
+                import pickle
+                def _records(path):
+                    out = []
+                    with open(path, 'rb') as f:
+                        while True:
+                            try:
+                                out.append(pickle.load(f))
+                            except EOFError:
+                                return repr(out)
+                """
+            let namespace = try Python.evaluate("{}")
+            _ = try Python.evaluate("exec").call([try code.toPython(), namespace])
+            return try String(python: namespace.callMethod("__getitem__", "_records").call([try "\(folder)/\(CheckpointStore.indexName)".toPython()]))
+        }
+        let hashes = ["1", "2", "3"].map { Self.row("", $0, task: 0).1.hash }
+        #expect(records == "[{'hash': 'k1', 'exception': None, 'sprig_result': '\(hashes[0])'}, "
+                + "{'hash': 'k2', 'exception': None, 'sprig_result': '\(hashes[1])'}, "
+                + "{'hash': 'kë', 'exception': None, 'sprig_result': '\(hashes[2])'}]")
     }
 
     @Test func aStoreOfTheFirstLayoutIsStillReadAndWritten() throws {

@@ -154,22 +154,30 @@ package final class CheckpointStore {
             }
         }
         let (results, entries) = (insertResult!, insertEntry!)
-        var (newResults, newKeys) = (Set<String>(), Set<String>())
         var written: [StoredEntry] = []
+        var newResults: [String] = []
         written.reserveCapacity(rows.count)
-        try database.transaction {
-            for (entry, result) in rows {
-                guard layout == .keyed || (!storedKeys.contains(entry.key) && newKeys.insert(entry.key).inserted) else { continue }
-                if layout == .keyed || (!storedResults.contains(entry.resultHash) && newResults.insert(entry.resultHash).inserted) {
-                    try results.run([.text(entry.resultHash), .text(result.encoding.rawValue), .blob(Data(result.bytes))])
+        do {
+            try database.transaction {
+                for (entry, result) in rows {
+                    guard layout == .keyed || storedKeys.insert(entry.key).inserted else { continue }
+                    written.append(entry)
+                    if layout == .keyed || storedResults.insert(entry.resultHash).inserted {
+                        newResults.append(entry.resultHash)
+                        try results.run([.text(entry.resultHash), .text(result.encoding.rawValue), .blob(Data(result.bytes))])
+                    }
+                    try entries.run([.text(entry.key), .text(entry.resultHash), .text(entry.app), .text(entry.kind),
+                                     .integer(Int64(entry.task)), .real(entry.time)])
                 }
-                try entries.run([.text(entry.key), .text(entry.resultHash), .text(entry.app), .text(entry.kind),
-                                 .integer(Int64(entry.task)), .real(entry.time)])
-                written.append(entry)
             }
+        } catch {
+            // Rolled back: none of them is stored.
+            if layout == .appended {
+                for entry in written { storedKeys.remove(entry.key) }
+                for hash in newResults { storedResults.remove(hash) }
+            }
+            throw error
         }
-        storedResults.formUnion(newResults)
-        storedKeys.formUnion(newKeys)
         try PickleIndex.append(written, to: (folder as NSString).appendingPathComponent(Self.indexName))
     }
 
