@@ -21,13 +21,15 @@ import Synchronization
 ///
 /// With a ``Checkpoints/mode`` it writes this run's successes, hits included, to
 /// `<run folder>/checkpoint/cache.db`: at once in ``Checkpoints/Mode/taskExit`` mode (one
-/// transaction for whatever arrived since the thread last woke), else when the mode says and at
-/// ``close()``.
+/// transaction for whatever arrived since the thread last woke, and a task's future completes only
+/// once its row is committed, so `kill -9` of the engine never loses a task that had finished),
+/// else when the mode says and at ``close()``.
 final class Memoizer: Sendable {
     private enum Item: Sendable {
         case check(MemoTicket, @Sendable (MemoVerdict) -> Void)
-        /// A success of this run to store (its outcome is already in ``known``).
-        case store(MemoTicket, any Sendable)
+        /// A success of this run to store (its outcome is already in ``known``), and what to run
+        /// once it is committed (``Checkpoints/Mode/taskExit``).
+        case store(MemoTicket, any Sendable, (@Sendable () -> Void)?)
         case flush(DispatchSemaphore?)
     }
 
@@ -107,15 +109,19 @@ final class Memoizer: Sendable {
 
     /// Records how a task ended (after its last try), before its future completes: a later check
     /// of the same call sees it at once. A success to store is handed to the memoizer's thread.
-    func record(_ ticket: MemoTicket, _ outcome: Outcome) {
-        guard settings.memoize, let key = ticket.key?.value else { return }
+    /// `then` completes the task: at once, or, for a success in ``Checkpoints/Mode/taskExit`` mode,
+    /// on the memoizer's thread once the success is committed to the store.
+    func record(_ ticket: MemoTicket, _ outcome: Outcome, then: @escaping @Sendable () -> Void = {}) {
+        guard settings.memoize, let key = ticket.key?.value else { return then() }
         switch outcome {
         case .success(let value):
             known.withLock { $0[key] = .value(value) }
-            if settings.mode != nil { _ = push(.store(ticket, value)) }
+            guard let mode = settings.mode else { return then() }
+            let committed = mode == .taskExit
+            if !push(.store(ticket, value, committed ? then : nil)) || !committed { then() }
         case .failure(let error):
-            if error is MemoizedFailure { return }
-            known.withLock { $0[key] = .failure(error, ticket.task) }
+            if !(error is MemoizedFailure) { known.withLock { $0[key] = .failure(error, ticket.task) } }
+            then()
         }
     }
 
@@ -186,23 +192,28 @@ final class Memoizer: Sendable {
         let python = Python.isStarted && items.contains { item in
             switch item {
             case .check(let ticket, _): ticket.key == nil && ticket.request.usesPython
-            case .store(let ticket, let value): ticket.request.encodeUsesPython(value)
+            case .store(let ticket, let value, _): ticket.request.encodeUsesPython(value)
             case .flush: false
             }
         }
         var verdicts: [(@Sendable (MemoVerdict) -> Void, MemoVerdict)] = []
         var flushes: [DispatchSemaphore?] = []
+        var committed: [@Sendable () -> Void] = []
         let work = {
             for item in items {
                 switch item {
                 case .check(let ticket, let then): verdicts.append((then, self.look(up: ticket)))
-                case .store(let ticket, let value): self.store(ticket, value)
+                case .store(let ticket, let value, let then):
+                    self.store(ticket, value)
+                    if let then { committed.append(then) }
                 case .flush(let done): flushes.append(done)
                 }
             }
         }
         if python { withGIL(work) } else { work() }
         if settings.mode == .taskExit { flush(reason: nil) }
+        // Their rows are committed (or their write failed, and said so): their tasks complete.
+        for then in committed { then() }
         for done in flushes {
             flush(reason: "manual")
             done?.signal()

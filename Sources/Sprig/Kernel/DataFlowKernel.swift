@@ -461,8 +461,11 @@ public final class DataFlowKernel: Sendable {
     private func attemptEnded(_ pending: PendingTask, number: Int, failCost: Double, outcome: Outcome, stage: Stage) {
         pending.core.setAttempt(nil)
         guard case .failure(let error) = outcome, !Self.isCancellation(error) else {
-            if case .success = outcome, let ticket = pending.memo, !ticket.request.joins { memoizer?.record(ticket, outcome) }
-            finish(pending.core, outcome, stage: stage, try: number - 1)
+            if case .success = outcome, let ticket = pending.memo, !ticket.request.joins, let memoizer {
+                memoizer.record(ticket, outcome) { [self] in finish(pending.core, outcome, stage: stage, try: number - 1) }
+            } else {
+                finish(pending.core, outcome, stage: stage, try: number - 1)
+            }
             return
         }
         let cost: Double

@@ -3,8 +3,10 @@
     sprig run resume.py FOLDER N
 
 Each execution of an app leaves one file in FOLDER/side (named by the task's argument, the app and
-a fresh id), so a test counts how often each call ran over several runs, killed or not. The answer
-(the sum of (i*i + 1)) goes to FOLDER/answer.txt when the run ends.
+a fresh id), so a test counts how often each call ran over several runs, killed or not; each future
+that completes leaves FOLDER/done/<its cache key>, so a test checks that what had finished when the
+run was killed is in the store. The answer (the sum of (i*i + 1)) goes to FOLDER/answer.txt when
+the run ends.
 """
 
 import os
@@ -22,6 +24,13 @@ from parsl.providers import LocalProvider
 folder, count = sys.argv[1], int(sys.argv[2])
 side = os.path.join(folder, "side")
 os.makedirs(side, exist_ok=True)
+done = os.path.join(folder, "done")
+os.makedirs(done, exist_ok=True)
+
+
+def mark_done(future):
+    if future.exception() is None:
+        open(os.path.join(done, future.task_record["hashsum"]), "w").close()
 
 
 @python_app(cache=True)
@@ -46,7 +55,10 @@ config = Config(
     memoizer=BasicMemoizer(checkpoint_mode="task_exit"),
 )
 with parsl.load(config):
-    results = [plus_one(square(i, side), i, side) for i in range(count)]
+    squares = [square(i, side) for i in range(count)]
+    results = [plus_one(s, i, side) for i, s in enumerate(squares)]
+    for future in squares + results:
+        future.add_done_callback(mark_done)
     answer = sum(f.result() for f in results)
 with open(os.path.join(folder, "answer.txt"), "w") as out:
     out.write(f"{answer}\n")
