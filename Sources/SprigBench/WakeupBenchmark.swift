@@ -17,11 +17,7 @@ func runWakeupBenchmark(rounds: Int) throws {
 /// `sprig-bench roundtrips [--rounds N]`: only sequential no-op round trips on the process
 /// executor (one local block, 2 workers), median and p90 in µs — a short run to profile.
 func runRoundTripBenchmark(rounds: Int) throws {
-    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../python/examples").standardizedFileURL.path
-    let htex = HighThroughputExecutor(label: "htex", maxWorkers: 2, provider: LocalProvider(initBlocks: 1, maxBlocks: 1))
-    let dfk = try DataFlowKernel(config: Config(executors: [htex], runDirectory: NSTemporaryDirectory() + "sprig-bench",
-                                                strategy: .none, python: PythonConfiguration(searchPaths: [folder])))
+    let dfk = try localBlockKernel(label: "htex", runDirectory: NSTemporaryDirectory() + "sprig-bench")
     let noop = try dfk.pythonApp(module: "bench_apps", function: "noop")
     for _ in 0..<200 { _ = try noop().result() }
     var times: [Double] = []
