@@ -12,7 +12,9 @@ each part costs (medians of --rounds single round trips, one in flight, repeated
    (a no-op TASKS frame in, RESULTS frames back);
 4. manager + 2 workers, 4 hops: a real ``sprig.manager`` driven over its stdin/stdout;
 5. the engine (with --engine): ``sprig-bench htex --runs 1 --json``, the kernel's round trip
-   through one local block of 2 workers (submit -> future result), and its 1,000-link chain.
+   through one local block of 2 workers (submit -> future result), and its 1,000-link chain; and
+   ``sprig-bench wakeups``, what waking a Swift thread costs (a semaphore, a pipe read), the
+   floor under each hand-off left in the engine.
 
 For 3 and 4 it also counts, per task, the frames and the reads (wake-ups of this process) that
 carried them back: a worker announces STARTED in a frame of its own before it runs a task, so a
@@ -182,6 +184,12 @@ def engine(path: str) -> tuple[float, float]:
     return figures["latency_median_us"], figures["chain_s"]
 
 
+def engine_wakeups(path: str, rounds: int) -> tuple[float, float]:
+    out = subprocess.run([path, "wakeups", "--rounds", str(rounds)], check=True, capture_output=True, text=True, timeout=120)
+    figures = dict(line.split("=", 1) for line in out.stdout.split())
+    return float(figures["semaphore_us"]), float(figures["pipe_threads_us"])
+
+
 def repeat(measure, times: int = 3):
     values = [measure() for _ in range(times)]
     return tuple(statistics.median(v[i] for v in values) for i in range(len(values[0])))
@@ -212,6 +220,9 @@ def main() -> int:
     print(f"    manager relay's cost over the worker alone:  {managed - alone:7.1f} us "
           f"(the bare extra 2 hops: {pipe4 - pipe2:.1f} us)")
     if options.engine:
+        semaphore, pipe_threads = repeat(lambda: engine_wakeups(options.engine, rounds))
+        print(f"  Swift threads, semaphore there and back:       {semaphore:7.1f} us   (a parked caller or thread woken)")
+        print(f"  Swift threads, pipe there and back:            {pipe_threads:7.1f} us   (a block reader woken by its manager)")
         latency, chain = repeat(lambda: engine(options.engine))
         print(f"  engine, kernel round trip (submit -> result):  {latency:7.1f} us   1,000-link chain {chain:.3f} s")
         print(f"    engine's cost over the manager path:         {latency - managed:7.1f} us")

@@ -37,6 +37,12 @@ case "cache":
 case "spawn":
     // Thread-executor bash apps against a bare posix_spawn + waitpid loop, alternating.
     try runSpawnBenchmark(Array(arguments.dropFirst()))
+case "wakeups":
+    // The floors under the engine's hand-offs: a semaphore and a pipe between two threads.
+    try runWakeupBenchmark(rounds: arguments.firstIndex(of: "--rounds").flatMap { Int(arguments[arguments.index(after: $0)]) } ?? 5_000)
+case "roundtrips":
+    // Only sequential no-op round trips on the process executor: a short run to profile.
+    try runRoundTripBenchmark(rounds: arguments.firstIndex(of: "--rounds").flatMap { Int(arguments[arguments.index(after: $0)]) } ?? 2_000)
 case "script":
     try runScriptBenchmark(runs: arguments.firstIndex(of: "--runs").flatMap { Int(arguments[arguments.index(after: $0)]) } ?? 5)
 default:

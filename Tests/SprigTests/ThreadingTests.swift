@@ -5,6 +5,25 @@ import Testing
 
 @Suite("Threads and descriptors", .timeLimit(.minutes(1)))
 struct ThreadingTests {
+    /// Waits stop spinning once spins keep missing their results (slow results: the spin only
+    /// takes a core from what produces them), probe now and then, and spin again after a hit.
+    @Test func waitsSpinOnlyWhileSpinningFindsResults() {
+        var verdict = SpinVerdict()
+        var missing: [Bool] = []
+        for _ in 0..<SpinVerdict.giveUpAfter {
+            missing.append(verdict.shouldSpin())
+            verdict.spun(found: false)
+        }
+        #expect(missing == Array(repeating: true, count: SpinVerdict.giveUpAfter))
+        let next = (0..<SpinVerdict.probeEvery).map { _ in verdict.shouldSpin() }
+        #expect(next == Array(repeating: false, count: SpinVerdict.probeEvery - 1) + [true])  // parks, then one probe
+        verdict.spun(found: true)  // the probe found its result: results are quick again
+        let again = [verdict.shouldSpin(), verdict.shouldSpin()]
+        verdict.spun(found: false)
+        let afterOneMiss = verdict.shouldSpin()  // one miss is not enough to stop
+        #expect(again == [true, true] && afterOneMiss)
+    }
+
     /// Every caller of `join()` returns only once the thread's closure has returned — a second
     /// joiner too (it used to return at once, on an unsynchronised flag, while the thread still ran).
     @Test func everyJoinerWaitsForTheEnd() throws {

@@ -121,8 +121,8 @@ package final class TaskCore: Sendable {
 
     /// Blocks the calling thread until the task ends, or until `timeout` passes (then `nil`).
     ///
-    /// Spins briefly first: a parked thread takes ~40 µs to wake on this kind of VM, longer than
-    /// many tasks run, so short waits never park.
+    /// Spins briefly first while spinning pays (``SpinVerdict``): a parked thread takes ~40 µs to
+    /// wake on this kind of VM, longer than many tasks run, so short waits never park.
     package func wait(timeout: Duration? = nil) -> Outcome? {
         if let outcome = spinUntilDone() { return outcome }
         let semaphore = DispatchSemaphore(value: 0)
@@ -139,6 +139,8 @@ package final class TaskCore: Sendable {
     }
 
     private func spinUntilDone() -> Outcome? {
+        if isDone { return outcome }
+        guard Spin.verdict.withLock({ $0.shouldSpin() }) else { return nil }
         Spin.waiters.add(1, ordering: .relaxed)
         defer {
             Spin.waiters.subtract(1, ordering: .relaxed)
@@ -146,10 +148,16 @@ package final class TaskCore: Sendable {
         }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: Spin.time)
+        var found = false
         repeat {
-            for _ in 0..<64 where isDone { return outcome }
-        } while clock.now < deadline
-        return isDone ? outcome : nil
+            for _ in 0..<64 where isDone {
+                found = true
+                break
+            }
+        } while !found && clock.now < deadline
+        found = found || isDone
+        Spin.verdict.withLock { $0.spun(found: found) }
+        return found ? outcome : nil
     }
 }
 
