@@ -42,10 +42,13 @@ struct CheckpointTests {
     func killedWorkflowResumesAndEachTaskRunsOnceUnlessItWasRunning() throws {
         let folder = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let count = 150  // 300 tasks: square(i), then plus_one(square(i))
+        let count = 500  // 1,000 tasks: square(i), then plus_one(square(i))
         let mark = UUID().uuidString
         var lostAtKills = 0
-        for (run, killAt) in [60, 140, 220].enumerated() {
+        // Three kills at random points of the whole workflow's executions (told when a check fails).
+        let first = Int.random(in: 50...300), second = first + Int.random(in: 100...300)
+        let killPoints = [first, second, second + Int.random(in: 100...300)]
+        for (run, killAt) in killPoints.enumerated() {
             let before = Self.executions(in: folder).values.reduce(0, +)
             let committed = try AppCache.entries(in: "\(folder)/runinfo").map(\.key)
             let process = Process()
@@ -58,7 +61,7 @@ struct CheckpointTests {
             let reached = eventually(timeout: .seconds(60)) { Self.executions(in: folder).values.reduce(0, +) >= killAt }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            try #require(reached, "run \(run) never reached \(killAt) executions")
+            try #require(reached, "run \(run) never reached \(killAt) executions (kills at \(killPoints))")
             #expect(process.terminationReason == .uncaughtSignal)
             // Managers and workers end when the engine's pipe closes: nothing is left.
             #expect(eventually(timeout: .seconds(20)) { Self.marked(mark).isEmpty }, "left: \(Self.marked(mark))")
@@ -70,7 +73,7 @@ struct CheckpointTests {
             #expect(ranNow - newlyStored >= 0)
             // Every task whose future had completed is in the store: only unfinished ones run again.
             let finished = Set((try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/done")) ?? [])
-            #expect(finished.subtracting(stored).isEmpty, "run \(run): finished but not stored: \(finished.subtracting(stored).count)")
+            #expect(finished.subtracting(stored).isEmpty, "run \(run) (kills at \(killPoints)): finished but not stored: \(finished.subtracting(stored).count)")
         }
         let final = try runSprig(["run", "\(Self.scripts)/resume.py", folder, "\(count)"], timeout: .seconds(120),
                                  environment: ["SPRIG_TEST_MARK": mark])
