@@ -121,8 +121,10 @@ struct SlurmTests {
             seen = bytearray()
             while True:
                 ready, _, _ = select.select([raw, sys.stdin], [], [], 10)
-                if sys.stdin in ready or not ready: break
-                seen += raw.recv(65536)
+                if raw in ready:  # (drained first: frames still queued when stdin closes count)
+                    seen += raw.recv(65536)
+                elif sys.stdin in ready or not ready:
+                    break
             marker = sys.argv[1].encode()
             print(len(seen), marker in seen, b"cloudpickle" in seen, flush=True)
             """
