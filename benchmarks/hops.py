@@ -44,11 +44,7 @@ import sample_apps  # noqa: E402
 from client import PY, ManagerProcess, encode_task, manager_env  # noqa: E402
 
 from sprig import serialize  # noqa: E402
-
-HEADER = struct.Struct("<IB")
-TASKS, RESULTS, HEARTBEAT, SHUTDOWN = 3, 4, 5, 6
-RESULT_HEAD = struct.Struct("<QBI")
-STARTED = 4
+from sprig.protocol import HEADER, RESULT_HEAD, RESULTS, STATUS_STARTED, TASKS, FrameReader  # noqa: E402
 
 
 class Counter:
@@ -73,7 +69,8 @@ class DirectWorker:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.wfd = self.proc.stdin.fileno()
         self.rfd = self.proc.stdout.fileno()
-        self.buffer = bytearray()
+        self.reader = FrameReader(self.rfd)
+        self.frames: list[tuple[int, memoryview]] = []  # read, not yet looked at
         self.next_id = 1
         self.fn_sent = False
         self.call = serialize.dumps_call((), {})
@@ -92,12 +89,8 @@ class DirectWorker:
         """Reads frames until the result of ``task_id`` (any RESULTS frame when None)."""
         deadline = time.monotonic() + seconds
         while True:
-            while len(self.buffer) >= 5:
-                length, kind = HEADER.unpack_from(self.buffer, 0)
-                if len(self.buffer) < 5 + length:
-                    break
-                body = bytes(self.buffer[5 : 5 + length])
-                del self.buffer[: 5 + length]
+            while self.frames:
+                kind, body = self.frames.pop(0)
                 if kind != RESULTS:
                     continue
                 counter.frames += 1
@@ -108,16 +101,16 @@ class DirectWorker:
                 for _ in range(count):
                     tid, status, size = RESULT_HEAD.unpack_from(body, offset)
                     offset += RESULT_HEAD.size + size
-                    if tid == task_id and status != STARTED:
+                    if tid == task_id and status != STATUS_STARTED:
                         return
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
                 raise RuntimeError("no result from the worker in time")
-            data = os.read(self.rfd, 1 << 16)
-            if not data:
+            frames = self.reader.read()
+            if frames is None:
                 raise RuntimeError("the worker closed its output")
             counter.reads += 1
-            self.buffer += data
+            self.frames += frames
 
     def round_trips(self, rounds: int) -> tuple[list[float], Counter]:
         counter = Counter()
