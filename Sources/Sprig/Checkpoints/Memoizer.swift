@@ -116,9 +116,11 @@ final class Memoizer: Sendable {
         switch outcome {
         case .success(let value):
             known.withLock { $0[key] = .value(value) }
-            guard let mode = settings.mode else { return then() }
-            let committed = mode == .taskExit
-            if !push(.store(ticket, value, committed ? then : nil)) || !committed { then() }
+            switch settings.mode {
+            case nil: then()
+            case .taskExit?: if !push(.store(ticket, value, then)) { then() }  // (completes once committed)
+            case _?: _ = push(.store(ticket, value, nil)); then()
+            }
         case .failure(let error):
             if !(error is MemoizedFailure) { known.withLock { $0[key] = .failure(error, ticket.task) } }
             then()

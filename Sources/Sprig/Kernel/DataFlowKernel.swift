@@ -330,9 +330,11 @@ public final class DataFlowKernel: Sendable {
 
     /// A new task's core, with the next task id (and its cache ticket, for a cached call).
     private func newCore(app: String, outputs: [File] = [], memo: MemoRequest? = nil) -> TaskCore {
-        let id = TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+        let id = nextTaskID()
         return TaskCore(id: id, appName: app, outputs: outputs, memo: memo.map { MemoTicket($0, task: id) })
     }
+
+    private func nextTaskID() -> TaskID { TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue) }
 
     private func accept() -> Bool {
         let accepted = lifecycle.withLock { state in
@@ -348,7 +350,7 @@ public final class DataFlowKernel: Sendable {
     /// (a join app's outer future, which ends when the futures its function returned end).
     /// `memo`: the cache ticket it shares (a cached join app's outer task shares its body's).
     package func makeExternalTask(app: String, memo: MemoTicket? = nil) -> TaskCore {
-        let core = TaskCore(id: TaskID(nextID.wrappingAdd(1, ordering: .relaxed).oldValue), appName: app, memo: memo)
+        let core = TaskCore(id: nextTaskID(), appName: app, memo: memo)
         recorder.record(.taskSubmitted(core.id, app: app, dependencies: []))
         if accept() {
             counts.withLock { $0.pending -= 1; $0.running += 1 }
