@@ -109,6 +109,25 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
         }.filter(processExists)
     }
 
+    /// The CPU time (user + system, seconds) the live processes of this run's jobs have used so
+    /// far: the manager and workers on the node (and whatever else carries the block there), told
+    /// by their environment's `SLURM_JOB_ID`.
+    func jobCPUSeconds() -> Double {
+        let jobs = Set(cluster.jobs(named: jobPrefix).map { "SLURM_JOB_ID=\($0)" })
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).reduce(0.0) { total, pid in
+            guard let environment = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")),
+                  environment.split(separator: 0).contains(where: { jobs.contains(String(decoding: $0, as: UTF8.self)) }),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return total }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the name.
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return total }
+            return total + (user + system) / ticks
+        }
+    }
+
     /// The submit script of block `number`.
     func submitScript(_ number: Int) throws -> String {
         try String(contentsOfFile: "\(runDirectory)/submit_scripts/block-\(number).sbatch", encoding: .utf8)
