@@ -318,7 +318,7 @@ struct SlurmTests {
             for _ in 0..<200 { _ = try noop().result(as: Int?.self) }
             return (rate, (ContinuousClock.now - one) / 200)
         }
-        let h = try SlurmHarness("local", workers: 2)
+        let h = try SlurmHarness("local", workers: 2, python: try SlurmHarness.embeddedPython())
         defer { h.close() }
         let slurm = try measure(h.dfk)
         let folder = try scratchFolder()
@@ -359,7 +359,7 @@ struct SlurmTests {
             done()
             return (cpuSeconds(children: children) - started) / Double(burst + serial)
         }
-        let h = try SlurmHarness("local", workers: 2)
+        let h = try SlurmHarness("local", workers: 2, python: try SlurmHarness.embeddedPython())
         var node = (start: 0.0, end: 0.0)
         let slurm = try perTask(h.dfk, children: true, before: { node.start = h.jobCPUSeconds() }) {
             node.end = h.jobCPUSeconds()
