@@ -154,9 +154,10 @@ public struct SlurmProvider: ExecutionProvider {
         let logPath = command.logFolder + "/block.stderr"
         let (process, stream) = try ConnectBackStream.start(
             block: block, address: address, ports: command.portRange, context: session.tls, secret: session.credentials.secretBytes,
-            heartbeat: command.heartbeatPeriod, logPath: logPath, host: "slurm", first: bundle,
+            heartbeat: command.heartbeatPeriod, logPath: logPath, host: "slurm",
             onReap: { code in session.blockEnded(block: block, cleanly: code == 0) })
         do {
+            try writeAll(process.input, bundle)
             // The loader runs inside the connector (it reads the bundle from the connection).
             let loader = ["--expect-python", command.pythonVersion, "--script-dir", ".", "--"]
                 + command.arguments + ["--logdir", "logs/block-\(block)"]
