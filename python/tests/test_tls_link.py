@@ -11,6 +11,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -207,4 +208,32 @@ def test_the_connector_runs_the_manager_over_its_own_tls_connection_and_leaves_n
             node.kill()
             node.wait(5)
         stderr.close()
+        engine.listener.close()
+
+
+def test_a_node_python_of_another_version_answers_with_one_hello_over_the_connection_and_starts_nothing(certificate, tmp_path: Path) -> None:
+    secret, block = os.urandom(32), 3
+    engine = Engine(certificate, secret, block)
+    fingerprint = ssl.PEM_cert_to_DER_cert(Path(certificate[0]).read_text())
+    boot = ["--expect-python", "3.99", "--script-dir", str(tmp_path / "node"), "--", "--workers", "2", "--block-id", str(block)]
+    line = {"address": "127.0.0.1", "fingerprint": connector.fingerprint(fingerprint), "secret": secret.hex(),
+            "nodes": [{"block": block, "port": engine.port, "boot": boot}]}
+    node = subprocess.Popen([PY, "-X", "utf8", "-c", connector.source()], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, env=manager_env(), cwd=str(tmp_path))
+    try:
+        node.stdin.write((json.dumps(line) + "\n").encode())
+        node.stdin.close()
+        engine.accept()
+        engine.sock.sendall(make_bundle())
+        hello = json.loads(engine.frame_of(HELLO))
+        assert hello["workers"] == 0 and hello["python"] == "%d.%d" % sys.version_info[:2]
+        engine.sock.sendall(frame(HELLO_ACK, json.dumps({"ok": False, "error": "wrong Python"}).encode()))
+        assert node.wait(10) == 3
+        assert b"expects 3.99" in node.stderr.read()
+        assert not (tmp_path / "node").exists() or not any((tmp_path / "node").iterdir()), "nothing was unpacked"
+    finally:
+        if node.poll() is None:
+            node.kill()
+            node.wait(5)
+        node.stderr.close()
         engine.listener.close()
