@@ -163,22 +163,41 @@ class Engine:
                 return body
 
 
-def test_the_connector_runs_the_manager_over_its_own_tls_connection_and_leaves_nothing(certificate, tmp_path: Path) -> None:
-    secret, block = os.urandom(32), 7
+def start_node(certificate: tuple[str, str], tmp_path: Path, block: int, boot: list[str]) -> tuple[Engine, subprocess.Popen]:
+    """An engine here and a connector (what a Slurm job runs) given its connect line; the bundle
+    is sent once the connector has passed the handshake. The connector's stderr is a pipe."""
+    secret = os.urandom(32)
     engine = Engine(certificate, secret, block)
     fingerprint = ssl.PEM_cert_to_DER_cert(Path(certificate[0]).read_text())
-    boot = ["--script-dir", str(tmp_path / "node"), "--", "--workers", "2", "--block-id", str(block),
-            "--heartbeat-period", "0.5", "--heartbeat-threshold", "10"]
     line = {"address": "127.0.0.1", "fingerprint": connector.fingerprint(fingerprint), "secret": secret.hex(),
             "nodes": [{"block": block, "port": engine.port, "boot": boot}]}
-    stderr = open(tmp_path / "connector.err", "wb")
-    node = subprocess.Popen([PY, "-X", "utf8", "-c", connector.source()], stdin=subprocess.PIPE, stderr=stderr,
+    node = subprocess.Popen([PY, "-X", "utf8", "-c", connector.source()], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, env=manager_env(), cwd=str(tmp_path))
     try:
         node.stdin.write((json.dumps(line) + "\n").encode())
         node.stdin.close()
         engine.accept()
         engine.sock.sendall(make_bundle())
+    except BaseException:
+        stop_node(engine, node)
+        raise
+    return engine, node
+
+
+def stop_node(engine: Engine, node: subprocess.Popen) -> None:
+    if node.poll() is None:
+        node.kill()
+        node.wait(5)
+    node.stderr.close()
+    engine.listener.close()
+
+
+def test_the_connector_runs_the_manager_over_its_own_tls_connection_and_leaves_nothing(certificate, tmp_path: Path) -> None:
+    block = 7
+    boot = ["--script-dir", str(tmp_path / "node"), "--", "--workers", "2", "--block-id", str(block),
+            "--heartbeat-period", "0.5", "--heartbeat-threshold", "10"]
+    engine, node = start_node(certificate, tmp_path, block, boot)
+    try:
         hello = json.loads(engine.frame_of(HELLO))
         assert hello["pid"] == node.pid, "the manager is the connector's own process"
         engine.sock.sendall(frame(HELLO_ACK, json.dumps({"ok": True}).encode()))
@@ -204,27 +223,13 @@ def test_the_connector_runs_the_manager_over_its_own_tls_connection_and_leaves_n
         assert node.wait(10) == 0
         assert wait_gone(workers, 5) == []
     finally:
-        if node.poll() is None:
-            node.kill()
-            node.wait(5)
-        stderr.close()
-        engine.listener.close()
+        stop_node(engine, node)
 
 
 def test_a_node_python_of_another_version_answers_with_one_hello_over_the_connection_and_starts_nothing(certificate, tmp_path: Path) -> None:
-    secret, block = os.urandom(32), 3
-    engine = Engine(certificate, secret, block)
-    fingerprint = ssl.PEM_cert_to_DER_cert(Path(certificate[0]).read_text())
-    boot = ["--expect-python", "3.99", "--script-dir", str(tmp_path / "node"), "--", "--workers", "2", "--block-id", str(block)]
-    line = {"address": "127.0.0.1", "fingerprint": connector.fingerprint(fingerprint), "secret": secret.hex(),
-            "nodes": [{"block": block, "port": engine.port, "boot": boot}]}
-    node = subprocess.Popen([PY, "-X", "utf8", "-c", connector.source()], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, env=manager_env(), cwd=str(tmp_path))
+    boot = ["--expect-python", "3.99", "--script-dir", str(tmp_path / "node"), "--", "--workers", "2", "--block-id", "3"]
+    engine, node = start_node(certificate, tmp_path, 3, boot)
     try:
-        node.stdin.write((json.dumps(line) + "\n").encode())
-        node.stdin.close()
-        engine.accept()
-        engine.sock.sendall(make_bundle())
         hello = json.loads(engine.frame_of(HELLO))
         assert hello["workers"] == 0 and hello["python"] == "%d.%d" % sys.version_info[:2]
         engine.sock.sendall(frame(HELLO_ACK, json.dumps({"ok": False, "error": "wrong Python"}).encode()))
@@ -232,8 +237,4 @@ def test_a_node_python_of_another_version_answers_with_one_hello_over_the_connec
         assert b"expects 3.99" in node.stderr.read()
         assert not (tmp_path / "node").exists() or not any((tmp_path / "node").iterdir()), "nothing was unpacked"
     finally:
-        if node.poll() is None:
-            node.kill()
-            node.wait(5)
-        node.stderr.close()
-        engine.listener.close()
+        stop_node(engine, node)
