@@ -38,7 +38,10 @@ public final class DataFlowKernel: Sendable {
     let memoizer: Memoizer?
 
     private struct Lifecycle {
-        enum Phase { case running, draining, shutDown }
+        /// `waiting`: a shutdown waits for the tasks in flight and still accepts new ones (a join
+        /// app's inner tasks, a callback's follow-up), as Parsl accepts them while it waits for
+        /// current tasks before its cleanup; `draining`: it stops the executors and refuses them.
+        enum Phase { case running, waiting, draining, shutDown }
         var phase = Phase.running
         var live = 0
         var drainWaiters: [DispatchSemaphore] = []
@@ -124,7 +127,9 @@ public final class DataFlowKernel: Sendable {
     }
 
     /// Waits for every task submitted so far (and those they wait for), then stops the executors'
-    /// threads and processes. Later calls of apps fail at once with ``TaskError/Reason/kernelShutDown``.
+    /// threads and processes. Calls made while it waits (a join app's inner tasks, a callback's
+    /// follow-up) are accepted and waited for too; later ones fail at once with
+    /// ``TaskError/Reason/kernelShutDown``.
     /// Calling it again waits for the first call to finish (at once, from a callback or an app,
     /// which the first call may be waiting for), then does nothing.
     public func shutdown() { shutdown(waitingForTasks: true) }
@@ -138,9 +143,9 @@ public final class DataFlowKernel: Sendable {
         let shouldStop: Bool? = lifecycle.withLock { state in
             switch state.phase {
             case .running:
-                state.phase = .draining
+                state.phase = waitingForTasks ? .waiting : .draining
                 return true
-            case .draining:
+            case .waiting, .draining:
                 guard !JoinableThread.isCurrentEngineThread else { return nil }
                 state.stopWaiters.append(waiter)
                 return false
@@ -153,7 +158,8 @@ public final class DataFlowKernel: Sendable {
             return
         }
         if waitingForTasks {
-            waitForCurrentTasks()
+            logger.info("shutdown: waiting for the tasks in flight", metadata: ["sprig.tasks": "\(tasksInFlight)"])
+            waitForTheLastTask()
         }
         for executor in executors { executor.shutdown() }
         memoizer?.close()
@@ -198,6 +204,24 @@ public final class DataFlowKernel: Sendable {
             return true
         }
         if mustWait { semaphore.wait() }
+    }
+
+    /// Waits until no task is in flight, then refuses new ones in the same step, so that a task
+    /// submitted while waiting (from a running join app or a callback) is waited for too.
+    private func waitForTheLastTask() {
+        while true {
+            let semaphore = DispatchSemaphore(value: 0)
+            let done = lifecycle.withLock { state in
+                guard state.live > 0 else {
+                    state.phase = .draining
+                    return true
+                }
+                state.drainWaiters.append(semaphore)
+                return false
+            }
+            if done { return }
+            semaphore.wait()
+        }
     }
 
     /// How many submitted tasks have not ended.
@@ -338,7 +362,7 @@ public final class DataFlowKernel: Sendable {
 
     private func accept() -> Bool {
         let accepted = lifecycle.withLock { state in
-            guard state.phase == .running else { return false }
+            guard state.phase == .running || state.phase == .waiting else { return false }
             state.live += 1
             return true
         }
