@@ -99,3 +99,15 @@ def ended(tid: int, state: str, executors: tuple[str, ...] | None, ran: bool, tr
 
 
 __all__ = ["enabled", "submitted", "ended", "loaded"]
+
+
+def summary(counts: dict[Any, int]) -> None:
+    """The records of a cleanup (call when :func:`enabled`): ``Summary of tasks in DFK:``, then one
+    ``Tasks in state States.X: N`` per state (zero counts too), then ``End of summary`` — the
+    lines Parsl logs as its kernel cleans up, which tools and tests read."""
+    from sprig.states import States
+
+    logger.info("Summary of tasks in DFK:")
+    for state in States:
+        logger.info("Tasks in state %s: %s", state, counts.get(state, 0))
+    logger.info("End of summary")

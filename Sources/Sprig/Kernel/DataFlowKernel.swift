@@ -59,8 +59,9 @@ public final class DataFlowKernel: Sendable {
         try config.validate()
         self.config = config
         self.runFolder = try RunFolder.claim(base: config.runDirectory)
-        let logFile = try LogFile(path: (runFolder as NSString).appendingPathComponent("parsl.log"))
-        let outputs: [any LogHandler] = [FileLogHandler(file: logFile, level: Self.runLogLevel)] + (logger.map { [$0.handler] } ?? [])
+        let logFile = config.writesRunLog ? try LogFile(path: (runFolder as NSString).appendingPathComponent("parsl.log")) : nil
+        let runLog: [any LogHandler] = logFile.map { [FileLogHandler(file: $0, level: Self.runLogLevel)] } ?? []
+        let outputs = runLog + (logger.map { [$0.handler] } ?? [])
         // The database first: a batch's lines reach parsl.log only once the batch is committed, so
         // a task the log says ended is in the database, even if the engine is killed right after.
         var sinks: [any RunSink] = []
@@ -68,13 +69,17 @@ public final class DataFlowKernel: Sendable {
             let path = monitoring.database(runDirectory: config.runDirectory)
             do {
                 sinks.append(try MonitoringWriter(options: monitoring, path: path, runFolder: runFolder, runID: runID) { message in
-                    logFile.append(FileLogHandler.prefix(Date()) + " WARNING sprig: " + message)
+                    if let logFile {
+                        logFile.append(FileLogHandler.prefix(Date()) + " WARNING sprig: " + message)
+                    } else {
+                        logger?.warning("\(message)")
+                    }
                 })
             } catch {
                 throw ConfigError(message: "cannot open the monitoring database \(path): \(error)")
             }
         }
-        sinks.append(RunLog(outputs: outputs, files: [logFile]))
+        sinks.append(RunLog(outputs: outputs, files: logFile.map { [$0] } ?? []))
         let recorder = try RunRecorder(sinks: sinks)
         self.recorder = recorder
         let level = outputs.map(\.logLevel).min() ?? Self.runLogLevel

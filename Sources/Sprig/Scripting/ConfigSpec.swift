@@ -21,13 +21,16 @@ struct ConfigSpec: Codable, Equatable, Sendable {
     var monitoring: MonitoringSpec?
     /// App caching and checkpoints.
     var checkpoints: CheckpointsSpec
+    /// Whether the engine writes `<run>/parsl.log` (False when the script's `initialize_logging` is
+    /// False or a log config of Python's, which then receives the engine's lines).
+    var runLog: Bool
 
     enum StrategyName: String, Codable, Sendable { case simple, none }
 
     enum CodingKeys: String, CodingKey {
         case executors, retries, strategy
         case runDirectory = "run_dir", maxIdleTime = "max_idletime", stdAutopath = "std_autopath"
-        case joinExecutor = "join_executor", monitoring, checkpoints
+        case joinExecutor = "join_executor", monitoring, checkpoints, runLog = "run_log"
     }
 
     /// The executor join apps (and lifted items) run on: the first thread executor, else one the
@@ -55,6 +58,7 @@ struct ConfigSpec: Codable, Equatable, Sendable {
         stdAutopath = try keys.value(.stdAutopath, default: false)
         monitoring = try keys.decodeIfPresent(MonitoringSpec.self, forKey: .monitoring)
         checkpoints = try keys.value(.checkpoints, default: CheckpointsSpec())
+        runLog = try keys.value(.runLog, default: true)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -68,6 +72,7 @@ struct ConfigSpec: Codable, Equatable, Sendable {
         try keys.encode(joinExecutor, forKey: .joinExecutor)
         try keys.encode(monitoring, forKey: .monitoring)
         try keys.encode(checkpoints, forKey: .checkpoints)
+        try keys.encode(runLog, forKey: .runLog)
     }
 
     /// Decodes a spec from its JSON text.

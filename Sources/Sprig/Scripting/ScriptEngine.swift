@@ -143,6 +143,10 @@ public final class ScriptEngine: Sendable {
                 return try logTargets.add(LogFile(descriptor: descriptor, name: "fd \(descriptor)"),
                                           level: ScriptLogTargets.level(python: Int(python: arguments[1]))).toPython()
             },
+            "add_log_python": { [self] arguments, _ in
+                guard arguments.count == 2 else { throw PythonException("TypeError", "add_log_python takes a callable and a level") }
+                return try logTargets.add(python: arguments[0], level: ScriptLogTargets.level(python: Int(python: arguments[1]))).toPython()
+            },
             "remove_log_target": { [self] arguments, _ in
                 guard let first = arguments.first else { throw PythonException("TypeError", "remove_log_target takes an id") }
                 logTargets.remove(try Int(python: first))
