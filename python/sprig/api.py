@@ -158,6 +158,9 @@ class DataFlowKernel:
         from sprig import task_log
 
         task_log.loaded(engine.run_id(), tuple(e.label for e in config.executors), config.initialize_logging is True)
+        if task_log.enabled():
+            for executor in config.executors:
+                task_log.executor_added(executor)
         #: Whether :meth:`cleanup` has run (Parsl's ``cleanup_called``).
         self.cleanup_called = False
         self._run_dir = engine.run_dir()
@@ -267,8 +270,31 @@ class DataFlowKernel:
 
     @property
     def executors(self) -> dict[str, Any]:
-        """The config's executors by label (empty when the config came from ``sprig run --config``)."""
-        return {e.label: e for e in self.config.executors} if self.config is not None else {}
+        """The config's executors by label, then those :meth:`add_executors` added (the config's are
+        missing when it came from ``sprig run --config``)."""
+        own = {e.label: e for e in self.config.executors} if self.config is not None else {}
+        return {**own, **{e.label: e for e in getattr(self, "_added_executors", ())}}
+
+    def add_executors(self, executors: Any) -> None:
+        """Starts more executors in this loaded config (Parsl's ``add_executors``); apps naming
+        their labels run on them from now on. A label already in use raises ``ValueError``, and
+        none of the executors is added then."""
+        from sprig.executors import Executor
+
+        added = list(executors)
+        for executor in added:
+            if not isinstance(executor, Executor):
+                raise TypeError(f"add_executors: executors must be executors such as ThreadPoolExecutor() or "
+                                f"HighThroughputExecutor(), not {type(executor).__name__}")
+        if not self._is_live():
+            raise errors.NoDataFlowKernelError("add_executors: this config is not loaded (cleaned up, or another was loaded)")
+        _engine_module.add_executors([executor.to_spec() for executor in added])
+        self._added_executors = [*getattr(self, "_added_executors", ()), *added]
+        from sprig import task_log
+
+        if task_log.enabled():
+            for executor in added:
+                task_log.executor_added(executor)
 
     @property
     def memoizer(self) -> Any:

@@ -27,7 +27,10 @@ public final class DataFlowKernel: Sendable {
     let logger: Logger
     /// Writes the run log (and the monitoring database) from the events the kernel and executors record.
     let recorder: RunRecorder
-    private let executors: [any Executor]
+    /// The executors of the moment: the config's, then those ``addExecutors(_:)`` started.
+    private var executors: [any Executor] { lifecycle.withLock { $0.executors } }
+    /// What executors start with; kept for those added later.
+    private let executorContext: ExecutorContext
     private let nextID = Atomic<Int>(0)
     private let records = TaskRecordCount()
     private let graph = Mutex(DependencyGraph<PendingTask>())
@@ -44,6 +47,9 @@ public final class DataFlowKernel: Sendable {
         enum Phase { case running, waiting, draining, shutDown }
         var phase = Phase.running
         var live = 0
+        /// Changed only under the lock that orders it with the phase: a shutdown stops every
+        /// executor added before it began, and none is added after.
+        var executors: [any Executor] = []
         var drainWaiters: [DispatchSemaphore] = []
         /// Later ``shutdown()`` calls, waiting for the first to finish.
         var stopWaiters: [DispatchSemaphore] = []
@@ -86,7 +92,8 @@ public final class DataFlowKernel: Sendable {
         var engineLogger = Logger(label: logger?.label ?? "sprig") { _ in RecorderLogHandler(recorder: recorder, logLevel: level) }
         for (key, value) in logger?.handler.metadata ?? [:] { engineLogger[metadataKey: key] = value }
         self.logger = engineLogger
-        self.executors = config.executors.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
+        let executors = config.executors.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
+        lifecycle.withLock { $0.executors = executors }
         do {
             self.memoizer = try Self.makeMemoizer(config, runFolder: runFolder, logger: engineLogger)
         } catch {
@@ -104,14 +111,10 @@ public final class DataFlowKernel: Sendable {
         let resourceInterval = config.monitoring.flatMap { $0.resourceMonitoring && $0.resourceInterval > .zero ? $0.resourceInterval : nil }
         let context = ExecutorContext(logger: engineLogger, recorder: recorder, runDirectory: runFolder, python: config.python,
                                       strategy: config.strategy, resourceInterval: resourceInterval)
-        var started: [any Executor] = []
+        self.executorContext = context
         do {
-            for executor in executors {
-                try executor.start(context)
-                started.append(executor)
-            }
+            try Self.start(executors, context)
         } catch {
-            for executor in started { executor.shutdown() }
             callbacks.stop(wait: true)
             memoizer?.close()
             recorder.stop()
@@ -257,6 +260,49 @@ public final class DataFlowKernel: Sendable {
     @discardableResult
     public func scaleOut(_ label: String, blocks count: Int) -> [Int] {
         executors.first { $0.label == label }?.scaleOut(count) ?? []
+    }
+
+    /// Starts more executors in this running kernel (Parsl's `dfk.add_executors`); apps made
+    /// afterwards may name them. Their labels must differ from every executor's so far.
+    /// - Throws: ``ConfigError`` for a label in use, twice in `descriptions` or empty, or a kernel
+    ///   that is shutting down; ``ExecutorError`` when one cannot start (none of them is added then).
+    public func addExecutors(_ descriptions: [any ExecutorDescription]) throws {
+        var labels = Set(executorLabels)
+        for description in descriptions {
+            guard !description.label.isEmpty else { throw ConfigError(message: "an executor to add has an empty label") }
+            guard labels.insert(description.label).inserted else {
+                throw ConfigError(message: "an executor labelled \"\(description.label)\" exists already; labels must be unique")
+            }
+        }
+        let added = descriptions.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
+        try Self.start(added, executorContext)
+        let accepted = lifecycle.withLock { state in
+            guard state.phase == .running || state.phase == .waiting else { return false }
+            guard state.executors.allSatisfy({ existing in !added.contains { $0.label == existing.label } }) else { return false }
+            state.executors += added
+            return true
+        }
+        guard accepted else {
+            for executor in added { executor.shutdown() }
+            throw ConfigError(message: "executors \(added.map(\.label)) were not added: the kernel is shutting down, or another call added those labels")
+        }
+        for executor in added {
+            logger.info("executor \(executor.label) added", metadata: ["sprig.executor": .string(executor.label)])
+        }
+    }
+
+    /// Starts each executor; if one cannot start, shuts down those it started and throws.
+    private static func start(_ executors: [any Executor], _ context: ExecutorContext) throws {
+        var started: [any Executor] = []
+        do {
+            for executor in executors {
+                try executor.start(context)
+                started.append(executor)
+            }
+        } catch {
+            for executor in started { executor.shutdown() }
+            throw error
+        }
     }
 
     // MARK: Submission

@@ -113,6 +113,31 @@ struct ConfigSpec: Codable, Equatable, Sendable {
         return (try decode(json: Data(text.utf8)), handler)
     }
 
+    /// Executor specs (`Executor.to_spec()` of each) from a Python list, for executors added to a
+    /// loaded config; their labels must differ from each other.
+    /// - Throws: ``ConfigError`` naming what is wrong.
+    static func readExecutors(_ object: PythonObject) throws -> [ExecutorSpec] {
+        let text: String
+        do {
+            text = try String(python: Python.importModule("json").attribute("dumps").call([object]))
+        } catch let error as PythonError {
+            throw ConfigError(message: "an executor spec holds a value that is not a number, string, bool, list or dict: \(error.message)")
+        }
+        let specs: [ExecutorSpec]
+        do {
+            specs = try JSONDecoder().decode([ExecutorSpec].self, from: Data(text.utf8))
+        } catch let error as DecodingError {
+            throw ConfigError(message: "the executor specs are not valid: " + describe(error))
+        } catch {
+            throw ConfigError(message: "the executor specs are not valid: \(error)")
+        }
+        var labels = Set<String>()
+        for spec in specs where !labels.insert(spec.label).inserted {
+            throw ConfigError(message: "two executors to add are labelled \(spec.label.debugDescription)")
+        }
+        return specs
+    }
+
     /// `executors[0].provider.max_blocks: …`, from a decoding error.
     private static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context, _ last: (any CodingKey)? = nil) -> String {
