@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from sprig import protocol as P
-from sprig import serialize
+from sprig import segments, serialize
 from sprig.dispatch import EXIT_WORKERS, QUICK_GRACE, Dispatcher
 from sprig.isolation import isolate_stdio
 from sprig.manager_options import Options, parse_args
@@ -53,6 +53,9 @@ class Manager(Dispatcher):
 
     def __init__(self, options: Options, fd_in: int, fd_out: int) -> None:
         self.options = options
+        # The engine that owns the run's segments, named by its probe: if it is gone when this
+        # manager ends (killed by SIGKILL), the manager removes what the run left in /dev/shm.
+        self.segment_owner = segments.probe_owner(options.shared_memory) if options.shared_memory else None
         self.fd_in = fd_in
         self.fd_out = fd_out
         self.reader = P.FrameReader(fd_in)
@@ -153,6 +156,10 @@ class Manager(Dispatcher):
             self.out.flush()
         except OSError:
             pass
+        if self.options.shared_memory:
+            removed = segments.sweep_if_owner_gone(self.options.shared_memory, self.segment_owner)
+            if removed:
+                log.info("the engine is gone: removed the %d files its run left in %s", removed, segments.SHM_DIR)
 
     def _timeout_ms(self) -> int:
         now = time.monotonic()
