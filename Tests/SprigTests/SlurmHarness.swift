@@ -1,4 +1,5 @@
 import Foundation
+import PythonBridge
 @testable import Sprig
 import Testing
 
@@ -55,13 +56,13 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
     init(_ kind: String, blocks: Int = 1, maxBlocks: Int? = nil, retries: Int = 0, strategy: Strategy = .none,
          walltime: String = "00:10:00", drainBefore: Duration? = nil, workerInit: String = "",
          launcher: SlurmLauncher = .srun(), exclusive: Bool = false, workers: Int = 1, schedulerOptions: String = "",
-         heartbeatThreshold: Duration = .seconds(10), nodesPerBlock: Int = 1) throws {
+         heartbeatThreshold: Duration = .seconds(10), nodesPerBlock: Int = 1, python: String = "python3") throws {
         cluster = try TestCluster.load(kind)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-slurm-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let provider = SlurmProvider(nodesPerBlock: nodesPerBlock, exclusive: exclusive, initBlocks: blocks, minBlocks: strategy == .none ? 0 : blocks,
                                      maxBlocks: maxBlocks ?? blocks, walltime: walltime, schedulerOptions: schedulerOptions,
-                                     workerInit: workerInit, launcher: launcher,
+                                     workerInit: workerInit, launcher: launcher, python: python,
                                      scriptDir: folder + "/node", environment: ["SLURM_CONF": cluster.conf, "PYTHONPATH": samplesFolder],
                                      statusPeriod: .milliseconds(500), drainBeforeWalltime: drainBefore)
         htex = HighThroughputExecutor(label: "slurm", maxWorkers: workers, provider: provider, heartbeatPeriod: .milliseconds(500),
@@ -69,6 +70,13 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
         dfk = try DataFlowKernel(config: Config(executors: [htex], retries: retries, runDirectory: folder + "/runinfo",
                                                 strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder])))
         runDirectory = dfk.runFolder  // the run's own folder, runinfo/000: submit scripts and block logs are under it
+    }
+
+    /// The interpreter this process embeds (what a local block's manager and workers run), for
+    /// figures that compare a Slurm block with a local one: `python3` on the test bed's `PATH` may be
+    /// another build (pyenv's here ran Python code ~25% slower than Debian's).
+    static func embeddedPython() throws -> String {
+        try Python.start(PythonConfiguration(searchPaths: [samplesFolder])).executable
     }
 
     var status: ExecutorStatus { dfk.executorStatus(htex.label)! }
@@ -107,6 +115,25 @@ final class SlurmHarness: @unchecked Sendable {  // immutable after init
             let environment = (try? String(contentsOfFile: "/proc/\(pid)/environ", encoding: .utf8)) ?? ""
             return line.contains(folder + "/node") || (line.contains("sprig connector") && environment.contains("SLURM_JOB_ID=") && processExists(pid))
         }.filter(processExists)
+    }
+
+    /// The CPU time (user + system, seconds) the live processes of this run's jobs have used so
+    /// far: the manager and workers on the node (and whatever else carries the block there), told
+    /// by their environment's `SLURM_JOB_ID`.
+    func jobCPUSeconds() -> Double {
+        let jobs = Set(cluster.jobs(named: jobPrefix).map { "SLURM_JOB_ID=\($0)" })
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).reduce(0.0) { total, pid in
+            guard let environment = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")),
+                  environment.split(separator: 0).contains(where: { jobs.contains(String(decoding: $0, as: UTF8.self)) }),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return total }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the name.
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return total }
+            return total + (user + system) / ticks
+        }
     }
 
     /// The submit script of block `number`.

@@ -318,7 +318,7 @@ struct SlurmTests {
             for _ in 0..<200 { _ = try noop().result(as: Int?.self) }
             return (rate, (ContinuousClock.now - one) / 200)
         }
-        let h = try SlurmHarness("local", workers: 2)
+        let h = try SlurmHarness("local", workers: 2, python: try SlurmHarness.embeddedPython())
         defer { h.close() }
         let slurm = try measure(h.dfk)
         let folder = try scratchFolder()
@@ -334,7 +334,8 @@ struct SlurmTests {
 
     /// Prints figures, asserts none: the CPU time this process and its reaped children spend per
     /// no-op task through a Slurm block (a burst, then one at a time), which a loaded machine
-    /// disturbs far less than rates; and this process's alone through a local block. Measured until
+    /// disturbs far less than rates; and this process's alone through a local block; and the
+    /// Slurm job's processes' (the node's side: manager, workers, whatever carries the stream). Measured until
     /// the block is gone, so that a relay process, where there is one, is counted (the Slurm
     /// block's manager and workers are not this process's children; a local block's are, and are
     /// left out).
@@ -346,9 +347,10 @@ struct SlurmTests {
             return (counted ? [own.ru_utime, own.ru_stime, children.ru_utime, children.ru_stime] : [own.ru_utime, own.ru_stime])
                 .reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
         }
-        func perTask(_ dfk: DataFlowKernel, children: Bool, until done: () -> Void) throws -> Double {
+        func perTask(_ dfk: DataFlowKernel, children: Bool, before: () -> Void = {}, until done: () -> Void) throws -> Double {
             let noop = try dfk.pythonApp(module: "engine_samples", function: "noop")
             _ = try noop().result(as: Int?.self)
+            before()
             let (burst, serial) = (3000, 500)
             let started = cpuSeconds(children: children)
             let futures = (0..<burst).map { _ in noop() }
@@ -357,8 +359,12 @@ struct SlurmTests {
             done()
             return (cpuSeconds(children: children) - started) / Double(burst + serial)
         }
-        let h = try SlurmHarness("local", workers: 2)
-        let slurm = try perTask(h.dfk, children: true) { h.close() }
+        let h = try SlurmHarness("local", workers: 2, python: try SlurmHarness.embeddedPython())
+        var node = (start: 0.0, end: 0.0)
+        let slurm = try perTask(h.dfk, children: true, before: { node.start = h.jobCPUSeconds() }) {
+            node.end = h.jobCPUSeconds()
+            h.close()
+        }
         let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let local = try DataFlowKernel(config: Config(executors: [HighThroughputExecutor(label: "local", maxWorkers: 2)],
@@ -367,7 +373,8 @@ struct SlurmTests {
         // Without children: a local block's manager and workers are this process's children.
         let here = try perTask(local, children: false) { local.shutdown() }
         print(String(format: "slurm: submit-side CPU per no-op task %.0f µs through a Slurm block, %.0f µs through a local block "
-                     + "(3000 in a burst, 500 one at a time)", slurm * 1e6, here * 1e6))
+                     + "(3000 in a burst, 500 one at a time); the Slurm job's processes %.0f µs", slurm * 1e6, here * 1e6,
+                     (node.end - node.start) / 3500 * 1e6))
     }
 
     @Test func theParslSlurmExampleRunsUnderTheSprigCommand() throws {

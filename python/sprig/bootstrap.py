@@ -168,13 +168,13 @@ def _write_all(fd, data):
         view = view[os.write(fd, view) :]
 
 
-def refuse_version(options, fd_in=0, fd_out=1, bundle=None):
+def refuse_version(options, fd_in=0, fd_out=1, bundle=None, connection=None):
     """The version-mismatch answer: one HELLO frame, as the manager would send it but with this
     interpreter's version and no workers, then wait for HELLO_ACK or end of input (at most the
     heartbeat threshold); returns EXIT_MISMATCH. The protocol's numbers come from ``bundle``
-    (see :func:`wire`)."""
+    (see :func:`wire`). The link is ``fd_in``/``fd_out``, or ``connection`` (a connect-back
+    block's TLS socket) when given."""
     import json
-    import select
     import time
 
     numbers = wire(bundle)
@@ -201,8 +201,9 @@ def refuse_version(options, fd_in=0, fd_out=1, bundle=None):
     )
     sys.stderr.flush()
     body = json.dumps(hello).encode("utf-8")
+    send, receive = _link_io(fd_in, fd_out, connection)
     try:
-        _write_all(fd_out, FRAME_HEADER.pack(len(body), HELLO) + body)
+        send(FRAME_HEADER.pack(len(body), HELLO) + body)
     except OSError:
         return EXIT_MISMATCH
     try:
@@ -216,11 +217,12 @@ def refuse_version(options, fd_in=0, fd_out=1, bundle=None):
         if left <= 0:
             break
         try:
-            readable = select.select([fd_in], [], [], left)[0]
-            chunk = os.read(fd_in, 65536) if readable else b""
+            chunk = receive(left)
         except (OSError, ValueError):
             break
-        if readable and not chunk:
+        if chunk is None:
+            continue  # nothing yet: the deadline is checked again
+        if not chunk:
             break  # end of input
         buffered += chunk
         while len(buffered) >= FRAME_HEADER.size:
@@ -231,6 +233,35 @@ def refuse_version(options, fd_in=0, fd_out=1, bundle=None):
             if kind == HELLO_ACK:
                 return EXIT_MISMATCH
     return EXIT_MISMATCH
+
+
+def _link_io(fd_in, fd_out, connection):
+    """(send all of some bytes, receive within some seconds: bytes, b"" at the end, None when
+    nothing came) over the two descriptors, or over ``connection`` (a blocking TLS socket)."""
+    import select
+
+    if connection is not None:
+        import socket
+
+        def receive(seconds):
+            connection.settimeout(seconds)
+            try:
+                return connection.recv(65536)
+            except socket.timeout:
+                return None
+
+        connection.setblocking(True)
+        return connection.sendall, receive
+
+    def send(data):
+        _write_all(fd_out, data)
+
+    def receive(seconds):
+        if not select.select([fd_in], [], [], seconds)[0]:
+            return None
+        return os.read(fd_in, 65536)
+
+    return send, receive
 
 
 def zip_members(data):
@@ -376,8 +407,9 @@ def install(bundle, script_dir=DEFAULT_SCRIPT_DIR):
     return root
 
 
-def run_manager(root, manager_args):
-    """Imports sprig from ``root`` (and nothing else) and runs the manager in this process."""
+def run_manager(root, manager_args, connection=None):
+    """Imports sprig from ``root`` (and nothing else) and runs the manager in this process (over
+    ``connection``, a TLS socket, when given)."""
     import importlib
 
     for name in list(sys.modules):
@@ -393,12 +425,16 @@ def run_manager(root, manager_args):
         sys.stderr.write("sprig bootstrap: sprig.manager was imported from %s, not %s\n" % (where, root))
         return EXIT_BUNDLE
     sys.argv = ["sprig.manager"] + list(manager_args)
+    if connection is not None:
+        return manager.main(list(manager_args), connection=connection)
     return manager.main(list(manager_args))
 
 
-def boot(bundle, argv):
+def boot(bundle, argv, connection=None):
     """The loader (run by BOOTSTRAP_SOURCE with the zip read from stdin and ``sys.argv[1:]``):
-    check the version, unpack (once), run the manager; returns the exit status."""
+    check the version, unpack (once), run the manager; returns the exit status. With
+    ``connection`` (run by :mod:`sprig.connector`, the bundle read from it), the manager's link
+    is that TLS connection instead of stdin and stdout."""
     try:
         options = parse_args(argv)
     except UsageError as error:
@@ -406,7 +442,7 @@ def boot(bundle, argv):
         return EXIT_USAGE
     here = "%d.%d" % sys.version_info[:2]
     if options.expect_python is not None and options.expect_python != here:
-        return refuse_version(options, bundle=bundle)
+        return refuse_version(options, bundle=bundle, connection=connection)
     try:
         root = install(bundle, options.script_dir)
     except UnsafeFolder as error:
@@ -418,7 +454,7 @@ def boot(bundle, argv):
             % (options.script_dir, type(error).__name__, error)
         )
         return EXIT_BUNDLE
-    return run_manager(root, options.manager_args)
+    return run_manager(root, options.manager_args, connection)
 
 
 def read_bundle(fd=0):

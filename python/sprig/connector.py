@@ -1,14 +1,15 @@
 """The compute node's end of a connect-back block (Slurm): connects to the engine on the submit
 side over TLS (the engine terminates it itself, with OpenSSL), pins the run's certificate by its
-SHA-256 fingerprint, proves it knows the run's secret (and makes the engine prove it too), then
-runs the zero-install loader (the manager) with its stdin and stdout relayed to the connection.
-See PROTOCOL.md, "Connect-back".
+SHA-256 fingerprint, proves it knows the run's secret (and makes the engine prove it too), reads
+Sprig's bundle from the connection and runs the zero-install loader in this process, handing it the
+connection: the manager reads and writes its frames over TLS itself (:mod:`sprig.tls_link`), with
+no process or pipe between. See PROTOCOL.md, "Connect-back".
 
 It is shipped inline, like the bootstrap: the submit script runs ``python3 -c CONNECTOR_SOURCE``
 (this file's text, :func:`source`) with one JSON line on its stdin, never on its command line::
 
     {"address": A, "fingerprint": HEX, "secret": HEX,
-     "nodes": [{"block": B, "port": P, "loader": [ARGV of the loader, after the interpreter]}, ...]}
+     "nodes": [{"block": B, "port": P, "boot": [the loader's arguments: bootstrap.boot's argv]}, ...]}
 
 A job of several nodes carries one block per node: each copy takes the entry of its index,
 ``$SPRIG_NODE_INDEX`` (set by the submit script) or else ``$SLURM_PROCID`` (set by ``srun``).
@@ -23,12 +24,13 @@ import hashlib
 import hmac
 import json
 import os
-import select
 import socket
 import ssl
+import struct
 import sys
 
 MAGIC = b"SPRIG-CONNECT-1\n"
+BUNDLE_MAGIC = b"SPRIGBN1"
 NONCE = 32
 #: Exit status when the engine cannot be reached or refuses us (the job's stderr says why).
 CONNECT_FAILED = 75
@@ -54,73 +56,26 @@ def fingerprint(der):
     return hashlib.sha256(der).hexdigest()
 
 
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def load_bootstrap(bundle):
+    """``boot`` of ``sprig/bootstrap.py`` in ``bundle`` (a zip whose first member it is, stored),
+    taken out as stage 0 of the bootstrap does (``sprig.bundle``)."""
+    name_length, extra_length = struct.unpack("<HH", bundle[26:30])
+    if not (bundle[:4] + bundle[6:10] == b"PK\3\4\0\0\0\0" and bundle[30:30 + name_length] == b"sprig/bootstrap.py"):
+        raise ValueError("bad bundle: its first member is not sprig/bootstrap.py, stored")
+    start = 30 + name_length + extra_length
+    source = bundle[start:start + struct.unpack("<I", bundle[18:22])[0]]
+    namespace = {"__name__": "sprig_bootstrap"}
+    exec(compile(source, "<bundle>/sprig/bootstrap.py", "exec"), namespace)
+    return namespace["boot"]
 
 
-def pump(sock, read_fd, write_fd, stop_on_read_eof, linger=10.0):
-    """Relays bytes both ways, in one thread (an SSL object is not shared between threads): what
-    ``read_fd`` gives goes to ``sock``, what ``sock`` gives goes to ``write_fd``. Returns a reason
-    when the connection ends; when ``read_fd`` ends, returns once what it gave is sent if
-    ``stop_on_read_eof``, else keeps relaying from ``sock`` until it ends, for ``linger`` seconds
-    at most (the peer was asked to stop and should close soon)."""
-    import time
-
-    sock.setblocking(False)
-    outgoing = bytearray()
-    read_open = True
-    deadline = None
-    limit = 1 << 20
-    while True:
-        if deadline is not None and time.monotonic() >= deadline:
-            return "input ended %.0f s ago and the peer did not close" % linger
-        readers = [sock]
-        if read_open and len(outgoing) < limit:
-            readers.append(read_fd)
-        writers = [sock] if outgoing else []
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        ready_read, ready_write, _ = select.select(readers, writers, [], wait if sock.pending() == 0 else 0)
-        if read_fd in ready_read:
-            data = os.read(read_fd, 1 << 18)
-            if not data:
-                read_open = False
-                deadline = None if stop_on_read_eof else time.monotonic() + linger
-                if stop_on_read_eof and not outgoing:
-                    return "end of input"
-            outgoing += data
-        if sock in ready_read or sock.pending():
-            # Every record the socket holds now goes to the manager in one write.
-            incoming = bytearray()
-            ended = None
-            while len(incoming) < limit:
-                try:
-                    data = sock.recv(1 << 18)
-                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
-                    break
-                except (OSError, ssl.SSLError) as exc:
-                    ended = "the connection broke: %s" % exc
-                    break
-                if not data:
-                    ended = "the connection was closed"
-                    break
-                incoming += data
-            if incoming:
-                _write_all(write_fd, incoming)
-            if ended:
-                return ended
-        if outgoing and (sock in ready_write or not writers):
-            try:
-                sent = sock.send(outgoing)
-                del outgoing[:sent]
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
-                pass
-            except (OSError, ssl.SSLError) as exc:
-                return "the connection broke: %s" % exc
-            if not outgoing and not read_open and stop_on_read_eof:
-                return "end of input"
+def read_bundle(sock, timeout=60.0):
+    """The zip of the bundle the engine sends first on the connection."""
+    sock.settimeout(timeout)
+    header = read_exact(sock, 12)
+    if not header.startswith(BUNDLE_MAGIC):
+        raise ConnectionError("the engine did not send a sprig bundle first (%r)" % header[:8])
+    return read_exact(sock, struct.unpack("<I", header[8:])[0])
 
 
 def connect(config, timeout=10.0):
@@ -152,9 +107,6 @@ def connect(config, timeout=10.0):
 
 
 def main():
-    import signal
-    import subprocess
-
     line = sys.stdin.buffer.readline()
     try:
         config = json.loads(line.decode())
@@ -167,22 +119,15 @@ def main():
         sys.exit(CONNECT_FAILED)
     sys.stderr.write("sprig connector: block %s connected to %s:%s\n" % (config["block"], config["address"], config["port"]))
     sys.stderr.flush()
-    # The loader leads a session of its own, so that it and its workers can be ended together.
-    child = subprocess.Popen([sys.executable] + list(config["loader"]), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             start_new_session=True)
-    reason = pump(sock, child.stdout.fileno(), child.stdin.fileno(), stop_on_read_eof=True)
-    sys.stderr.write("sprig connector: block %s: %s\n" % (config["block"], reason))
     try:
+        bundle = read_bundle(sock)
+        boot = load_bootstrap(bundle)
+    except (ValueError, OSError, ConnectionError, struct.error) as exc:
+        sys.stderr.write("sprig connector: block %s: no bundle from the engine: %s\n" % (config["block"], exc))
         sock.close()
-        child.stdin.close()
-    except OSError:
-        pass
-    try:
-        code = child.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        code = child.wait()
-    sys.exit(code if code >= 0 else 128 - code)
+        sys.exit(CONNECT_FAILED)
+    # The manager runs in this process and closes the connection when it ends.
+    sys.exit(boot(bundle, list(config["boot"]), connection=sock))
 
 
 def source():

@@ -23,7 +23,10 @@ import time
 
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
+    import ssl
     from typing import Any
+
+    from sprig.tls_link import TLSLink
 
 from sprig import protocol as P
 from sprig import segments, serialize
@@ -51,15 +54,18 @@ __all__ = ["Manager", "Options", "parse_args", "main", "EXIT_OK", "EXIT_ERROR", 
 class Manager(Dispatcher):
     """The manager's event loop over stdin, stdout, the worker pipes and a signal wake-up pipe."""
 
-    def __init__(self, options: Options, fd_in: int, fd_out: int) -> None:
+    def __init__(self, options: Options, fd_in: int, fd_out: int, link: TLSLink | None = None) -> None:
         self.options = options
         # The engine that owns the run's segments, named by its probe: if it is gone when this
         # manager ends (killed by SIGKILL), the manager removes what the run left in /dev/shm.
         self.segment_owner = segments.probe_owner(options.shared_memory) if options.shared_memory else None
+        if link is not None:
+            # A connect-back block: the manager reads and writes the TLS connection itself.
+            fd_in, fd_out = link.fd_in, link.fd_out
         self.fd_in = fd_in
         self.fd_out = fd_out
-        self.reader = P.FrameReader(fd_in)
-        self.out = P.OutBuffer(fd_out)
+        self.reader = P.FrameReader(fd_in) if link is None else link.reader
+        self.out = P.OutBuffer(fd_out) if link is None else link.out
         self.out_writing = False
         self.poller = select.poll()
         self.init_pool(options)
@@ -312,9 +318,44 @@ def _setup_logging(options: Options) -> None:
         logging.basicConfig(level=level, stream=sys.stderr, format=fmt)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m sprig.manager``."""
+def main(argv: list[str] | None = None, connection: ssl.SSLSocket | None = None) -> int:
+    """Entry point of ``python -m sprig.manager``; with ``connection`` (a connect-back block's TLS
+    connection, authenticated by :mod:`sprig.connector`), the manager's link is that connection,
+    which it closes on return, instead of its stdin and stdout."""
+    if connection is not None:
+        return _main_over_tls(argv, connection)
     fd_in, fd_out = isolate_stdio()
+    options = _start(argv)
+    was_blocking = os.get_blocking(fd_out)
+    os.set_blocking(fd_out, False)
+    try:
+        return _serve(Manager(options, fd_in, fd_out))
+    finally:
+        try:
+            os.set_blocking(fd_out, was_blocking)
+        except OSError:
+            pass
+        logging.shutdown()
+
+
+def _main_over_tls(argv: list[str] | None, connection: ssl.SSLSocket) -> int:
+    """:func:`main` for a connect-back block: stdin and stdout carry nothing (they are pointed at
+    /dev/null and stderr all the same, so that user code cannot read or corrupt anything)."""
+    from sprig.tls_link import TLSLink
+
+    for fd in isolate_stdio():
+        os.close(fd)
+    options = _start(argv)
+    link = TLSLink(connection)
+    try:
+        return _serve(Manager(options, link.fd_in, link.fd_out, link=link))
+    finally:
+        link.close()
+        logging.shutdown()
+
+
+def _start(argv: list[str] | None) -> Options:
+    """The manager's options; it leads a session of its own, and logs where they say."""
     options = parse_args(sys.argv[1:] if argv is None else argv)
     if os.getpgrp() != os.getpid():
         try:
@@ -322,9 +363,11 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
     _setup_logging(options)
-    was_blocking = os.get_blocking(fd_out)
-    os.set_blocking(fd_out, False)
-    manager = Manager(options, fd_in, fd_out)
+    return options
+
+
+def _serve(manager: Manager) -> int:
+    """Runs ``manager``; its exit status (EXIT_ERROR after a protocol or internal error)."""
     try:
         return manager.run()
     except P.ProtocolError as exc:
@@ -339,12 +382,6 @@ def main(argv: list[str] | None = None) -> int:
         manager.grace = QUICK_GRACE
         manager.shut_down()
         return EXIT_ERROR
-    finally:
-        try:
-            os.set_blocking(fd_out, was_blocking)
-        except OSError:
-            pass
-        logging.shutdown()
 
 
 if __name__ == "__main__":

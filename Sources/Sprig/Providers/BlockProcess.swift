@@ -3,8 +3,9 @@ import Synchronization
 
 /// What carries a block that has no local process of its own: a connect-back connection this
 /// process terminates itself (a Slurm block's TLS stream). ``BlockProcess`` ends it where it would
-/// signal a process, and waits for it where it would reap one.
-protocol BlockCarrier: Sendable {
+/// signal a process, and waits for it where it would reap one; the block's reader reads the
+/// manager's bytes from it (a ``ByteSource``) where it would read a descriptor.
+protocol BlockCarrier: ByteSource {
     /// Ends the block's stream now; later calls do nothing. Any thread.
     func end()
     /// Waits until the stream is over; returns the block's exit code (0: it ended as asked). Once.
@@ -25,7 +26,7 @@ public final class BlockProcess: Sendable {
     private let carrier: (any BlockCarrier)?
     /// Writes reach the manager's stdin.
     let input: Int32
-    /// Reads come from the manager's stdout.
+    /// Reads come from the manager's stdout; -1 when a ``BlockCarrier`` gives them (``source``).
     let output: Int32
     /// Where this block ran, for messages (`localhost`, a host name).
     public let host: String
@@ -62,6 +63,9 @@ public final class BlockProcess: Sendable {
         self.host = host
         self.onReap = onReap
     }
+
+    /// Where the block's reader reads the manager's bytes when no descriptor carries them.
+    var source: (any ByteSource)? { carrier }
 
     /// Whether the block's drain deadline has passed at `now`.
     func shouldDrain(at now: ContinuousClock.Instant) -> Bool { drainDeadline.withLock { $0.map { now >= $0 } ?? false } }
@@ -114,6 +118,6 @@ public final class BlockProcess: Sendable {
     /// Closes the stream ends; the manager sees end of input and stops.
     func closeStream() {
         close(input)
-        close(output)
+        if output >= 0 { close(output) }
     }
 }

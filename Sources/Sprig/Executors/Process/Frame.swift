@@ -81,14 +81,26 @@ struct ByteReader {
     }
 }
 
-/// Reads whole frames from a file descriptor, blocking; call on a thread of its own, never holding the GIL.
+/// Where a block's frames come from when no descriptor carries them (a connect-back block's TLS
+/// connection, decrypted by ``ConnectBackStream`` on the reader's own thread).
+protocol ByteSource: AnyObject, Sendable {
+    /// Blocks until bytes come; how many it put in `buffer` (at least 5 bytes long), 0 at the end
+    /// of the stream. From the block's reader thread only.
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int
+}
+
+/// Reads whole frames from a file descriptor or a ``ByteSource``, blocking; call on a thread of
+/// its own, never holding the GIL.
 final class FrameReader {
-    private let fd: Int32
+    /// Reads what is there into the buffer, blocking: a count, 0 at end of stream, -1 with errno set.
+    private let readSome: (UnsafeMutableRawPointer, Int) -> Int
     private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
     private var start = 0
     private var end = 0
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32) { readSome = { Glibc.read(fd, $0, $1) } }
+
+    init(source: any ByteSource) { readSome = { source.read(into: UnsafeMutableRawBufferPointer(start: $0, count: $1)) } }
 
     /// The next frame, or `nil` at end of stream (the other side closed or died).
     /// - Throws: when the stream breaks mid-frame or holds an unknown frame type.
@@ -114,14 +126,14 @@ final class FrameReader {
                 if start == end {
                     if count - filled >= buffer.count {
                         // Large: straight into the result.
-                        let got = Glibc.read(fd, result.baseAddress! + filled, count - filled)
+                        let got = readSome(result.baseAddress! + filled, count - filled)
                         if got < 0 && errno == EINTR { continue }
                         if got < 0 { failure = FrameError(message: "read failed: \(String(cString: strerror(errno)))"); break }
                         if got == 0 { atEOF = true; break }
                         filled += got
                         continue
                     }
-                    let got = buffer.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
+                    let got = buffer.withUnsafeMutableBytes { raw in readSome(raw.baseAddress!, raw.count) }
                     if got < 0 && errno == EINTR { continue }
                     if got < 0 { failure = FrameError(message: "read failed: \(String(cString: strerror(errno)))"); break }
                     if got == 0 { atEOF = true; break }

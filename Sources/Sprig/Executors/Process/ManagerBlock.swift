@@ -181,7 +181,7 @@ final class ManagerBlock: Sendable {
     }
 
     private func readLoop(expected: ExpectedManager, events: BlockEvents) {
-        let reader = FrameReader(fd: process.output)
+        let reader = process.source.map { FrameReader(source: $0) } ?? FrameReader(fd: process.output)
         var host = process.host
         var startFailure: String? = nil
         var permanent = false
@@ -230,7 +230,7 @@ final class ManagerBlock: Sendable {
         if let said = process.endReason.withLock({ $0 }) {
             ledger.withLock { $0.noteEnd(said, overriding: true) }
         }
-        close(process.output)
+        if process.output >= 0 { close(process.output) }
         writer.terminate()
         let ending = ledger.withLock { $0.end(exitCode: exitCode) }
         let (lost, reason, wasReady) = (ending.lost, ending.reason, ending.wasReady)

@@ -5,41 +5,59 @@ import Synchronization
 /// One connect-back block's stream, terminated in this process: a listener on the executor's
 /// `address` (one port of `worker_port_range`) for that block's manager alone, and once the
 /// manager has connected over TLS and proved the run's secret, the connection itself. To the
-/// executor it is an ordinary block stream (two pipe ends) carried by no process: it stands for
-/// one as the block's ``BlockCarrier``.
+/// executor it is an ordinary block (a descriptor to write frames to, and a ``ByteSource`` the
+/// block's reader takes frames from) carried by no process: it stands for one as the block's
+/// ``BlockCarrier``.
 ///
-/// A pump thread of the block's own moves the bytes. Until the manager connects it keeps what the
-/// engine sends (the zero-install bundle, the first frames), writes a HEARTBEAT frame every
-/// `heartbeat` (the block waits on its scheduler; it is not lost), and checks each peer on a thread
-/// of its own (at most ``maxCheckers`` at once), dropping within ``ConnectProof/peerDeadline`` any
-/// that does not finish TLS and prove the secret: a stranger never holds up the manager. Then it
-/// stops listening and relays both ways: everything the engine's pipe holds goes out in one
-/// `SSL_write` (a record per 16 KiB, not one per frame), everything the connection holds goes to
-/// the engine in one write.
+/// No thread of its own moves the bytes: the block's reader thread does, inside ``read(into:)``.
+/// Until the manager connects, a read keeps what the engine sends (the zero-install bundle, the
+/// first frames), gives a HEARTBEAT frame every `heartbeat` (the block waits on its scheduler; it
+/// is not lost), and accepts peers, each checked on a thread of its own (at most ``maxCheckers`` at
+/// once) and dropped within ``ConnectProof/peerDeadline`` when it does not finish TLS and prove the
+/// secret: a stranger never holds up the manager. Then it stops listening, and a read sends what the
+/// engine's pipe holds (everything at once: one `SSL_write`, a record per 16 KiB, not one per frame)
+/// and decrypts what the connection holds straight into the reader's buffer (`SSL_read`): no pipe
+/// and no thread hand-off between the connection and the frame decoder.
 ///
-/// Threading: ``end()`` from any thread; ``waitEnded()`` once, from the thread that reaps the block.
-final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descriptors below are the pump's; `ended` is atomic
+/// Threading: ``end()`` from any thread; ``read(into:)`` and ``waitEnded()`` from one thread at a
+/// time: the block's reader, which reaps the block after its last read (or the thread that gives a
+/// block up before any reader started). The SSL object is only ever used by that thread.
+final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the reader's state below is used by one thread at a time; `ended` is atomic
     private let block: Int
     private let address: String
     private let listener: Int32
     /// The engine's frames come out here (the read end of the pipe whose write end is the block's input).
     private let fromEngine: Int32
-    /// Frames for the engine go in here (the write end of the pipe whose read end is the block's output).
-    private let toEngine: Int32
     private let wake: (read: Int32, write: Int32)
     private let context: TLSServerContext
     private let proof: ConnectProof
     private let heartbeat: Duration
     private let logPath: String
     private let ended = Atomic<Bool>(false)
-    private let exitCode = Mutex<Int32>(0)
-    private let thread = Mutex<JoinableThread?>(nil)
     /// Peers being checked, each on a thread of its own, and the first that passed.
     private let admission = Mutex(Admission())
-    /// Written when a peer has passed: wakes the pump.
+    /// Written when a peer has passed: wakes the reader.
     private let admitted: (read: Int32, write: Int32)
     /// The port it listens on.
     let port: Int
+
+    // The reader's state (see Threading).
+    private enum Phase {
+        case waiting
+        case relaying(TLSConnection)
+        case over
+    }
+    private var phase = Phase.waiting
+    /// Bytes for the manager not yet written: the bundle and what the engine sent before it connected, then what the pipe gave.
+    private var outgoing: [UInt8]
+    private var engineOpen = true
+    private var lingerUntil: ContinuousClock.Instant? = nil
+    private var wantsWrite = false
+    private var nextBeat: ContinuousClock.Instant
+    /// Whether this side ended the stream (the engine closed it or ended the block) rather than the connection ending by itself.
+    private var clean = true
+    private var cleanedUp = false
+    private var chunk = [UInt8](repeating: 0, count: 1 << 18)
 
     static let heartbeatFrame: [UInt8] = [0, 0, 0, 0, 5]
     /// Peers checked at once; more are dropped at once (a flood cannot pile up threads).
@@ -55,10 +73,11 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
     /// How long the connection may stay open after the engine closed its input (the manager was asked to stop).
     static let linger: Duration = .seconds(10)
 
-    /// Listens for block `block`'s manager and starts its pump; returns the block's process.
+    /// Listens for block `block`'s manager, which is sent `first` (Sprig's bundle) before any frame;
+    /// returns the block's process.
     /// - Throws: ``ProviderError`` naming the block and the address when it cannot listen.
     static func start(block: Int, address: String, ports: ClosedRange<Int>, context: TLSServerContext, secret: [UInt8],
-                      heartbeat: Duration, logPath: String, host: String,
+                      heartbeat: Duration, logPath: String, host: String, first: [UInt8],
                       onReap: @escaping @Sendable (Int32) -> Void) throws -> (process: BlockProcess, stream: ConnectBackStream) {
         let folder = (logPath as NSString).deletingLastPathComponent
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
@@ -67,44 +86,40 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
         let (listener, port) = try listen(on: address, ports: ports, block: block)
         var pipes: [(read: Int32, write: Int32)] = []
         do {
-            for _ in 0..<4 { pipes.append(try Spawn.pipe()) }
+            for _ in 0..<3 { pipes.append(try Spawn.pipe()) }
         } catch {
             for pipe in pipes { close(pipe.read); close(pipe.write) }
             close(listener)
             throw ProviderError(message: "block \(block): \(error)")
         }
-        let (toEngine, fromEngine) = (pipes[0], pipes[1])
+        let fromEngine = pipes[0]
+        _ = fcntl(fromEngine.read, F_SETFL, fcntl(fromEngine.read, F_GETFL) | O_NONBLOCK)
         let stream = ConnectBackStream(block: block, address: address, listener: listener, port: port, fromEngine: fromEngine.read,
-                                       toEngine: toEngine.write, wake: pipes[2], admitted: pipes[3], context: context,
-                                       proof: ConnectProof(secret: secret, block: block), heartbeat: heartbeat, logPath: logPath)
-        let process = BlockProcess(carrier: stream, input: fromEngine.write, output: toEngine.read, host: host, onReap: onReap)
+                                       wake: pipes[1], admitted: pipes[2], context: context,
+                                       proof: ConnectProof(secret: secret, block: block), heartbeat: heartbeat, logPath: logPath,
+                                       first: first)
+        // No descriptor carries the manager's bytes: the block's reader reads them from the stream.
+        let process = BlockProcess(carrier: stream, input: fromEngine.write, output: -1, host: host, onReap: onReap)
         stream.log("listening on \(address):\(port)")
-        do {
-            let pump = try JoinableThread(name: "sprig-cb\(block)") { stream.run() }
-            stream.thread.withLock { $0 = pump }
-        } catch {
-            stream.closeAll()
-            process.closeStream()
-            throw ProviderError(message: "block \(block): \(error)")
-        }
         return (process, stream)
     }
 
-    private init(block: Int, address: String, listener: Int32, port: Int, fromEngine: Int32, toEngine: Int32,
+    private init(block: Int, address: String, listener: Int32, port: Int, fromEngine: Int32,
                  wake: (read: Int32, write: Int32), admitted: (read: Int32, write: Int32), context: TLSServerContext, proof: ConnectProof,
-                 heartbeat: Duration, logPath: String) {
+                 heartbeat: Duration, logPath: String, first: [UInt8]) {
         self.admitted = admitted
         self.block = block
         self.address = address
         self.listener = listener
         self.port = port
         self.fromEngine = fromEngine
-        self.toEngine = toEngine
         self.wake = wake
         self.context = context
         self.proof = proof
         self.heartbeat = max(heartbeat, .milliseconds(100))
         self.logPath = logPath
+        self.outgoing = first
+        self.nextBeat = .now + self.heartbeat
     }
 
     deinit { close(wake.write) }
@@ -116,13 +131,22 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
     }
 
     func waitEnded() -> Int32 {
-        let pump = thread.withLock { $0 }
-        pump?.join()
-        return exitCode.withLock { $0 }
-    }
-
-    private func closeAll() {
-        for fd in [listener, fromEngine, toEngine, wake.read, admitted.read, admitted.write] { close(fd) }
+        if !cleanedUp {
+            cleanedUp = true
+            switch phase {
+            case .waiting: stopListening()
+            case .relaying(let connection): close(connection.fd)
+            case .over: break
+            }
+            phase = .over
+            close(fromEngine)
+            close(wake.read)
+            // Each checker ends within the peer deadline.
+            for checker in admission.withLock({ $0.checkers }) { checker.join() }
+            close(admitted.read)
+            close(admitted.write)
+        }
+        return clean ? 0 : 1
     }
 
     /// Appends a line to the block's log.
@@ -135,72 +159,70 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
         close(fd)
     }
 
-    // MARK: The pump
+    // MARK: Reading (the block's reader thread)
 
-    private func run() {
-        var buffered: [UInt8] = []
-        let code: Int32
-        if let connection = waitForManager(&buffered) {
-            log("manager connected from \(Self.peerAddress(connection.fd)); no longer listening")
-            let (reason, clean) = relay(connection, first: buffered)
-            log(reason)
-            close(connection.fd)
-            code = clean ? 0 : 1
-        } else {
-            code = 0
+    /// Waits until the manager has sent something, moving the engine's bytes to it meanwhile;
+    /// returns how many bytes it put in `buffer`, 0 when the stream is over.
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        while true {
+            switch phase {
+            case .over:
+                return 0
+            case .waiting:
+                if let got = waitForManager(into: buffer) { return got }
+            case .relaying(let connection):
+                // (On the block's reader, a JoinableThread: SIGPIPE is blocked, a write to a closed socket is EPIPE.)
+                return relay(connection, into: buffer)
+            }
         }
-        close(fromEngine)
-        close(toEngine)
-        close(wake.read)
-        // Each checker ends within the peer deadline.
-        for checker in admission.withLock({ $0.checkers }) { checker.join() }
-        close(admitted.read)
-        close(admitted.write)
-        exitCode.withLock { $0 = code }
     }
 
     /// Waits for a peer that proves the secret, keeping what the engine sends meanwhile in
-    /// `buffered`; `nil` when the engine ended the block first. The listener is closed on return.
-    private func waitForManager(_ buffered: inout [UInt8]) -> TLSConnection? {
-        defer {
-            close(listener)
-            // A peer that passes from now on is dropped by its checker.
-            if let late = admission.withLock({ state -> TLSConnection? in
-                state.over = true
-                defer { state.passed = nil }
-                return state.passed
-            }) { close(late.fd) }
-        }
-        var nextBeat = ContinuousClock.now + heartbeat
-        var chunk = [UInt8](repeating: 0, count: 1 << 18)
+    /// `outgoing`; `nil` once one has (the stream relays from then on), else the bytes it put in
+    /// `buffer` (a heartbeat), 0 when the engine ended the block first.
+    private func waitForManager(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
         while !ended.load(ordering: .acquiring) {
             var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0), pollfd(fd: fromEngine, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: admitted.read, events: Int16(POLLIN), revents: 0)]
-            let left = nextBeat - ContinuousClock.now
-            let millis = Int32(max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
-            if poll(&fds, nfds_t(fds.count), millis) < 0 && errno != EINTR { break }
+            if poll(&fds, nfds_t(fds.count), Self.millis(until: nextBeat)) < 0 && errno != EINTR { break }
             if fds[0].revents != 0 { break }
             if fds[1].revents != 0 {
                 let got = chunk.withUnsafeMutableBytes { Glibc.read(fromEngine, $0.baseAddress, $0.count) }
                 if got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN) {
                     log("the engine ended the block before its manager connected")
-                    return nil
+                    break
                 }
-                if got > 0 { buffered += chunk[0..<got] }
+                if got > 0 { outgoing += chunk[0..<got] }
             }
             if fds[2].revents != 0 { admit() }
             if fds[3].revents != 0, let connection = admission.withLock({ state -> TLSConnection? in
                 defer { state.passed = nil }
                 return state.passed
             }) {
-                return connection
+                stopListening()
+                log("manager connected from \(Self.peerAddress(connection.fd)); no longer listening")
+                phase = .relaying(connection)
+                return nil
             }
-            if ContinuousClock.now >= nextBeat {
-                try? writeAll(toEngine, Self.heartbeatFrame)
+            if ContinuousClock.now >= nextBeat, buffer.count >= Self.heartbeatFrame.count {
                 nextBeat = ContinuousClock.now + heartbeat
+                Self.heartbeatFrame.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                return Self.heartbeatFrame.count
             }
         }
-        return nil
+        stopListening()
+        phase = .over
+        return 0
+    }
+
+    /// Closes the listener; a peer that passes from now on is dropped by its checker.
+    private func stopListening() {
+        close(listener)
+        if let late = admission.withLock({ state -> TLSConnection? in
+            state.over = true
+            defer { state.passed = nil }
+            return state.passed
+        }) { close(late.fd) }
     }
 
     /// Accepts one peer and checks it on a thread of its own, so that a slow or silent stranger
@@ -230,7 +252,7 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
     }
 
     /// Runs the handshake with one peer within ``ConnectProof/peerDeadline``; the first that
-    /// passes is handed to the pump, any other is closed.
+    /// passes is handed to the reader, any other is closed.
     private func check(_ fd: Int32, peer: String) {
         var on: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))  // small frames, answered at once
@@ -256,87 +278,88 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
         }
     }
 
-    /// Relays between the connection and the engine's pipes until one ends; returns why, and
-    /// whether this side ended it (the engine closed the stream or ended the block) rather than
-    /// the connection ending by itself (a job killed, a node gone), which the scheduler explains.
-    private func relay(_ connection: TLSConnection, first: [UInt8]) -> (String, Bool) {
-        var outgoing = first
-        var engineOpen = true
-        _ = fcntl(fromEngine, F_SETFL, fcntl(fromEngine, F_GETFL) | O_NONBLOCK)
-        var lingerUntil: ContinuousClock.Instant? = nil
-        var wantsWrite = false
-        var chunk = [UInt8](repeating: 0, count: 1 << 18)
-        return withPipeSignalBlocked {
-            while true {
-                if ended.load(ordering: .acquiring) { return ("the engine ended the block", true) }
-                if let lingerUntil, ContinuousClock.now >= lingerUntil {
-                    return ("the engine closed the stream \(Self.linger.seconds) s ago and the manager did not close", true)
-                }
-                // Whatever is waiting goes out first, in as few records as the bytes need.
-                while !outgoing.isEmpty {
-                    let result = outgoing.withUnsafeBytes { connection.write($0) }
-                    switch result {
-                    case .wrote(let count): outgoing.removeFirst(count)
-                    case .wouldBlock: wantsWrite = true
-                    case .broken(let why): return ("the connection broke: \(why)", false)
-                    }
-                    if wantsWrite { break }
-                }
-                if outgoing.isEmpty { wantsWrite = false }
+    /// Sends what the engine gave, then waits for the manager's bytes and decrypts them into
+    /// `buffer`; returns how many, or 0 when the stream is over: the engine ended the block or
+    /// closed its input long enough ago, or the connection ended (by itself: a job killed, a node
+    /// gone, which the scheduler explains).
+    private func relay(_ connection: TLSConnection, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        while true {
+            if ended.load(ordering: .acquiring) { return over(connection, "the engine ended the block", clean: true) }
+            if let lingerUntil, ContinuousClock.now >= lingerUntil {
+                return over(connection, "the engine closed the stream \(Self.linger.seconds) s ago and the manager did not close", clean: true)
+            }
+            if let broken = send(connection) { return over(connection, "the connection broke: \(broken)", clean: false) }
+            if connection.pending == 0 {
                 var socketEvents = Int32(POLLIN)
                 if wantsWrite { socketEvents |= Int32(POLLOUT) }
                 var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: connection.fd, events: Int16(socketEvents), revents: 0),
                            pollfd(fd: engineOpen && outgoing.count < (1 << 20) ? fromEngine : -1, events: Int16(POLLIN), revents: 0)]
-                var millis: Int32 = -1
-                if let lingerUntil {
-                    let left = lingerUntil - ContinuousClock.now
-                    millis = Int32(max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+                let millis = lingerUntil.map { Self.millis(until: $0) } ?? -1
+                if poll(&fds, nfds_t(fds.count), millis) < 0 && errno != EINTR {
+                    return over(connection, "poll failed: \(String(cString: strerror(errno)))", clean: false)
                 }
-                if connection.pending > 0 { millis = 0 }
-                if poll(&fds, nfds_t(fds.count), millis) < 0 && errno != EINTR { return ("poll failed: \(String(cString: strerror(errno)))", false) }
                 if fds[0].revents != 0 { continue }
                 if fds[1].revents & Int16(POLLOUT) != 0 { wantsWrite = false }
-                if fds[1].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 || connection.pending > 0 {
-                    // Every record the socket holds now, decrypted, reaches the engine in one write.
-                    var incoming: [UInt8] = []
-                    var closedBecause: String? = nil
-                    readLoop: while incoming.count < (1 << 20) {
-                        let result = chunk.withUnsafeMutableBytes { connection.read(into: $0) }
-                        switch result {
-                        case .data(let count):
-                            incoming += chunk[0..<count]
-                        case .wouldBlock(let wants):
-                            if wants { wantsWrite = true }
-                            break readLoop
-                        case .closed(let why):
-                            closedBecause = why
-                            break readLoop
-                        }
-                    }
-                    if !incoming.isEmpty {
-                        do { try writeAll(toEngine, incoming) } catch { return ("the engine's end closed", true) }
-                    }
-                    if let closedBecause { return (closedBecause, !engineOpen) }
-                }
                 if fds[2].revents != 0 {
-                    // Everything the engine's pipe holds now goes out in one SSL_write at the top of the loop.
-                    while engineOpen && outgoing.count < (1 << 20) {
-                        let got = chunk.withUnsafeMutableBytes { Glibc.read(fromEngine, $0.baseAddress, $0.count) }
-                        if got > 0 {
-                            outgoing += chunk[0..<got]
-                            if got < chunk.count { break }
-                        } else if got < 0 && (errno == EINTR || errno == EAGAIN) {
-                            break
-                        } else {
-                            // The manager was sent SHUTDOWN; it closes the connection when it has stopped.
-                            engineOpen = false
-                            lingerUntil = .now + Self.linger
-                        }
-                    }
+                    takeFromEngine()
+                    if let broken = send(connection) { return over(connection, "the connection broke: \(broken)", clean: false) }
                 }
+                guard fds[1].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { continue }
+            }
+            switch connection.read(into: buffer) {
+            case .data(let count):
+                return count
+            case .wouldBlock(let wants):
+                if wants { wantsWrite = true }
+            case .closed(let why):
+                return over(connection, why, clean: !engineOpen)
             }
         }
+    }
+
+    /// Everything the engine's pipe holds now, into `outgoing` (it goes out in one SSL_write).
+    private func takeFromEngine() {
+        while engineOpen && outgoing.count < (1 << 20) {
+            let got = chunk.withUnsafeMutableBytes { Glibc.read(fromEngine, $0.baseAddress, $0.count) }
+            if got > 0 {
+                outgoing += chunk[0..<got]
+                if got < chunk.count { break }
+            } else if got < 0 && (errno == EINTR || errno == EAGAIN) {
+                break
+            } else {
+                // The manager was sent SHUTDOWN; it closes the connection when it has stopped.
+                engineOpen = false
+                lingerUntil = .now + Self.linger
+            }
+        }
+    }
+
+    /// Writes what is waiting, in as few records as the bytes need, as far as the socket takes it;
+    /// why the connection broke, if it did.
+    private func send(_ connection: TLSConnection) -> String? {
+        while !outgoing.isEmpty && !wantsWrite {
+            switch outgoing.withUnsafeBytes({ connection.write($0) }) {
+            case .wrote(let count): outgoing.removeFirst(count)
+            case .wouldBlock: wantsWrite = true
+            case .broken(let why): return why
+            }
+        }
+        return nil
+    }
+
+    /// Ends the relay: logs why, closes the connection; returns 0 (the end of the stream).
+    private func over(_ connection: TLSConnection, _ reason: String, clean: Bool) -> Int {
+        log(reason)
+        close(connection.fd)
+        self.clean = clean
+        phase = .over
+        return 0
+    }
+
+    private static func millis(until instant: ContinuousClock.Instant) -> Int32 {
+        let left = instant - ContinuousClock.now
+        return Int32(max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
     }
 
     /// Binds `address` on the first free port of `ports` and listens.

@@ -11,7 +11,8 @@ struct SlurmJobMember: Sendable {
     let port: Int
     let fingerprint: String
     let address: String
-    /// The loader's arguments on the node (the manager's, with this block's id and log folder).
+    /// The loader's arguments on the node (`bootstrap.boot`'s, which the connector runs in its own
+    /// process: the manager's, with this block's id and log folder).
     let loader: [String]
 }
 
@@ -22,13 +23,13 @@ extension SlurmProvider {
     func submit(_ members: [SlurmJobMember], session: SlurmSession, runDirectory: String) throws -> String {
         let first = members[0].block
         let names = members.map { "\($0.block)" }.joined(separator: "+")
-        let nodes: [[String: Any]] = members.map { ["block": $0.block, "port": $0.port, "loader": $0.loader] }
+        let nodes: [[String: Any]] = members.map { ["block": $0.block, "port": $0.port, "boot": $0.loader] }
         let details: [String: Any] = ["address": members[0].address, "fingerprint": members[0].fingerprint,
                                       "secret": session.credentials.secret, "nodes": nodes]
         let line = String(decoding: try JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes]),
                           as: UTF8.self)
-        let sources: (bootstrap: String, connector: String)
-        do { sources = try Self.connectorSources() } catch {
+        let connector: String
+        do { connector = try Self.connectorSource() } catch {
             throw ProviderError(message: "blocks \(names): cannot prepare Sprig's code for the nodes: \(error)")
         }
         let folder = (runDirectory as NSString).appendingPathComponent("submit_scripts")
@@ -36,7 +37,7 @@ extension SlurmProvider {
         let path = "\(folder)/block-\(first).sbatch"
         var script = SubmitScript(provider: self, block: first, jobName: "sprig.\(run).block-\(names)",
                                   outputPath: "\(folder)/block-\(first).stdout", errorPath: "\(folder)/block-\(first).stderr",
-                                  connectLine: line, connectorSource: sources.connector)
+                                  connectLine: line, connectorSource: connector)
         script.nodes = members.count
         try script.write(to: path)
         return try sbatch(path, blocks: names)

@@ -146,21 +146,19 @@ public struct SlurmProvider: ExecutionProvider {
         let session = try runs.session(runDirectory: command.runDirectory, settings: self)
         let address = try command.address ?? Self.hostAddress()
         let bundle: [UInt8]
-        let bootstrap: String
         do {
             bundle = try Bootstrap.bundle()
-            bootstrap = try Self.connectorSources().bootstrap
         } catch {
             throw ProviderError(message: "block \(block): cannot prepare Sprig's code for the nodes: \(error)")
         }
         let logPath = command.logFolder + "/block.stderr"
         let (process, stream) = try ConnectBackStream.start(
             block: block, address: address, ports: command.portRange, context: session.tls, secret: session.credentials.secretBytes,
-            heartbeat: command.heartbeatPeriod, logPath: logPath, host: "slurm",
+            heartbeat: command.heartbeatPeriod, logPath: logPath, host: "slurm", first: bundle,
             onReap: { code in session.blockEnded(block: block, cleanly: code == 0) })
         do {
-            try writeAll(process.input, bundle)
-            let loader = ["-X", "utf8", "-c", bootstrap, "--expect-python", command.pythonVersion, "--script-dir", ".", "--"]
+            // The loader runs inside the connector (it reads the bundle from the connection).
+            let loader = ["--expect-python", command.pythonVersion, "--script-dir", ".", "--"]
                 + command.arguments + ["--logdir", "logs/block-\(block)"]
             let member = SlurmJobMember(block: block, process: process, logPath: logPath,
                                         port: stream.port, fingerprint: session.tls.fingerprint, address: address, loader: loader)
@@ -178,12 +176,9 @@ public struct SlurmProvider: ExecutionProvider {
     /// Cancels every job this provider submitted for its runs and waits until `squeue` lists none.
     public func close() { runs.closeAll() }
 
-    /// The bootstrap's and the connector's sources, for the nodes.
-    static func connectorSources() throws -> (bootstrap: String, connector: String) {
-        try withGIL {
-            (try String(python: Python.importModule("sprig.bootstrap").attribute("BOOTSTRAP_SOURCE")),
-             try String(python: Python.importModule("sprig.connector").attribute("source").call()))
-        }
+    /// The connector's source, for the nodes (it runs the loader itself, from the bundle it reads).
+    static func connectorSource() throws -> String {
+        try withGIL { try String(python: Python.importModule("sprig.connector").attribute("source").call()) }
     }
 
     /// This host's address as its name resolves (not a loopback one), for managers to connect back to.
