@@ -36,6 +36,14 @@ FRAME_NAMES = {
 # FRAME_NAMES): the manager asks a worker for the tasks it holds but has not started.
 RECALL = 9
 
+# On a local block's control socket only (--worker-socket; PROTOCOL.md, "Two-hop local blocks"):
+# manager -> engine, a worker is ready and its pipes come with this frame (SCM_RIGHTS), and a
+# worker ended; engine -> manager, kill a worker (it runs a killed task), a worker is silent.
+WORKER_READY = 10
+WORKER_ENDED = 11
+KILL_WORKER = 12
+WORKER_SILENT = 13
+
 # Task kinds (u8 of a TASKS entry).
 KIND_PYTHON = 0
 KIND_BASH_FROM_PYTHON = 1
