@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 
 from sprig import protocol as P
@@ -32,6 +33,9 @@ class HandoffLink:
     """The manager's end of a local block's control socket (SOCK_SEQPACKET: one frame a message)."""
 
     def __init__(self, fd: int) -> None:
+        # Inherited as fd 3: neither workers nor their commands may hold it (the engine sees the
+        # manager's end by the socket's end).
+        os.set_inheritable(fd, False)
         self.sock = socket.socket(fileno=fd)
         self.sock.setblocking(True)  # frames are small and rare (one per worker start and end)
         self.fd = fd
