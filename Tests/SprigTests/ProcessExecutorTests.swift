@@ -12,11 +12,13 @@ final class ProcessHarness: @unchecked Sendable {  // immutable after init
 
     init(workers: Int = 2, retries: Int = 0, provider: LocalProvider = LocalProvider(initBlocks: 1, maxBlocks: 1),
          strategy: Strategy = .none, heartbeatPeriod: Duration = .seconds(2), heartbeatThreshold: Duration = .seconds(30),
-         others: [any ExecutorDescription] = [], monitoring: MonitoringOptions? = nil) throws {
+         others: [any ExecutorDescription] = [], monitoring: MonitoringOptions? = nil, relay: Bool = false) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-htex-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        htex = HighThroughputExecutor(label: "htex", maxWorkers: workers, provider: provider,
-                                      heartbeatPeriod: heartbeatPeriod, heartbeatThreshold: heartbeatThreshold)
+        var htex = HighThroughputExecutor(label: "htex", maxWorkers: workers, provider: provider,
+                                          heartbeatPeriod: heartbeatPeriod, heartbeatThreshold: heartbeatThreshold)
+        htex.relayLocalWorkers = relay
+        self.htex = htex
         dfk = try DataFlowKernel(config: Config(executors: [htex] + others, retries: retries, runDirectory: folder + "/runinfo",
                                                 strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder]),
                                                 monitoring: monitoring))

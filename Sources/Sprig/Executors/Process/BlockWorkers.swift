@@ -41,7 +41,8 @@ final class BlockWorkers: Sendable {
     private let host: String
     private let logger: Logger
 
-    /// Takes over `socket` (the engine's end of the control socket) and starts reading it.
+    /// Takes over `socket` (the engine's end of the control socket; closed by ``stop()``) and starts
+    /// reading it.
     init(socket: Int32, prefetch: Int, host: String, number: Int, logger: Logger, deliver: @escaping Deliver) throws {
         self.socket = socket
         self.state = Mutex(State(dispatch: WorkerDispatch(prefetch: prefetch)))
@@ -102,8 +103,11 @@ final class BlockWorkers: Sendable {
 
     /// The manager's stream is over: stops the reader, closes every pipe and the socket.
     func stop() {
+        // Wakes the reader if the manager's end is still open; the descriptor stays ours until the
+        // reader is gone, so no other file can take its number meanwhile.
         Glibc.shutdown(socket, Int32(SHUT_RDWR))
         thread.withLock { $0 }?.join()
+        close(socket)
     }
 
     // MARK: the reader
@@ -164,18 +168,25 @@ final class BlockWorkers: Sendable {
                 return state.workers.values.map(\.writer)
             }
             writers.forEach { $0.terminate() }
-            close(socket)
         }
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let indexes = pipes.keys.sorted()
             var polled = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
                 + indexes.map { pollfd(fd: pipes[$0]!.fd, events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&polled, nfds_t(polled.count), -1)
+            // A worker that turns busy while it holds unstarted tasks is due a RECALL then.
+            let recallAt = state.withLock { $0.dispatch.nextRecall }
+            let timeout = recallAt.map { Self.milliseconds(until: $0) } ?? -1
+            let ready = poll(&polled, nfds_t(polled.count), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 logger.error("polling a block's workers failed", metadata: ["error": .string(String(cString: strerror(errno)))])
                 return
+            }
+            if let recallAt, ContinuousClock.now >= recallAt {
+                let now = ContinuousClock.now
+                let actions = state.withLock { state in Self.write(state.dispatch.dispatch(at: now), &state) }
+                perform(actions, entries: [])
             }
             for (position, index) in indexes.enumerated() where polled[position + 1].revents != 0 {
                 if readWorker(index, &pipes, chunk: &chunk) == .end, let pipe = pipes.removeValue(forKey: index) { close(pipe.fd) }
@@ -341,6 +352,13 @@ final class BlockWorkers: Sendable {
     }
 
     private static let recallFrame: [UInt8] = [0, 0, 0, 0, 9]
+
+    /// A `poll` timeout that ends at `instant` (rounded up; 0 when it has passed).
+    private static func milliseconds(until instant: ContinuousClock.Instant) -> Int32 {
+        let left = instant - .now
+        guard left > .zero else { return 0 }
+        return Int32(min(Double(Int32.max), (left.seconds * 1000).rounded(.up)))
+    }
 
     private static func entry(_ status: UInt8) -> WorkerDispatch.Entry? {
         switch status {

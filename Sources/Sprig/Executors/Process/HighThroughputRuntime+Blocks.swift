@@ -22,7 +22,7 @@ extension HighThroughputRuntime {
         do {
             var command = try managerCommand(block: number, slot: slot, context: context)
             // A local block: the two-hop path, its workers' pipes handed to this process.
-            let control = provider is LocalProvider ? try ControlSocket.pair() : nil
+            let control = usesTwoHop ? try ControlSocket.pair() : nil
             command.workerSocket = control?.manager
             let process: BlockProcess
             do {
@@ -84,7 +84,7 @@ extension HighThroughputRuntime {
         // A local block: large buffers through shared memory (its manager checks it sees the probe).
         if useSegments.withLock({ $0 }) { arguments += ["--shared-memory", segments.prefix] }
         // A local block: its manager hands its workers' pipes over the control socket, its fd 3.
-        if provider is LocalProvider { arguments += ["--worker-socket", "3"] }
+        if usesTwoHop { arguments += ["--worker-socket", "3"] }
         let info = Python.info!
         var command = ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
                                      pythonVersion: "\(info.version.major).\(info.version.minor)", launchCommand: settings.launchCommand)
@@ -93,6 +93,12 @@ extension HighThroughputRuntime {
         command.portRange = settings.workerPortRange
         command.heartbeatPeriod = heartbeatPeriod
         return command
+    }
+
+    /// Whether blocks take the two-hop path: local blocks do, unless `SPRIG_LOCAL_RELAY=1` in the
+    /// environment keeps the manager's relay (to compare the two; PERFORMANCE.md, issue 15).
+    var usesTwoHop: Bool {
+        provider is LocalProvider && !settings.relayLocalWorkers && ProcessInfo.processInfo.environment["SPRIG_LOCAL_RELAY"] != "1"
     }
 
     func noteTaskDuration(_ duration: Duration) {
