@@ -250,10 +250,10 @@ struct ProcessExecutorTests {
 
     @Test func theHandshakeNamesAPythonVersionMismatch() {
         let expected = ExpectedManager(pythonVersion: "3.11", serializer: "cloudpickle", serializerVersion: "2.2.0")
-        let hello = #"{"protocol": 3, "python": "3.9", "serializer": "cloudpickle", "serializer_version": "2.2.0", "host": "node7", "executable": "/usr/bin/python3.9"}"#
+        let hello = #"{"protocol": 4, "python": "3.9", "serializer": "cloudpickle", "serializer_version": "2.2.0", "host": "node7", "executable": "/usr/bin/python3.9"}"#
         let problem = ManagerBlock.checkHello(Array(hello.utf8), expected: expected, host: "x")
         #expect(problem?.contains("Python 3.9") == true && problem?.contains("3.11") == true && problem?.contains("node7") == true)
-        let good = #"{"protocol": 3, "python": "3.11", "serializer": "cloudpickle", "serializer_version": "2.2.0"}"#
+        let good = #"{"protocol": 4, "python": "3.11", "serializer": "cloudpickle", "serializer_version": "2.2.0"}"#
         #expect(ManagerBlock.checkHello(Array(good.utf8), expected: expected, host: "x") == nil)
         let oldProtocol = #"{"protocol": 0, "python": "3.11"}"#
         #expect(ManagerBlock.checkHello(Array(oldProtocol.utf8), expected: expected, host: "x")?.contains("protocol 0") == true)

@@ -6,7 +6,7 @@ Imported by :mod:`sprig.protocol` (and through it by everything that speaks fram
 Python 3.6 syntax and defines constants only.
 """
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 # Every frame: a u32 body length (little-endian), a u8 frame type, then the body.
 FRAME_HEADER_FORMAT = "<IB"
@@ -43,6 +43,13 @@ WORKER_READY = 10
 WORKER_ENDED = 11
 KILL_WORKER = 12
 WORKER_SILENT = 13
+
+CONTROL_FRAME_NAMES = {
+    WORKER_READY: "WORKER_READY",
+    WORKER_ENDED: "WORKER_ENDED",
+    KILL_WORKER: "KILL_WORKER",
+    WORKER_SILENT: "WORKER_SILENT",
+}
 
 # Task kinds (u8 of a TASKS entry).
 KIND_PYTHON = 0

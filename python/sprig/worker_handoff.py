@@ -29,6 +29,24 @@ MAX_MESSAGE = 65536  # a control frame from the engine is a small JSON object
 __all__ = ["HandoffLink", "WORKER_READY", "WORKER_ENDED", "KILL_WORKER", "WORKER_SILENT"]
 
 
+def parse_control(data: bytes) -> tuple[int, dict]:
+    """One control frame (one socket message): its type and its JSON object body.
+
+    Raises ProtocolError when the message is not exactly one frame of a JSON object."""
+    if len(data) < P.HEADER.size:
+        raise P.ProtocolError(f"control frame of {len(data)} bytes, shorter than a header")
+    length, frame_type = P.HEADER.unpack_from(data, 0)
+    if length != len(data) - P.HEADER.size:
+        raise P.ProtocolError(f"control frame says {length} bytes of body, has {len(data) - P.HEADER.size}")
+    try:
+        body = json.loads(bytes(data[P.HEADER.size:]).decode("utf-8"))
+    except ValueError as exc:
+        raise P.ProtocolError(f"control frame {frame_type} is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise P.ProtocolError(f"control frame {frame_type} is not a JSON object")
+    return frame_type, body
+
+
 class HandoffLink:
     """The manager's end of a local block's control socket (SOCK_SEQPACKET: one frame a message)."""
 
@@ -82,17 +100,7 @@ class HandoffLink:
             if not data:
                 self.closed = True
                 return frames or None
-            if len(data) < P.HEADER.size:
-                raise P.ProtocolError(f"control frame of {len(data)} bytes, shorter than a header")
-            length, frame_type = P.HEADER.unpack_from(data, 0)
-            if length != len(data) - P.HEADER.size:
-                raise P.ProtocolError(f"control frame says {length} bytes of body, has {len(data) - P.HEADER.size}")
-            try:
-                body = json.loads(data[P.HEADER.size:].decode("utf-8"))
-            except ValueError as exc:
-                raise P.ProtocolError(f"control frame {frame_type} is not JSON: {exc}") from None
-            if not isinstance(body, dict):
-                raise P.ProtocolError(f"control frame {frame_type} is not a JSON object")
+            frame_type, body = parse_control(data)
             frames.append((frame_type, body))
 
     def close(self) -> None:

@@ -87,7 +87,7 @@ final class BlockWorkers: Sendable {
             return found
         }
         for (index, pid, silence) in silent {
-            ControlSocket.send(ControlSocket.frame(.workerSilent, Notice(worker: index, pid: pid, silence: silence.seconds, reason: nil)),
+            ControlSocket.send(ControlSocket.frame(.workerSilent, ControlSocket.Notice(worker: index, pid: pid, silence: silence.seconds, reason: nil)),
                                on: socket)
         }
     }
@@ -111,33 +111,6 @@ final class BlockWorkers: Sendable {
     }
 
     // MARK: the reader
-
-    private struct Notice: Encodable {
-        let worker: Int
-        let pid: Int32
-        let silence: Double?
-        let reason: String?
-    }
-
-    private struct Ready: Decodable {
-        let worker: Int
-        let pid: Int32
-    }
-
-    private struct Ended: Decodable {
-        let worker: Int
-        let pid: Int32
-        let signal: Int?
-        let exitCode: Int?
-        let words: String?
-        let lostReason: String?
-
-        enum CodingKeys: String, CodingKey {
-            case worker, pid, signal, words
-            case exitCode = "exit_code"
-            case lostReason = "lost_reason"
-        }
-    }
 
     private struct LostReport: Encodable {
         let message: String
@@ -244,7 +217,7 @@ final class BlockWorkers: Sendable {
         let now = ContinuousClock.now
         switch ControlSocket.Kind(rawValue: message.type) {
         case .workerReady?:
-            guard message.descriptors.count == 2, let ready = try? JSONDecoder().decode(Ready.self, from: Data(message.body)),
+            guard message.descriptors.count == 2, let ready = try? JSONDecoder().decode(ControlSocket.WorkerReady.self, from: Data(message.body)),
                   let writer = try? BlockWriter(fd: message.descriptors[0], name: "sprig-wk\(ready.worker)") else {
                 message.descriptors.forEach { close($0) }
                 logger.error("unreadable WORKER_READY from a manager")
@@ -265,7 +238,7 @@ final class BlockWorkers: Sendable {
             perform(actions, entries: [])
         case .workerEnded?:
             message.descriptors.forEach { close($0) }
-            guard let ended = try? JSONDecoder().decode(Ended.self, from: Data(message.body)) else {
+            guard let ended = try? JSONDecoder().decode(ControlSocket.WorkerEnded.self, from: Data(message.body)) else {
                 logger.error("unreadable WORKER_ENDED from a manager")
                 return
             }
@@ -342,7 +315,7 @@ final class BlockWorkers: Sendable {
                 }
             case .killWorker(let index):
                 let pid = state.withLock { $0.workers[index]?.pid } ?? 0
-                ControlSocket.send(ControlSocket.frame(.killWorker, Notice(worker: index, pid: pid, silence: nil, reason: "it runs a killed task")),
+                ControlSocket.send(ControlSocket.frame(.killWorker, ControlSocket.Notice(worker: index, pid: pid, silence: nil, reason: "it runs a killed task")),
                                    on: socket)
             case .send, .recall, .skip, .lost, .dropped:
                 break

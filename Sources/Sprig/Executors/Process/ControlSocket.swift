@@ -12,6 +12,39 @@ enum ControlSocket {
         case workerReady = 10, workerEnded = 11, killWorker = 12, workerSilent = 13
     }
 
+    /// WORKER_READY's body: the worker's index and pid (its pipes come with the message).
+    struct WorkerReady: Decodable, Equatable {
+        let worker: Int
+        let pid: Int32
+    }
+
+    /// WORKER_ENDED's body: the manager reaped the worker, and how it ended.
+    struct WorkerEnded: Decodable, Equatable {
+        let worker: Int
+        let pid: Int32
+        let signal: Int?
+        let exitCode: Int?
+        /// How it ended, in words (`died (signal 9)`, `exited (exit code 1)`).
+        let words: String?
+        /// Why the manager killed it, when it took it for hung.
+        let lostReason: String?
+
+        enum CodingKeys: String, CodingKey {
+            case worker, pid, signal, words
+            case exitCode = "exit_code"
+            case lostReason = "lost_reason"
+        }
+    }
+
+    /// KILL_WORKER's body (`reason`) or WORKER_SILENT's (`silence`, seconds), naming the worker by
+    /// index and pid (a request for an older worker of the index changes nothing).
+    struct Notice: Encodable, Equatable {
+        let worker: Int
+        let pid: Int32
+        let silence: Double?
+        let reason: String?
+    }
+
     /// A socket pair whose ends close on exec (the manager's end is dup'ed to its fd 3 by the
     /// spawn, which clears that).
     static func pair() throws -> (engine: Int32, manager: Int32) {
