@@ -103,6 +103,8 @@ class Manager(Dispatcher):
             "block": self.options.block_id,
             "executable": sys.executable,
             "shared_memory": self.options.shared_memory is not None,
+            # A local block on the two-hop path: ready workers' pipes go to the engine.
+            "hands_off_workers": self.handoff is not None,
         }
         return json.dumps(info).encode("utf-8")
 
@@ -131,6 +133,8 @@ class Manager(Dispatcher):
             self.spawn(index)
         self.poller.register(self.fd_in, IN)
         self.poller.register(self.wake_r, IN)
+        if self.handoff is not None:
+            self.poller.register(self.handoff.fd, IN)
         while not self.stopping:
             events = self.poller.poll(self._timeout_ms())
             self.now = time.monotonic()
@@ -145,6 +149,8 @@ class Manager(Dispatcher):
                     self.on_worker_output(self.readers[fd])
                 elif fd in self.writers:
                     self.flush_worker(self.writers[fd])
+                elif self.handoff is not None and fd == self.handoff.fd:
+                    self.on_engine_frames(self.now)
                 if self.stopping:
                     break
             self.maintain(self.now)
@@ -158,6 +164,8 @@ class Manager(Dispatcher):
         except (KeyError, ValueError):
             pass
         self.stop_workers()
+        if self.handoff is not None:
+            self.handoff.close()
         try:
             self.out.flush()
         except OSError:
@@ -288,7 +296,7 @@ class Manager(Dispatcher):
         live = [slot for slot in self.slots if slot is not None and slot.status is None]
         pids = [slot.pid for slot in live]
         stats = {
-            "workers": sum(1 for slot in live if slot.accepting),
+            "workers": sum(1 for slot in live if slot.accepting or (slot.handed and not slot.killing)),
             "queued": len(self.queue),
             "running": sum(len(slot.inflight) for slot in live),
             "worker_pids": pids,

@@ -14,7 +14,7 @@ from sprig.serialize import Pickled
 SHIPPED = ("protocol.py", "serialize.py", "manager.py", "manager_options.py", "dispatch.py", "worker_pool.py",
            "worker_slot.py", "worker_launch.py", "task_runner.py", "resources.py",
            "process_tree.py", "worker.py", "bash.py", "failures.py", "isolation.py", "affinity.py", "wire.py",
-           "segments.py", "tls_link.py")
+           "segments.py", "tls_link.py", "worker_handoff.py")
 
 
 def sprig_imports(name: str) -> set[str]:
