@@ -96,13 +96,30 @@ class LocalJobs:
             if job.process.poll() is None:
                 job.cancelled = True
                 _signal_group(job.process.pid, signal.SIGTERM)
-                try:
-                    job.process.wait(timeout=2)
-                except subprocess.TimeoutExpired:
+                deadline = time.monotonic() + 2
+                while (job.process.poll() is None or group_alive(job.process.pid)) and time.monotonic() < deadline:
+                    time.sleep(0.01)  # waiting for processes that are not ours to reap
+                if group_alive(job.process.pid) or job.process.poll() is None:
                     _signal_group(job.process.pid, signal.SIGKILL)
-                    job.process.wait()
+                job.process.wait()
             done.append(True)
         return done
+
+
+def group_alive(group: int) -> bool:
+    """Whether a process of process group ``group`` still runs (zombies, which only wait to be
+    reaped, do not count)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as file:
+                fields = file.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != b"Z":
+            return True
+    return False
 
 
 def _signal_group(pid: int, number: int) -> None:

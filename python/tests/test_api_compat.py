@@ -241,12 +241,9 @@ def test_cancelling_a_local_job_ends_its_process_group_and_an_unknown_id_is_miss
     assert provider.status([job_id])[0].state.name == "RUNNING"
     assert provider.cancel([job_id]) == [True]
     assert provider.status([job_id])[0].state.name == "CANCELLED"
-    try:
-        os.killpg(int(job_id), 0)
-        alive = True
-    except ProcessLookupError:
-        alive = False
-    assert not alive, "a process of the cancelled job's group is still running"
+    from sprig.local_jobs import group_alive
+
+    assert not group_alive(int(job_id)), "a process of the cancelled job's group is still running"
     missing = provider.status(["12345678"])[0]
     assert missing.state.name == "MISSING" and "not started by this provider" in missing.message
     assert provider.cancel(["12345678"]) == [False]
