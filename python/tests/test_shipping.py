@@ -37,7 +37,7 @@ def test_shipped_modules_import_only_each_other() -> None:
     for name in SHIPPED:
         assert sprig_imports(name) <= allowed, name
     assert sprig_imports("manager.py") == {"sprig.protocol", "sprig.serialize", "sprig.dispatch", "sprig.isolation",
-                                           "sprig.manager_options", "sprig.worker_pool"}
+                                           "sprig.manager_options", "sprig.worker_pool", "sprig.segments"}
 
 
 def test_the_bundle_holds_every_module_the_manager_needs() -> None:
