@@ -77,10 +77,23 @@ static int sprig_spawn_child(void *argument) {
 /// and unmapped per call: unmapping it cost a TLB shootdown on every core that ran this process,
 /// about 15 % of a spawning thread's time here. Returns the child's pid, or -1 with `*error` set
 /// (from clone, or from the child when it could not exec; then it has been reaped).
+/// The key of each thread's spawn stack, freed when the thread ends (the key's destructor).
+/// (Function-local statics: a header's file-scope variables are not emitted for Swift.)
+static inline pthread_key_t *sprig_spawn_stack_key(void) {
+    static pthread_key_t key;
+    return &key;
+}
+static void sprig_spawn_make_key(void) { pthread_key_create(sprig_spawn_stack_key(), free); }
+
 static inline pid_t sprig_spawn(struct sprig_spawn_plan *plan, int *error) {
     enum { stack_size = 64 * 1024 };
-    static __thread char *stack = 0;
-    if (!stack && !(stack = (char *)malloc(stack_size))) { *error = ENOMEM; return -1; }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sprig_spawn_make_key);
+    char *stack = (char *)pthread_getspecific(*sprig_spawn_stack_key());
+    if (!stack) {
+        if (!(stack = (char *)malloc(stack_size))) { *error = ENOMEM; return -1; }
+        pthread_setspecific(*sprig_spawn_stack_key(), stack);
+    }
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
