@@ -10,17 +10,19 @@ descended from it (this process makes itself a child subreaper first, so that Pa
 which its LocalProvider detaches, stays below it), runs a workload, reads them again, and prints
 CPU us per task by thread (this process) and by process (the others). Workloads: ``burst``
 (5,000 no-ops submitted at once, then awaited), ``latency`` (1,000 sequential round trips),
-``payload`` (100 echoes of 1 MiB).
+``payload`` (100 echoes of 1 MiB), ``bash`` (1,000 bash apps running ``true``, submitted at once; the
+commands' own CPU, read from this process's reaped children, is a row of its own).
 """
 
 import argparse
 import ctypes
 import os
+import resource
 import sys
 import time
 
 import parsl
-from parsl.app.app import python_app
+from parsl.app.app import bash_app, python_app
 from parsl.config import Config
 from parsl.executors import HighThroughputExecutor, ThreadPoolExecutor
 from parsl.providers import LocalProvider
@@ -38,6 +40,17 @@ def echo(data):
     return data
 
 
+@bash_app
+def shell_true():
+    return "true"
+
+
+def reaped_cpu():
+    """CPU seconds of this process's children that have been reaped (the bash apps' commands)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cpu_of(path):
     try:
         with open(path, "rb") as stat:
@@ -50,6 +63,15 @@ def cpu_of(path):
     return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
 
 
+def thread_cpu(pid, tid, ticks_seconds):
+    """A thread's CPU seconds from its schedstat (nanoseconds; clock ticks are 10 ms), else from its ticks."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as stat:
+            return int(stat.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return ticks_seconds
+
+
 def snapshot():
     """{key: (label, cpu seconds)} for this process's threads and every descendant process."""
     me = os.getpid()
@@ -57,7 +79,7 @@ def snapshot():
     for tid in os.listdir(f"/proc/{me}/task"):
         got = cpu_of(f"/proc/{me}/task/{tid}/stat")
         if got:
-            found[("thread", int(tid))] = (f"this process, thread {got[0]}", got[2])
+            found[("thread", int(tid))] = (f"this process, thread {got[0]}", thread_cpu(me, tid, got[2]))
     parents = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -83,7 +105,7 @@ def snapshot():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--executor", choices=("threads", "htex"), default="htex")
-    parser.add_argument("--workload", choices=("burst", "latency", "payload"), default="burst")
+    parser.add_argument("--workload", choices=("burst", "latency", "payload", "bash"), default="burst")
     parser.add_argument("--no-log", action="store_true")
     options = parser.parse_args()
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
@@ -99,7 +121,10 @@ def main():
         future.result()
     time.sleep(0.5)
 
-    before = snapshot()
+    if options.workload == "bash":
+        for future in [shell_true() for _ in range(50)]:
+            future.result()
+    before, reaped = snapshot(), reaped_cpu()
     wall = time.perf_counter()
     if options.workload == "burst":
         count = 5000
@@ -109,13 +134,17 @@ def main():
         count = 1000
         for _ in range(count):
             noop().result()
+    elif options.workload == "bash":
+        count = 1000
+        for future in [shell_true() for _ in range(count)]:
+            future.result()
     else:
         count = 100
         payload = bytes(range(256)) * 4096
         for future in [echo(payload) for _ in range(count)]:
             future.result()
     wall = time.perf_counter() - wall
-    after = snapshot()
+    after, reaped = snapshot(), reaped_cpu() - reaped
 
     system = "Sprig" if parsl.__version__.endswith("+sprig") else f"Parsl {parsl.__version__}"
     print(f"{system}, {options.executor}, {options.workload} x{count}: {wall / count * 1e6:.0f} us wall per task "
@@ -125,6 +154,8 @@ def main():
         used = cpu - before.get(key, (label, 0.0))[1]
         if used > 0:
             rows.append((used / count * 1e6, label))
+    if reaped > 0:
+        rows.append((reaped / count * 1e6, "reaped children (the bash apps' commands, and any other)"))
     total = sum(r[0] for r in rows)
     for per_task, label in sorted(rows, reverse=True):
         print(f"  {per_task:8.1f} us CPU/task  {label}")

@@ -10,9 +10,10 @@ struct BlockStreamTests {
     /// A manager that stops reading while its pipe is full must not stall the executor: the silence
     /// check still runs, ends the block, and fails what it held — then shutdown finishes. (The
     /// block's writes held a lock across a blocking write; heartbeats then waited behind it, and
-    /// the silence check never ran.)
+    /// the silence check never ran.) On the manager's relay: on the two-hop path tasks do not pass
+    /// through the manager, so a stopped one stalls none (the next test).
     @Test func aManagerThatStopsReadingIsEndedByTheSilenceCheck() throws {
-        let h = try ProcessHarness(workers: 1, heartbeatPeriod: .milliseconds(200), heartbeatThreshold: .seconds(2))
+        let h = try ProcessHarness(workers: 1, heartbeatPeriod: .milliseconds(200), heartbeatThreshold: .seconds(2), relay: true)
         defer { h.close() }
         #expect(try h.python("add")(1, 2).result(as: Int.self) == 3)
         #expect(h.waitForWorkers(1))
@@ -35,6 +36,24 @@ struct BlockStreamTests {
             _ = try? future.result(timeout: .seconds(20))
             #expect(future.isDone)
         }
+    }
+
+    /// On the two-hop path a stopped manager stalls no task: large tasks go to the worker and
+    /// come back while it is stopped; then the silence check ends the block (its workers with it),
+    /// and a replacement block runs the next task.
+    @Test func aStoppedManagerStallsNoTaskOnTheTwoHopPathAndIsEndedBySilence() throws {
+        let h = try ProcessHarness(workers: 1, heartbeatPeriod: .milliseconds(200), heartbeatThreshold: .seconds(2))
+        defer { h.close() }
+        #expect(try h.python("add")(1, 2).result(as: Int.self) == 3)
+        #expect(h.waitForWorkers(1))
+        h.rememberProcesses()
+        let manager = try #require(h.status.processIDs.first)
+        kill(manager, SIGSTOP)
+        defer { kill(manager, SIGCONT) }
+        let big = String(repeating: "x", count: 4 << 20)
+        for _ in 0..<3 { #expect(try h.python("identity")(big).result(timeout: .seconds(20)).decode(String.self).utf8.count == big.utf8.count) }
+        #expect(eventually(timeout: .seconds(20)) { h.status.ended.contains { $0.failure != nil } }, "\(h.status)")
+        #expect(try h.python("add")(2, 3).result(timeout: .seconds(20)).decode(Int.self) == 5)
     }
 
     /// A large result reaches its future and does not silence its block: reading a frame costs its

@@ -43,10 +43,12 @@ struct FrameContractTests {
 
     @Test func everyFrameTypeAndStatusHasAVectorAndTheVersionMatches() throws {
         let cases = try Self.cases()
-        #expect(Set(cases.map(\.type)) == ["HELLO", "HELLO_ACK", "TASKS", "RESULTS", "HEARTBEAT", "SHUTDOWN", "KILL_TASK", "STATS"])
+        #expect(Set(cases.map(\.type)) == ["HELLO", "HELLO_ACK", "TASKS", "RESULTS", "HEARTBEAT", "SHUTDOWN", "KILL_TASK", "STATS",
+                                             "WORKER_READY", "WORKER_ENDED", "KILL_WORKER", "WORKER_SILENT"])
         for item in cases {
             #expect(item.meaning["protocol"] as? Int == managerProtocolVersion, "\(item.name)")
-            #expect(FrameType(rawValue: item.bytes[4])?.rawValue == item.meaning["type_code"] as? UInt8, "\(item.name)")
+            let code = FrameType(rawValue: item.bytes[4])?.rawValue ?? ControlSocket.Kind(rawValue: item.bytes[4])?.rawValue
+            #expect(code == item.meaning["type_code"] as? UInt8, "\(item.name)")
             let length = Int(item.bytes[0]) | Int(item.bytes[1]) << 8 | Int(item.bytes[2]) << 16 | Int(item.bytes[3]) << 24
             #expect(length == item.bytes.count - 5, "\(item.name)")
         }
@@ -84,6 +86,16 @@ struct FrameContractTests {
                 let mine = HelloAck(ok: ok, error: expected["error"] as? String)
                 #expect(try JSONSerialization.jsonObject(with: Data(mine.body)) as! NSDictionary == expected, "\(item.name)")
                 #expect(item.bytes[4] == FrameType.helloAck.rawValue)
+            case "KILL_WORKER", "WORKER_SILENT":
+                // JSON: by meaning (the encoder's key order is its own).
+                let fields = try JSONSerialization.jsonObject(with: Data(item.body)) as! [String: Any]
+                let kind: ControlSocket.Kind = item.type == "KILL_WORKER" ? .killWorker : .workerSilent
+                let notice = ControlSocket.Notice(worker: fields["worker"] as! Int, pid: Int32(fields["pid"] as! Int),
+                                                  silence: fields["silence"] as? Double, reason: fields["reason"] as? String)
+                let mine = ControlSocket.frame(kind, notice)
+                #expect(Array(mine.prefix(5).suffix(1)) == [item.bytes[4]], "\(item.name)")
+                #expect(try JSONSerialization.jsonObject(with: Data(mine.dropFirst(5))) as! NSDictionary == fields as NSDictionary,
+                        "\(item.name)")
             default: continue
             }
         }
@@ -102,6 +114,24 @@ struct FrameContractTests {
             case "STATS":
                 let fields = try JSONSerialization.jsonObject(with: Data(item.body)) as! [String: Any]
                 #expect(ManagerStats.parse(item.body)?.workerPIDs == (fields["worker_pids"] as! [Int]).map(Int32.init))
+            case "WORKER_READY", "WORKER_ENDED":
+                // One socket message each, read the way the block's worker reader reads it.
+                let pair = try ControlSocket.pair()
+                defer { close(pair.engine); close(pair.manager) }
+                #expect(ControlSocket.send(item.bytes, on: pair.manager))
+                let message = try #require(try ControlSocket.receive(on: pair.engine))
+                #expect(message.type == item.bytes[4] && message.body == item.body && message.descriptors.isEmpty, "\(item.name)")
+                let fields = try JSONSerialization.jsonObject(with: Data(item.body)) as! [String: Any]
+                if item.type == "WORKER_READY" {
+                    let ready = try JSONDecoder().decode(ControlSocket.WorkerReady.self, from: Data(message.body))
+                    #expect(ready == ControlSocket.WorkerReady(worker: fields["worker"] as! Int, pid: Int32(fields["pid"] as! Int)))
+                } else {
+                    let ended = try JSONDecoder().decode(ControlSocket.WorkerEnded.self, from: Data(message.body))
+                    #expect(ended == ControlSocket.WorkerEnded(worker: fields["worker"] as! Int, pid: Int32(fields["pid"] as! Int),
+                                                               signal: fields["signal"] as? Int, exitCode: fields["exit_code"] as? Int,
+                                                               words: fields["words"] as? String, lostReason: fields["lost_reason"] as? String),
+                            "\(item.name)")
+                }
             case "RESULTS":
                 let expected = item.meaning["results"] as! [[String: Any]]
                 let entries = try ResultEntry.parse(item.body)

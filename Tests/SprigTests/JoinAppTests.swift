@@ -105,6 +105,32 @@ struct JoinAppTests {
         #expect(h.dfk.taskCounts.done == 3)  // the body, the join app, the slow task
     }
 
+    @Test func aJoinAppMaySubmitItsInnerTasksWhileShutdownWaits() throws {
+        let h = try Harness()
+        let started = DispatchSemaphore(value: 0)
+        let goOn = DispatchSemaphore(value: 0)
+        let double = try h.dfk.swiftApp(name: "double") { (x: Int) in x * 2 }
+        let join = try h.dfk.joinApp(name: "join") { (x: Int) -> AppFuture<Int> in
+            started.signal()
+            goOn.wait()
+            return double(x)
+        }
+        let future = join(4)
+        #expect(started.wait(timeout: .now() + 30) == .success)
+        let closed = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            h.close()
+            closed.signal()
+        }
+        let log = h.dfk.runFolder + "/parsl.log"
+        #expect(eventually(timeout: .seconds(30)) {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("shutdown: waiting for the tasks in flight")
+        })
+        goOn.signal()  // the body submits its inner task only now, while the shutdown waits
+        #expect(closed.wait(timeout: .now() + 30) == .success)
+        #expect(try future.result(timeout: .seconds(1)) == 8)
+    }
+
     @Test func aJoinAppOnTheProcessExecutorJoinsPythonApps() throws {
         let h = try ProcessHarness()
         defer { h.close() }

@@ -10,13 +10,7 @@ struct MonitoringKillTests {
     @Test func aKilledRunLeavesEveryEndedTaskInTheDatabase() throws {
         let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try builtBinary("sprig"))
-        process.arguments = ["run", "\(scriptsFolder)/monitored_until_killed.py"]
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try launchSprig(["run", "\(scriptsFolder)/monitored_until_killed.py"], in: folder)
         let log = folder + "/runinfo/000/parsl.log"
         // The 30 quick tasks ended and both sleepers run (their pids are there): a run in full swing.
         let busy = eventually(timeout: .seconds(60)) {

@@ -171,3 +171,77 @@ struct PayloadTests {
         #expect(!SegmentLease.isSprigName("sprig-../../etc/passwd") && SegmentLease.isSprigName("sprig-1-ab_c"))
     }
 }
+
+/// A `sprig run` killed with SIGKILL while large payloads are in flight (arguments waiting and
+/// taken, results held) leaves nothing of its run in `/dev/shm` once its block's processes end.
+@Suite("Payload segments after SIGKILL", .serialized, .timeLimit(.minutes(2)))
+struct PayloadKillTests {
+    @Test func aKilledEngineLeavesNoSegmentOnceItsWorkersEnd() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let process = try launchSprig(["run", "\(scriptsFolder)/payloads_until_killed.py"], in: folder)
+        let prefix = "sprig-\(process.processIdentifier)-"
+        let run = { (try? FileManager.default.contentsOfDirectory(atPath: PayloadSegments.folder))?.filter { $0.hasPrefix(prefix) } ?? [] }
+        let pidsFolder = folder + "/pids"
+        let busy = eventually(timeout: .seconds(60)) {
+            FileManager.default.fileExists(atPath: folder + "/ready")
+                && ((try? FileManager.default.contentsOfDirectory(atPath: pidsFolder))?.count ?? 0) >= 2
+        }
+        let before = run()
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try #require(busy, "the run did not get going")
+        // The probe and the two arguments the workers took (their spares now) at least; under
+        // `sprig run` a result is read into Python and its segment unlinked at once.
+        #expect(before.count >= 3, "\(before)")
+
+        var pids: Set<Int32> = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: pidsFolder) {
+            let text = (try? String(contentsOfFile: pidsFolder + "/" + name, encoding: .utf8)) ?? ""
+            for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) { if let pid = Int32(word) { pids.insert(pid) } }
+        }
+        #expect(pids.count >= 3)  // two workers and their manager
+        let gone = eventually(timeout: .seconds(30)) { pids.allSatisfy { !processExists($0) } }
+        for pid in pids where processExists(pid) { kill(pid, SIGKILL) }
+        #expect(gone, "left behind: \(pids.filter(processExists).sorted())")
+        let left = run()
+        for name in left { unlink(PayloadSegments.folder + "/" + name) }
+        #expect(left.isEmpty, "left in /dev/shm: \(left)")
+    }
+}
+
+/// An engine that starts removes what killed runs left in `/dev/shm` when their managers died too,
+/// and only theirs: a run is removed when its probe names a process of this PID namespace that
+/// has ended; a probe naming a live process or another namespace keeps its run.
+@Suite("Payload segments of killed runs", .serialized, .timeLimit(.minutes(1)))
+struct StaleRunTests {
+    @Test func aStartingEngineRemovesTheRunsOfEnginesThatAreGone() throws {
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let me = try #require(ProcessIdentity.current)
+        let runs: [(prefix: String, owner: String, removed: Bool)] = [
+            ("sprig-\(ended.processIdentifier)-aaaaaaaaaaa1", "\(ended.processIdentifier) \(me.startTime) \(me.namespace)", true),
+            ("sprig-\(ended.processIdentifier)-aaaaaaaaaaa2", "\(me.pid) \(me.startTime) \(me.namespace)", false),  // alive
+            ("sprig-\(ended.processIdentifier)-aaaaaaaaaaa3", "\(ended.processIdentifier) 1 pid:[1]", false),  // another namespace
+        ]
+        var files: [String] = []
+        defer { for file in files { unlink(file) } }
+        for run in runs {
+            for (suffix, content) in [("probe", run.owner + "\n"), ("\(ended.processIdentifier)-0123456789abcdef", "payload")] {
+                let path = "\(PayloadSegments.folder)/\(run.prefix)-\(suffix)"
+                try #require(FileManager.default.createFile(atPath: path, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600]))
+                files.append(path)
+            }
+        }
+        let segments = PayloadSegments()
+        try #require(segments.makeProbe())
+        defer { segments.sweep() }
+        #expect(try String(contentsOfFile: "\(PayloadSegments.folder)/\(segments.prefix)-probe", encoding: .utf8) == me.text + "\n")
+        for run in runs {
+            let left = (try FileManager.default.contentsOfDirectory(atPath: PayloadSegments.folder)).filter { $0.hasPrefix(run.prefix + "-") }
+            #expect(left.count == (run.removed ? 0 : 2), "\(run.prefix): \(left)")
+        }
+    }
+}

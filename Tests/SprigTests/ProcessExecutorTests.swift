@@ -12,11 +12,13 @@ final class ProcessHarness: @unchecked Sendable {  // immutable after init
 
     init(workers: Int = 2, retries: Int = 0, provider: LocalProvider = LocalProvider(initBlocks: 1, maxBlocks: 1),
          strategy: Strategy = .none, heartbeatPeriod: Duration = .seconds(2), heartbeatThreshold: Duration = .seconds(30),
-         others: [any ExecutorDescription] = [], monitoring: MonitoringOptions? = nil) throws {
+         others: [any ExecutorDescription] = [], monitoring: MonitoringOptions? = nil, relay: Bool = false) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-htex-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        htex = HighThroughputExecutor(label: "htex", maxWorkers: workers, provider: provider,
-                                      heartbeatPeriod: heartbeatPeriod, heartbeatThreshold: heartbeatThreshold)
+        var htex = HighThroughputExecutor(label: "htex", maxWorkers: workers, provider: provider,
+                                          heartbeatPeriod: heartbeatPeriod, heartbeatThreshold: heartbeatThreshold)
+        htex.relayLocalWorkers = relay
+        self.htex = htex
         dfk = try DataFlowKernel(config: Config(executors: [htex] + others, retries: retries, runDirectory: folder + "/runinfo",
                                                 strategy: strategy, python: PythonConfiguration(searchPaths: [samplesFolder]),
                                                 monitoring: monitoring))
@@ -248,10 +250,10 @@ struct ProcessExecutorTests {
 
     @Test func theHandshakeNamesAPythonVersionMismatch() {
         let expected = ExpectedManager(pythonVersion: "3.11", serializer: "cloudpickle", serializerVersion: "2.2.0")
-        let hello = #"{"protocol": 3, "python": "3.9", "serializer": "cloudpickle", "serializer_version": "2.2.0", "host": "node7", "executable": "/usr/bin/python3.9"}"#
+        let hello = #"{"protocol": 4, "python": "3.9", "serializer": "cloudpickle", "serializer_version": "2.2.0", "host": "node7", "executable": "/usr/bin/python3.9"}"#
         let problem = ManagerBlock.checkHello(Array(hello.utf8), expected: expected, host: "x")
         #expect(problem?.contains("Python 3.9") == true && problem?.contains("3.11") == true && problem?.contains("node7") == true)
-        let good = #"{"protocol": 3, "python": "3.11", "serializer": "cloudpickle", "serializer_version": "2.2.0"}"#
+        let good = #"{"protocol": 4, "python": "3.11", "serializer": "cloudpickle", "serializer_version": "2.2.0"}"#
         #expect(ManagerBlock.checkHello(Array(good.utf8), expected: expected, host: "x") == nil)
         let oldProtocol = #"{"protocol": 0, "python": "3.11"}"#
         #expect(ManagerBlock.checkHello(Array(oldProtocol.utf8), expected: expected, host: "x")?.contains("protocol 0") == true)

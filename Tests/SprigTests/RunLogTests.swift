@@ -115,4 +115,24 @@ struct RunLogTests {
         let text = try String(contentsOfFile: folder + "/mine.log", encoding: .utf8)
         #expect(text.contains("task 0 ended: ok") && text.contains("who=test"), "\(text)")
     }
+
+    /// Without a run log (Parsl's `initialize_logging=False`), no `parsl.log` is made and the
+    /// program's logger still gets every line.
+    @Test func withoutARunLogThereIsNoParslLogAndTheLoggerStillHearsEverything() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-log-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = try LogFile(path: folder + "/mine.log")
+        let mine = Logger(label: "mine") { _ in FileLogHandler(file: file, level: .info) }
+        var config = Config(executors: [ThreadPoolExecutor(label: "t")], runDirectory: folder + "/runinfo")
+        config.writesRunLog = false
+        let dfk = try DataFlowKernel(config: config, logger: mine)
+        let app = try dfk.swiftApp(name: "twice") { (x: Int) in 2 * x }
+        #expect(try app(21).result() == 42)
+        dfk.shutdown()
+        file.flush()
+        #expect(FileManager.default.fileExists(atPath: dfk.runFolder))
+        #expect(!FileManager.default.fileExists(atPath: dfk.runFolder + "/parsl.log"))
+        let text = try String(contentsOfFile: folder + "/mine.log", encoding: .utf8)
+        #expect(text.contains("task 0 ended: ok"), "\(text)")
+    }
 }

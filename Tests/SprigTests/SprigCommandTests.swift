@@ -170,6 +170,16 @@ struct SprigCommandTests {
         #expect(unhandled.stderr.contains("Traceback") && unhandled.stderr.contains("ValueError: never works"), "\(unhandled.stderr)")
     }
 
+    /// Parsl's log configs: the script's format in `parsl.log`, with the engine's lines; JSON
+    /// records; no log with `False` or `NoopLogging`.
+    @Test func aLogConfigGetsTheEngineLinesAndFalseWritesNoLog() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run", "\(scriptsFolder)/log_config.py"], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "True True\nTrue\nTrue\nTrue False\n[]\n[]\n", "\(run.stderr)")
+    }
+
     @Test func scriptsGetTheirArgumentsAndExitStatus() throws {
         let run = try runSprig(["run", "\(scriptsFolder)/exits.py", "7", "--flag"])
         #expect(run.status == 7)

@@ -62,3 +62,16 @@ func processExists(_ pid: Int32) -> Bool {
     let status = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
     return !status.contains(") Z ")
 }
+
+/// Starts `sprig` (built beside the tests) with `arguments` in `folder`, its output discarded;
+/// the caller ends and waits for it.
+func launchSprig(_ arguments: [String], in folder: String) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try builtBinary("sprig"))
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: folder)
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+}

@@ -12,8 +12,11 @@ import struct
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 TYPES = {"HELLO": 1, "HELLO_ACK": 2, "TASKS": 3, "RESULTS": 4, "HEARTBEAT": 5, "SHUTDOWN": 6, "KILL_TASK": 7, "STATS": 8}
+# A local block's control socket (protocol 4, PROTOCOL.md "Two-hop local blocks"): JSON bodies.
+CONTROL_TYPES = {"WORKER_READY": 10, "WORKER_ENDED": 11, "KILL_WORKER": 12, "WORKER_SILENT": 13}
+TYPES.update(CONTROL_TYPES)
 KINDS = {"PYTHON": 0, "BASH_FROM_PYTHON": 1, "BASH": 2}
 STATUSES = {"OK": 0, "FAILED": 1, "WORKER_LOST": 2, "SKIPPED": 3, "STARTED": 4, "RESOURCE": 6}
 
@@ -37,7 +40,7 @@ def blob(entry, name):
 
 def body_of(case):
     kind = case["type"]
-    if kind in ("HELLO", "HELLO_ACK", "STATS"):
+    if kind in ("HELLO", "HELLO_ACK", "STATS") or kind in CONTROL_TYPES:
         return case["text"].encode("utf-8")
     if kind in ("HEARTBEAT", "SHUTDOWN"):
         return b""
@@ -144,6 +147,16 @@ CASES = {
     "kill_task": {"type": "KILL_TASK", "task_id": 17},
     "stats": {"type": "STATS", "text": text({"workers": 2, "queued": 0, "running": 3, "worker_pids": [11, 12],
                                              "block": "0", "kills_pending": 0})},
+    # The control socket. WORKER_READY travels with the worker's two pipe ends (SCM_RIGHTS),
+    # which a vector cannot hold: its bytes are the frame alone.
+    "control_worker_ready": {"type": "WORKER_READY", "text": text({"worker": 0, "pid": 4321})},
+    "control_worker_ended": {"type": "WORKER_ENDED", "text": text({
+        "worker": 1, "pid": 4322, "signal": 9, "exit_code": None, "words": "died (signal 9)", "lost_reason": None})},
+    "control_worker_ended_hung": {"type": "WORKER_ENDED", "text": text({
+        "worker": 0, "pid": 4321, "signal": 9, "exit_code": None, "words": "died (signal 9)",
+        "lost_reason": "stopped answering (using no CPU, silent for 12.5 s)"})},
+    "control_kill_worker": {"type": "KILL_WORKER", "text": text({"worker": 1, "pid": 4322, "reason": "it runs a killed task"})},
+    "control_worker_silent": {"type": "WORKER_SILENT", "text": text({"worker": 0, "pid": 4321, "silence": 12.5})},
 }
 
 

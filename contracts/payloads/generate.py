@@ -12,7 +12,7 @@ import struct
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 PLACES = {"inline": 0, "segment": 1}
 FLAGS = {"writable": 1, "persistent": 2}
 # Inline buffers of any length are valid (encoders send only those of 64 KiB or more out of band;

@@ -132,12 +132,35 @@ class DataFlowKernel:
             raise errors.ConfigAlreadyLoadedError(
                 "a config is already loaded; call clear() (or dfk().cleanup()) before loading another")
         spec = config.to_spec()
-        engine.load(spec)
+        log_config = config.initialize_logging if not isinstance(config.initialize_logging, bool) else None
+        #: The engine's log target while a log config receives its lines (see :mod:`sprig.log_configs`).
+        self._log_target: Any = None
+        if log_config is not None:
+            from sprig import log_configs
+
+            held = _HeldEngineLines()
+            self._log_target = engine.add_log_python(held.emit, 10)
+        try:
+            engine.load(spec)
+        except BaseException:
+            if self._log_target is not None:
+                engine.remove_log_target(self._log_target)
+            raise
         self.config: Config | None = config
+        self._log_config = log_config
+        if log_config is not None:
+            from pathlib import Path
+
+            try:
+                log_configs.oneshot_initialize_logging(log_config=log_config, log_dir=Path(engine.run_dir()), log_name="parsl")
+            finally:
+                held.release()
         from sprig import task_log
 
-        task_log.loaded(engine.run_id(), tuple(e.label for e in config.executors),
-                        bool(config.parsl_options.get("initialize_logging", True)))
+        task_log.loaded(engine.run_id(), tuple(e.label for e in config.executors), config.initialize_logging is True)
+        if task_log.enabled():
+            for executor in config.executors:
+                task_log.executor_added(executor)
         #: Whether :meth:`cleanup` has run (Parsl's ``cleanup_called``).
         self.cleanup_called = False
         self._run_dir = engine.run_dir()
@@ -185,9 +208,26 @@ class DataFlowKernel:
                 _current = None
                 self.cleanup_called = True
                 _live.clear()
+            from sprig import task_log
+
+            if task_log.enabled():
+                task_log.summary(self.task_state_counts)
+            self._end_log_config()
         elif _current is self:
             _current = None
             self.cleanup_called = True
+            self._end_log_config()
+
+    def _end_log_config(self) -> None:
+        """Stops handing the engine's lines to the log config and undoes its set-up."""
+        target, self._log_target = getattr(self, "_log_target", None), None
+        if target is not None and _engine_module is not None:
+            _engine_module.remove_log_target(target)
+        log_config, self._log_config = getattr(self, "_log_config", None), None
+        if log_config is not None:
+            from sprig import log_configs
+
+            log_configs.oneshot_uninitialize_logging(log_config=log_config)
 
     def task_counts(self) -> dict[str, int]:
         """``{"pending": n, "queued": n, "running": n, "done": n, "failed": n}`` for this config's
@@ -230,8 +270,31 @@ class DataFlowKernel:
 
     @property
     def executors(self) -> dict[str, Any]:
-        """The config's executors by label (empty when the config came from ``sprig run --config``)."""
-        return {e.label: e for e in self.config.executors} if self.config is not None else {}
+        """The config's executors by label, then those :meth:`add_executors` added (the config's are
+        missing when it came from ``sprig run --config``)."""
+        own = {e.label: e for e in self.config.executors} if self.config is not None else {}
+        return {**own, **{e.label: e for e in getattr(self, "_added_executors", ())}}
+
+    def add_executors(self, executors: Any) -> None:
+        """Starts more executors in this loaded config (Parsl's ``add_executors``); apps naming
+        their labels run on them from now on. A label already in use raises ``ValueError``, and
+        none of the executors is added then."""
+        from sprig.executors import Executor
+
+        added = list(executors)
+        for executor in added:
+            if not isinstance(executor, Executor):
+                raise TypeError(f"add_executors: executors must be executors such as ThreadPoolExecutor() or "
+                                f"HighThroughputExecutor(), not {type(executor).__name__}")
+        if not self._is_live():
+            raise errors.NoDataFlowKernelError("add_executors: this config is not loaded (cleaned up, or another was loaded)")
+        _engine_module.add_executors([executor.to_spec() for executor in added])
+        self._added_executors = [*getattr(self, "_added_executors", ()), *added]
+        from sprig import task_log
+
+        if task_log.enabled():
+            for executor in added:
+                task_log.executor_added(executor)
 
     @property
     def memoizer(self) -> Any:
@@ -279,6 +342,32 @@ class DataFlowKernel:
     def __repr__(self) -> str:
         state = "loaded" if self._is_live() else "not loaded"
         return f"<DataFlowKernel {state} config={self.config!r}>"
+
+
+class _HeldEngineLines:
+    """The engine's lines for a log config: held from the load (the engine may log before the run
+    folder, where the log config writes, is known) until :meth:`release`, then passed on."""
+
+    def __init__(self) -> None:
+        self._held: list[tuple[int, str, float]] | None = []
+        self._lock = threading.Lock()
+
+    def emit(self, levelno: int, message: str, created: float) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._held.append((levelno, message, created))
+                return
+        from sprig.log_configs import emit_engine_line
+
+        emit_engine_line(levelno, message, created)
+
+    def release(self) -> None:
+        from sprig.log_configs import emit_engine_line
+
+        with self._lock:
+            held, self._held = self._held or [], None
+        for line in held:
+            emit_engine_line(*line)
 
 
 _current: DataFlowKernel | None = None

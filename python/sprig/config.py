@@ -62,7 +62,10 @@ class Config(_Described):
       keywords mean the same (see :mod:`sprig.memoizer`).
     - ``initialize_logging`` (default True): as in Parsl, loading sets the ``parsl`` logger to DEBUG,
       so that Parsl's task records (:mod:`sprig.task_log`) reach handlers such as ``caplog``; no
-      handler is added, since the engine writes ``<run>/parsl.log`` itself (with False too).
+      handler is added, since the engine writes ``<run>/parsl.log`` itself. False: no ``parsl.log``.
+      A log config (``parsl.logconfigs``: ``FileLogging``, ``JSONLogging``, ``NoopLogging`` or your
+      own ``LogConfig``) is set up for the run instead, and receives the engine's lines through
+      Python's logger ``parsl.sprig`` (see :mod:`sprig.log_configs`).
     - ``monitoring``: a ``MonitoringHub`` (``parsl.monitoring``): the engine writes Parsl's
       monitoring database.
 
@@ -83,7 +86,6 @@ class Config(_Described):
     PARSL_OPTIONS: dict[str, Any] = {
         "usage_tracking": "silent",
         "project_name": "silent",
-        "initialize_logging": "silent",
         "garbage_collect": "silent",
         "internal_tasks_max_threads": "silent",
         "strategy_period": "silent",
@@ -140,6 +142,12 @@ class Config(_Described):
         if exit_mode not in _EXIT_MODES:  # a TypeError, as Parsl's Literal type makes it
             raise TypeError(f"{owner}: exit_mode must be 'cleanup', 'skip' or 'wait', not {exit_mode!r}")
         self.exit_mode = exit_mode
+        initialize_logging = parsl_options.pop("initialize_logging", True)
+        if not isinstance(initialize_logging, bool) and not _is_log_config(initialize_logging):
+            raise TypeError(f"{owner}: initialize_logging must be True, False or a log config "
+                            f"(parsl.logconfigs), not {type(initialize_logging).__name__}")
+        #: True, False or a :class:`~sprig.log_configs.LogConfig`.
+        self.initialize_logging = initialize_logging
         self.parsl_options = _take_parsl_options(owner, parsl_options, self.PARSL_OPTIONS,
                                                  "Sprig has no pluggable dependency resolution yet")
 
@@ -155,7 +163,20 @@ class Config(_Described):
             "std_autopath": self.std_autopath is not None,
             "monitoring": self.monitoring.to_spec() if self.monitoring is not None else None,
             "checkpoints": self.memoizer.to_spec(),
+            "run_log": self.initialize_logging is True,
         }
+
+
+def _is_log_config(value: Any) -> bool:
+    """Whether ``value`` is a log config (checked without importing logging unless one is given)."""
+    import sys
+
+    module = sys.modules.get("sprig.log_configs")
+    if module is None:
+        if not hasattr(value, "initialize_logging"):
+            return False
+        from sprig import log_configs as module
+    return isinstance(value, module.LogConfig)
 
 
 # MARK: ready-made configs

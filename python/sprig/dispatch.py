@@ -61,6 +61,12 @@ class Dispatcher(WorkerPool):
         raise NotImplementedError
 
     def on_tasks(self, body: memoryview) -> None:
+        if self.handoff is not None:
+            # Two-hop path: the engine writes tasks to the workers it was handed, never here.
+            for task in P.parse_tasks(body):
+                self.fail_now(task.task_id, f"task {task.task_id}: this manager hands its workers to the engine "
+                              "(--worker-socket) and runs no tasks it is sent")
+            return
         for task in P.parse_tasks(body):
             key = task.fn_key
             if len(task.fn):
@@ -260,6 +266,9 @@ class Dispatcher(WorkerPool):
             words,
             len(slot.inflight),
         )
+        if slot.handed and self.handoff is not None:
+            # Two-hop path: the engine holds its tasks and decides their fate (PROTOCOL.md).
+            self.handoff.ended(slot.index, slot.pid, number, code, words, slot.lost_reason)
         inflight = slot.inflight
         running = next((task for task in inflight if task.task_id == slot.running), None)
         if running is not None:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from sprig.tls_link import TLSLink
 
 from sprig import protocol as P
-from sprig import serialize
+from sprig import segments, serialize
 from sprig.dispatch import EXIT_WORKERS, QUICK_GRACE, Dispatcher
 from sprig.isolation import isolate_stdio
 from sprig.manager_options import Options, parse_args
@@ -56,6 +56,9 @@ class Manager(Dispatcher):
 
     def __init__(self, options: Options, fd_in: int, fd_out: int, link: TLSLink | None = None) -> None:
         self.options = options
+        # The engine that owns the run's segments, named by its probe: if it is gone when this
+        # manager ends (killed by SIGKILL), the manager removes what the run left in /dev/shm.
+        self.segment_owner = segments.probe_owner(options.shared_memory) if options.shared_memory else None
         if link is not None:
             # A connect-back block: the manager reads and writes the TLS connection itself.
             fd_in, fd_out = link.fd_in, link.fd_out
@@ -100,6 +103,8 @@ class Manager(Dispatcher):
             "block": self.options.block_id,
             "executable": sys.executable,
             "shared_memory": self.options.shared_memory is not None,
+            # A local block on the two-hop path: ready workers' pipes go to the engine.
+            "hands_off_workers": self.handoff is not None,
         }
         return json.dumps(info).encode("utf-8")
 
@@ -128,6 +133,8 @@ class Manager(Dispatcher):
             self.spawn(index)
         self.poller.register(self.fd_in, IN)
         self.poller.register(self.wake_r, IN)
+        if self.handoff is not None:
+            self.poller.register(self.handoff.fd, IN)
         while not self.stopping:
             events = self.poller.poll(self._timeout_ms())
             self.now = time.monotonic()
@@ -142,6 +149,8 @@ class Manager(Dispatcher):
                     self.on_worker_output(self.readers[fd])
                 elif fd in self.writers:
                     self.flush_worker(self.writers[fd])
+                elif self.handoff is not None and fd == self.handoff.fd:
+                    self.on_engine_frames(self.now)
                 if self.stopping:
                     break
             self.maintain(self.now)
@@ -155,10 +164,16 @@ class Manager(Dispatcher):
         except (KeyError, ValueError):
             pass
         self.stop_workers()
+        if self.handoff is not None:
+            self.handoff.close()
         try:
             self.out.flush()
         except OSError:
             pass
+        if self.options.shared_memory:
+            removed = segments.sweep_if_owner_gone(self.options.shared_memory, self.segment_owner)
+            if removed:
+                log.info("the engine is gone: removed the %d files its run left in %s", removed, segments.SHM_DIR)
 
     def _timeout_ms(self) -> int:
         now = time.monotonic()
@@ -281,7 +296,7 @@ class Manager(Dispatcher):
         live = [slot for slot in self.slots if slot is not None and slot.status is None]
         pids = [slot.pid for slot in live]
         stats = {
-            "workers": sum(1 for slot in live if slot.accepting),
+            "workers": sum(1 for slot in live if slot.accepting or (slot.handed and not slot.killing)),
             "queued": len(self.queue),
             "running": sum(len(slot.inflight) for slot in live),
             "worker_pids": pids,

@@ -1,6 +1,7 @@
 """The manager's command line: ``python -m sprig.manager --workers N --block-id B [--logdir DIR]
 [--heartbeat-period S] [--heartbeat-threshold S] [--prefetch K] [--cpu-affinity A]
-[--accelerators A,B,…] [--resource-interval S] [--shared-memory PREFIX] [--worker-debug] [--pickle-only]`` (PROTOCOL.md, "Processes"). A bad one exits with status 2
+[--accelerators A,B,…] [--resource-interval S] [--shared-memory PREFIX] [--worker-socket FD] [--worker-debug]
+[--pickle-only]`` (PROTOCOL.md, "Processes"). A bad one exits with status 2
 and nothing on stdout."""
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Options:
         "accelerators",
         "resource_interval",
         "shared_memory",
+        "worker_socket",
     )
 
     def __init__(self) -> None:
@@ -47,6 +49,7 @@ class Options:
         self.accelerators: list[str] = []  # one per worker, by index; empty: none
         self.resource_interval: float | None = None  # seconds; None: workers send no resource samples
         self.shared_memory: str | None = None  # the run's segment prefix; None: large buffers inline
+        self.worker_socket: int | None = None  # a local block's control socket: workers' pipes go to the engine
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -70,6 +73,9 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--pickle-only", action="store_true")
     # A local block: workers put large result buffers in shared-memory segments of this run prefix.
     parser.add_argument("--shared-memory")
+    # A local block on the two-hop path: an inherited Unix socket (SOCK_SEQPACKET) over which the
+    # manager hands each ready worker's pipes to the engine (PROTOCOL.md, "Two-hop local blocks").
+    parser.add_argument("--worker-socket", type=int)
     parsed = parser.parse_args(argv)
     if parsed.workers < 1 or parsed.prefetch < 0:
         parser.error("--workers must be at least 1 and --prefetch at least 0")
@@ -79,6 +85,8 @@ def parse_args(argv: list[str]) -> Options:
         parser.error("--resource-interval must be positive")
     if parsed.shared_memory is not None and not segments.valid_name(parsed.shared_memory):
         parser.error("--shared-memory must be a segment prefix: sprig- then letters, digits, - and _")
+    if parsed.worker_socket is not None and not _is_seqpacket_socket(parsed.worker_socket):
+        parser.error("--worker-socket must name an inherited Unix socket of type SOCK_SEQPACKET")
     try:
         worker_cpus = affinity.plan(parsed.cpu_affinity, parsed.workers, sorted(os.sched_getaffinity(0)))
     except ValueError as exc:
@@ -96,6 +104,7 @@ def parse_args(argv: list[str]) -> Options:
     options.accelerators = [name for name in parsed.accelerators.split(",") if name]
     options.resource_interval = parsed.resource_interval
     options.shared_memory = parsed.shared_memory
+    options.worker_socket = parsed.worker_socket
     if parsed.shared_memory is not None and not os.path.exists(segments.probe_path(parsed.shared_memory)):
         # This manager does not see the engine's /dev/shm (a container, another node): inline.
         import sys
@@ -106,3 +115,16 @@ def parse_args(argv: list[str]) -> Options:
     if parsed.pickle_only:
         serialize.use_pickle_only()
     return options
+
+
+def _is_seqpacket_socket(fd: int) -> bool:
+    import socket
+
+    try:
+        probe = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return False
+    try:
+        return probe.family == socket.AF_UNIX and probe.type == socket.SOCK_SEQPACKET
+    finally:
+        probe.close()

@@ -188,6 +188,29 @@ class LocalProvider(ExecutionProvider):
         self.parsl_options = _take_parsl_options("LocalProvider", parsl_options, self.PARSL_OPTIONS,
                                                  "a local block is one manager on this machine")
 
+    # Parsl's provider interface, for code that drives a provider itself (sprig.local_jobs): a
+    # loaded config's blocks are the engine's and never go through these.
+
+    def submit(self, command: str, tasks_per_node: int, job_name: str = "parsl.localprovider") -> str:
+        """Runs ``command`` through the launcher as a job on this machine; returns its id."""
+        return self._direct_jobs().submit(self, command, tasks_per_node, job_name)
+
+    def status(self, job_ids: list[Any]) -> list[Any]:
+        """The ``JobStatus`` of each job :meth:`submit` started (its state, exit code, output)."""
+        return self._direct_jobs().status(list(job_ids))
+
+    def cancel(self, job_ids: list[Any]) -> list[bool]:
+        """Ends the jobs :meth:`submit` started (their whole process groups)."""
+        return self._direct_jobs().cancel(list(job_ids))
+
+    def _direct_jobs(self) -> Any:
+        jobs = self.__dict__.get("_jobs")
+        if jobs is None:
+            from sprig.local_jobs import LocalJobs
+
+            jobs = self.__dict__["_jobs"] = LocalJobs()
+        return jobs
+
     def to_spec(self) -> dict[str, Any]:
         cores = None if self.cores_per_node is None else _check_int("LocalProvider", "cores_per_node", self.cores_per_node, 1)
         memory = self.mem_per_node

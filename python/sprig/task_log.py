@@ -99,3 +99,30 @@ def ended(tid: int, state: str, executors: tuple[str, ...] | None, ran: bool, tr
 
 
 __all__ = ["enabled", "submitted", "ended", "loaded"]
+
+
+def summary(counts: dict[Any, int]) -> None:
+    """The records of a cleanup (call when :func:`enabled`): ``Summary of tasks in DFK:``, then one
+    ``Tasks in state States.X: N`` per state (zero counts too), then ``End of summary`` — the
+    lines Parsl logs as its kernel cleans up, which tools and tests read."""
+    from sprig.states import States
+
+    logger.info("Summary of tasks in DFK:")
+    for state in States:
+        logger.info("Tasks in state %s: %s", state, counts.get(state, 0))
+    logger.info("End of summary")
+
+
+#: The names Parsl scripts know Sprig's executors by, for the records' ``parsl.executor.type``.
+_PARSL_TYPES = {"ThreadPoolExecutor": "parsl.executors.threads.ThreadPoolExecutor",
+                "HighThroughputExecutor": "parsl.executors.high_throughput.executor.HighThroughputExecutor"}
+
+
+def executor_added(executor: Any) -> None:
+    """The record of an executor a config starts with or :meth:`add_executors` adds (call when
+    :func:`enabled`): ``Adding executor L of type T`` with ``parsl.executor.label`` and
+    ``parsl.executor.type`` (the class as Parsl names it)."""
+    name = type(executor).__name__
+    kind = _PARSL_TYPES.get(name, f"{type(executor).__module__}.{name}")
+    logger.info("Adding executor %s of type %s", executor.label, kind,
+                extra={"parsl.executor.label": executor.label, "parsl.executor.type": kind})

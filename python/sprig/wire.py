@@ -6,7 +6,7 @@ Imported by :mod:`sprig.protocol` (and through it by everything that speaks fram
 Python 3.6 syntax and defines constants only.
 """
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 # Every frame: a u32 body length (little-endian), a u8 frame type, then the body.
 FRAME_HEADER_FORMAT = "<IB"
@@ -35,6 +35,21 @@ FRAME_NAMES = {
 # On the manager <-> worker link only (the interchange never sees them, so they are not in
 # FRAME_NAMES): the manager asks a worker for the tasks it holds but has not started.
 RECALL = 9
+
+# On a local block's control socket only (--worker-socket; PROTOCOL.md, "Two-hop local blocks"):
+# manager -> engine, a worker is ready and its pipes come with this frame (SCM_RIGHTS), and a
+# worker ended; engine -> manager, kill a worker (it runs a killed task), a worker is silent.
+WORKER_READY = 10
+WORKER_ENDED = 11
+KILL_WORKER = 12
+WORKER_SILENT = 13
+
+CONTROL_FRAME_NAMES = {
+    WORKER_READY: "WORKER_READY",
+    WORKER_ENDED: "WORKER_ENDED",
+    KILL_WORKER: "KILL_WORKER",
+    WORKER_SILENT: "WORKER_SILENT",
+}
 
 # Task kinds (u8 of a TASKS entry).
 KIND_PYTHON = 0

@@ -18,6 +18,7 @@ import time
 
 from sprig import process_tree
 from sprig import protocol as P
+from sprig.worker_handoff import KILL_WORKER, WORKER_SILENT, HandoffLink
 from sprig.worker_launch import base_environment, start_worker
 from sprig.worker_slot import WorkerSlot
 
@@ -69,6 +70,8 @@ class WorkerPool:
         # outlives a worker killed even by SIGKILL.
         self.subreaper = process_tree.set_child_subreaper(True)
         self.signalled_stop = False  # stopping because of a signal: workers get SIGTERM at once
+        # A local block on the two-hop path: ready workers' pipes go to the engine over this.
+        self.handoff = HandoffLink(options.worker_socket) if options.worker_socket is not None else None
 
     # Hooks of the task-routing half.
     def on_result(self, slot: WorkerSlot, result: P.ResultRecord) -> None:
@@ -132,6 +135,9 @@ class WorkerPool:
             if not slot.ready:
                 slot.ready = True
                 self.startup_failures = 0
+                if self.handoff is not None:
+                    self.hand_off(slot)
+                    return
             try:
                 results = P.parse_results(body)
             except P.ProtocolError as exc:
@@ -140,6 +146,49 @@ class WorkerPool:
                 return
             for result in results:
                 self.on_result(slot, result)
+
+    def hand_off(self, slot: WorkerSlot) -> None:
+        """Two-hop path: gives a ready worker's pipes to the engine. The manager keeps its copy of
+        the worker's stdin (closed when it stops the workers, as on the relay path: the worker
+        sees end of input once both sides closed it) and closes its result pipe: the engine reads
+        it alone from now on. A worker the engine cannot take is killed."""
+        assert self.handoff is not None
+        if not self.handoff.ready(slot.index, slot.pid, slot.to_fd, slot.from_fd):
+            self.kill_worker(slot)
+            return
+        slot.handed = True
+        slot.eof = True
+        self._close_reader(slot)
+        log.info("handed worker %d (pid %d) to the engine", slot.index, slot.pid)
+
+    def on_engine_frames(self, now: float) -> None:
+        """Frames from the engine on the control socket: KILL_WORKER, WORKER_SILENT."""
+        assert self.handoff is not None
+        frames = self.handoff.receive()
+        if frames is None:
+            self.poller.unregister(self.handoff.fd)
+            log.info("the engine closed the control socket")
+            return
+        for frame_type, body in frames:
+            slot = self._handed_slot(body)
+            if slot is None:
+                continue  # an older worker's news: it has ended already
+            if frame_type == KILL_WORKER:
+                log.info("the engine asks to kill worker %d (pid %d): %s", slot.index, slot.pid, body.get("reason", ""))
+                self.kill_worker(slot)
+            elif frame_type == WORKER_SILENT:
+                self.check_silent_worker(slot, now, float(body.get("silence", 0.0)))
+            else:
+                log.warning("ignoring control frame of unknown type %d", frame_type)
+
+    def _handed_slot(self, body: dict) -> WorkerSlot | None:
+        index, pid = body.get("worker"), body.get("pid")
+        if not isinstance(index, int) or not 0 <= index < len(self.slots):
+            raise P.ProtocolError(f"control frame names no worker of this manager: {body!r}")
+        slot = self.slots[index]
+        if slot is None or slot.pid != pid or not slot.handed or slot.status is not None:
+            return None
+        return slot
 
     def _read_worker(self, slot: WorkerSlot) -> list[tuple[int, memoryview]] | None:
         """One read from a worker's result pipe; None (and the pipe closed) at its end or when its
@@ -171,26 +220,31 @@ class WorkerPool:
     def check_silent(self, now: float) -> None:
         """Kills the workers silent for more than the heartbeat threshold that are stopped (SIGSTOP)
         or used no CPU since they were last found silent: hung, not busy. (A worker whose app holds
-        the GIL in a long C call sends no heartbeat but uses CPU: it is left alone.)"""
-        threshold = self.options.heartbeat_threshold
+        the GIL in a long C call sends no heartbeat but uses CPU: it is left alone.) A worker handed
+        to the engine is checked when the engine says it is silent (:meth:`on_engine_frames`)."""
         for slot in self.slots:
-            if slot is None or slot.killing or slot.status is not None:
+            if slot is None or slot.handed:
                 continue
-            silence = now - slot.heard
-            if silence <= threshold:
-                slot.silent_cpu = None
-                continue
-            seen = process_tree.state_and_cpu(slot.pid)
-            if seen is None:
-                continue  # ended: reaping handles it
-            state, cpu = seen
-            if state in ("T", "t") or cpu == slot.silent_cpu:
-                how = "stopped (SIGSTOP)" if state in ("T", "t") else "using no CPU"
-                log.warning("worker %d (pid %d) is silent for %.1f s and %s: killing it", slot.index, slot.pid, silence, how)
-                slot.lost_reason = f"stopped answering ({how}, silent for {silence:.1f} s)"
-                self.kill_worker(slot)
-            else:
-                slot.silent_cpu = cpu
+            self.check_silent_worker(slot, now, now - slot.heard)
+
+    def check_silent_worker(self, slot: WorkerSlot, now: float, silence: float) -> None:
+        """The hung-worker test of :meth:`check_silent` for one worker silent for ``silence`` s."""
+        if slot.killing or slot.status is not None:
+            return
+        if silence <= self.options.heartbeat_threshold:
+            slot.silent_cpu = None
+            return
+        seen = process_tree.state_and_cpu(slot.pid)
+        if seen is None:
+            return  # ended: reaping handles it
+        state, cpu = seen
+        if state in ("T", "t") or cpu == slot.silent_cpu:
+            how = "stopped (SIGSTOP)" if state in ("T", "t") else "using no CPU"
+            log.warning("worker %d (pid %d) is silent for %.1f s and %s: killing it", slot.index, slot.pid, silence, how)
+            slot.lost_reason = f"stopped answering ({how}, silent for {silence:.1f} s)"
+            self.kill_worker(slot)
+        else:
+            slot.silent_cpu = cpu
 
     def finish_kills(self, now: float) -> float | None:
         """SIGKILLs the workers whose commands have ended or whose grace is over; returns the

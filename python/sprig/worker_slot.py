@@ -37,6 +37,7 @@ class WorkerSlot:
         "lost_reason",
         "started_at",
         "recalled",
+        "handed",
     )
 
     def __init__(self, index: int, pid: int, to_fd: int, from_fd: int) -> None:
@@ -61,7 +62,8 @@ class WorkerSlot:
         self.lost_reason: str | None = None  # why the manager killed it, when it was taken for hung
         self.started_at = 0.0  # when its running task was announced STARTED
         self.recalled: int | None = None  # the running task during which RECALL was sent
+        self.handed = False  # its pipes went to the engine (two-hop path): it gets no tasks from here
 
     @property
     def accepting(self) -> bool:
-        return not (self.killing or self.eof or self.status is not None or self.to_fd < 0)
+        return not (self.handed or self.killing or self.eof or self.status is not None or self.to_fd < 0)

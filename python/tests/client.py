@@ -181,6 +181,7 @@ class ManagerProcess:
         heartbeats: bool = True,
         extra_paths: Sequence[str] = (),
         python_dir: Optional[Path] = None,
+        pass_fds: Sequence[int] = (),
     ) -> None:
         command = [PY, "-m", "sprig.manager", "--workers", str(workers), "--block-id", "test-block", *args]
         given = list(args)
@@ -197,6 +198,7 @@ class ManagerProcess:
                 stderr=err,
                 env=manager_env(extra_paths, python_dir),
                 cwd=str(python_dir or PYTHON_DIR),
+                pass_fds=tuple(pass_fds),
             )
         finally:
             if stderr_path:

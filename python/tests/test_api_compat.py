@@ -4,6 +4,7 @@ sys.path, as ``sprig run`` puts it; Parsl's import lines give Sprig's objects.""
 from __future__ import annotations
 
 import os
+import time
 import subprocess
 import sys
 import textwrap
@@ -204,3 +205,45 @@ def test_importing_parsl_is_cheap():
     assert run.returncode == 0, run.stderr
     heavy, _elapsed = run.stdout.rsplit("]", 1)
     assert heavy + "]" == "[]"
+
+
+# MARK: LocalProvider's submit/status/cancel, called directly (Parsl's provider interface)
+
+
+def _wait_terminal(provider, job_id, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    status = provider.status([job_id])[0]
+    while not status.terminal and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling a job's state, as Parsl's own callers do; not synchronising threads
+        status = provider.status([job_id])[0]
+    return status
+
+
+def test_a_local_job_runs_through_the_launcher_and_reports_its_exit_and_output(parsl, tmp_path):
+    from parsl.launchers import SingleNodeLauncher
+    from parsl.providers import LocalProvider
+
+    provider = LocalProvider(launcher=SingleNodeLauncher(debug=False))
+    provider.script_dir = str(tmp_path)
+    done = _wait_terminal(provider, provider.submit("/bin/echo -n out; /bin/echo -n err 1>&2", 1))
+    assert (done.state.name, done.exit_code, done.stdout, done.stderr) == ("COMPLETED", 0, "out", "err")
+    failed = _wait_terminal(provider, provider.submit("exit 3", 2))
+    assert failed.state.name == "FAILED" and failed.exit_code != 0
+    assert any(name.endswith(".sh") for name in os.listdir(tmp_path))
+
+
+def test_cancelling_a_local_job_ends_its_process_group_and_an_unknown_id_is_missing(parsl, tmp_path):
+    from parsl.providers import LocalProvider
+
+    provider = LocalProvider()
+    provider.script_dir = str(tmp_path)
+    job_id = provider.submit("sleep 60 & sleep 60; wait", 1)
+    assert provider.status([job_id])[0].state.name == "RUNNING"
+    assert provider.cancel([job_id]) == [True]
+    assert provider.status([job_id])[0].state.name == "CANCELLED"
+    from sprig.local_jobs import group_alive
+
+    assert not group_alive(int(job_id)), "a process of the cancelled job's group is still running"
+    missing = provider.status(["12345678"])[0]
+    assert missing.state.name == "MISSING" and "not started by this provider" in missing.message
+    assert provider.cancel(["12345678"]) == [False]

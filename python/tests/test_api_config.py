@@ -109,8 +109,21 @@ def test_config_default_is_one_thread_pool():
         "max_idletime": 120.0,
         "retry_handler": None, "std_autopath": False, "monitoring": None,
         "checkpoints": {"memoize": True, "mode": None, "files": None, "period": None},
+        "run_log": True,
     }
     assert Config(executors=[]).to_spec()["executors"] == [{"kind": "threads", "label": "threads", "max_threads": 2}]
+
+
+def test_initialize_logging_is_a_bool_or_a_log_config():
+    from sprig.log_configs import FileLogging, NoopLogging
+
+    assert Config(initialize_logging=False).to_spec()["run_log"] is False
+    assert Config(initialize_logging=NoopLogging()).to_spec()["run_log"] is False
+    log_config = FileLogging(format_string="%(message)s")
+    config = Config(initialize_logging=log_config)
+    assert config.initialize_logging is log_config and config.to_spec()["run_log"] is False
+    with pytest.raises(TypeError, match="initialize_logging must be True, False or a log config"):
+        Config(initialize_logging="yes")
 
 
 def test_config_options_reach_the_spec():
@@ -152,6 +165,7 @@ def test_local_threads_is_parsls():
         "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
         "monitoring": None,
         "checkpoints": {"memoize": True, "mode": None, "files": None, "period": None},
+        "run_log": True,
     }
 
 
@@ -170,6 +184,7 @@ def test_htex_local_is_parsls():
         "retries": 0, "run_dir": "runinfo", "strategy": "simple", "max_idletime": 120.0, "retry_handler": None, "std_autopath": False,
         "monitoring": None,
         "checkpoints": {"memoize": True, "mode": None, "files": None, "period": None},
+        "run_log": True,
     }
 
 

@@ -12,10 +12,14 @@ import pytest
 
 from sprig import protocol as P
 from sprig import resources
+from sprig.wire import CONTROL_FRAME_NAMES
+from sprig.worker_handoff import parse_control
 
 FRAMES = Path(__file__).resolve().parents[2] / "contracts" / "frames"
 CASES = sorted(path.stem for path in FRAMES.glob("*.json"))
-TYPE_CODES = {name: code for code, name in P.FRAME_NAMES.items()}
+# The control socket's frames (a local block on the two-hop path) are vectors here too.
+ALL_FRAME_NAMES = {**P.FRAME_NAMES, **CONTROL_FRAME_NAMES}
+TYPE_CODES = {name: code for code, name in ALL_FRAME_NAMES.items()}
 KIND_CODES = {name: code for code, name in P.KIND_NAMES.items()}
 STATUS_CODES = {name: code for code, name in P.STATUS_NAMES.items()}
 
@@ -39,7 +43,7 @@ def describe_blob(entry: dict, name: str, data: memoryview) -> object:
 def encode(case: dict) -> bytes:
     kind = case["type"]
     code = TYPE_CODES[kind]
-    if kind in ("HELLO", "HELLO_ACK", "STATS"):
+    if kind in ("HELLO", "HELLO_ACK", "STATS") or code in CONTROL_FRAME_NAMES:
         return P.frame(code, case["text"].encode("utf-8"))
     if kind in ("HEARTBEAT", "SHUTDOWN"):
         return P.frame(code)
@@ -77,6 +81,11 @@ def read_frames(data: bytes) -> list[tuple[int, memoryview]]:
 
 def decode(case: dict, data: bytes) -> dict:
     """The description of the one frame in ``data``, shaped like ``case`` (its blob forms)."""
+    if data[4] in CONTROL_FRAME_NAMES:  # one socket message: what the manager's HandoffLink reads
+        code, fields = parse_control(data)
+        assert fields == json.loads(case["text"])
+        return {"protocol": P.PROTOCOL_VERSION, "type": CONTROL_FRAME_NAMES[code], "type_code": code,
+                "text": bytes(data[5:]).decode("utf-8")}
     ((code, body),) = read_frames(data)
     kind = P.FRAME_NAMES[code]
     out: dict = {"protocol": P.PROTOCOL_VERSION, "type": kind, "type_code": code}
@@ -129,7 +138,7 @@ def test_python_decodes_the_bytes_to_the_description(name: str) -> None:
 
 def test_every_frame_type_status_kind_and_failure_kind_has_a_vector() -> None:
     cases = [load(name)[0] for name in CASES]
-    assert {case["type"] for case in cases} == set(P.FRAME_NAMES.values())
+    assert {case["type"] for case in cases} == set(ALL_FRAME_NAMES.values())
     results = [r for case in cases for r in case.get("results", [])]
     assert {r["status"] for r in results} == set(P.STATUS_NAMES.values())
     assert {t["kind"] for case in cases for t in case.get("tasks", [])} == set(P.KIND_NAMES.values())

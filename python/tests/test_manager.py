@@ -39,7 +39,8 @@ def make_fifos(tmp_path: Path) -> tuple[str, str, int]:
 def test_handshake_fields(manager: ManagerProcess) -> None:
     hello = manager.hello
     assert hello is not None
-    assert hello["protocol"] == 3
+    assert hello["protocol"] == 4
+    assert hello["hands_off_workers"] is False  # (no --worker-socket: the manager relays)
     assert hello["shared_memory"] is False  # (no --shared-memory: large buffers inline)
     assert hello["python"] == "3.11" and hello["python_full"].startswith("3.11.")
     assert hello["serializer"] in ("cloudpickle", "pickle")

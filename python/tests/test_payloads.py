@@ -233,3 +233,60 @@ def test_a_taken_segment_becomes_a_spare_for_the_next_write(prefix: str) -> None
     for fd, _, _ in list(segments._spares):
         os.close(fd)
     segments._spares.clear()
+
+
+def test_the_probe_names_its_engine_and_says_when_it_is_gone(prefix: str) -> None:
+    owner = segments.probe_owner(prefix)
+    assert owner == segments.process_identity() and owner is not None
+    assert owner.split()[0] == str(os.getpid())
+    assert not segments.owner_gone(owner)  # this process: alive
+    pid, started, namespace = owner.split()
+    assert segments.owner_gone(f"{pid} {int(started) + 1} {namespace}")  # a later process with the pid
+    assert not segments.owner_gone(f"{pid} {started} pid:[1]")  # another namespace: unknown, never gone
+    assert not segments.owner_gone(None) and not segments.owner_gone("") and not segments.owner_gone("x y")
+    assert segments.sweep_if_owner_gone(prefix, owner) == 0 and run_segments(prefix) == [prefix + "-probe"]
+
+
+def _engine_that_made_a_probe(prefix: str) -> "subprocess.Popen[bytes]":
+    """A process standing for an engine: it makes the probe of ``prefix`` (naming itself), says so
+    on stdout, then waits to be killed."""
+    import subprocess
+    import sys
+
+    code = ("import sys, time\nfrom sprig import segments\nsegments.make_probe(sys.argv[1])\n"
+            "print('ready', flush=True)\ntime.sleep(120)\n")
+    engine = subprocess.Popen([sys.executable, "-c", code, prefix], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert engine.stdout is not None and engine.stdout.readline() == b"ready\n"
+    return engine
+
+
+@pytest.mark.parametrize("engine_killed", [True, False])
+def test_a_manager_whose_engine_was_killed_removes_the_runs_files_when_it_ends(
+        start_manager: Callable[..., ManagerProcess], engine_killed: bool) -> None:
+    prefix = segments.new_prefix()
+    engine = _engine_that_made_a_probe(prefix)
+    try:
+        manager = start_manager(args=("--shared-memory", prefix))
+        assert manager.hello is not None and manager.hello["shared_memory"] is True
+        manager.shared_memory = prefix
+        # A result held by the engine, and a worker's spare (the argument it took).
+        result = manager.run(sample_apps.echo, sample_apps.make_bytes(MiB))
+        assert len(serialize.segment_names(result.data)) == 1
+        held = segments.write(prefix, memoryview(sample_apps.make_bytes(MiB)))  # an argument not yet sent
+        assert len(run_segments(prefix)) >= 3
+        if engine_killed:
+            engine.kill()
+            engine.wait(timeout=10)
+        manager.close_stdin()  # what a dead engine's pipe does
+        manager.wait_exit()
+        manager.assert_all_gone()
+        if engine_killed:
+            assert run_segments(prefix) == []
+        else:  # a live engine's files are its own: the manager leaves them
+            assert prefix + "-probe" in run_segments(prefix) and held in run_segments(prefix)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+            engine.wait(timeout=10)
+        segments.sweep(prefix)

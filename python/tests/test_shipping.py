@@ -14,7 +14,7 @@ from sprig.serialize import Pickled
 SHIPPED = ("protocol.py", "serialize.py", "manager.py", "manager_options.py", "dispatch.py", "worker_pool.py",
            "worker_slot.py", "worker_launch.py", "task_runner.py", "resources.py",
            "process_tree.py", "worker.py", "bash.py", "failures.py", "isolation.py", "affinity.py", "wire.py",
-           "segments.py", "tls_link.py")
+           "segments.py", "tls_link.py", "worker_handoff.py")
 
 
 def sprig_imports(name: str) -> set[str]:
@@ -37,7 +37,8 @@ def test_shipped_modules_import_only_each_other() -> None:
     for name in SHIPPED:
         assert sprig_imports(name) <= allowed, name
     assert sprig_imports("manager.py") == {"sprig.protocol", "sprig.serialize", "sprig.dispatch", "sprig.isolation",
-                                           "sprig.manager_options", "sprig.worker_pool", "sprig.tls_link"}
+                                           "sprig.manager_options", "sprig.worker_pool", "sprig.tls_link",
+                                           "sprig.segments"}
 
 
 def test_the_bundle_holds_every_module_the_manager_needs() -> None:

@@ -28,6 +28,10 @@ public struct Config: Sendable {
     /// App caching and checkpoints: on for apps made with ``AppOptions/cache``, nothing written
     /// by default (see ``Checkpoints``).
     public var checkpoints = Checkpoints()
+    /// Whether the kernel writes its run log, `<run folder>/parsl.log` (Parsl's
+    /// `initialize_logging`); `false`: the run's lines go only to the logger given to the kernel,
+    /// and no `parsl.log` is made. The monitoring database and the run folder are kept either way.
+    public var writesRunLog = true
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.
     /// Each failing app runs once only.

@@ -27,7 +27,10 @@ public final class DataFlowKernel: Sendable {
     let logger: Logger
     /// Writes the run log (and the monitoring database) from the events the kernel and executors record.
     let recorder: RunRecorder
-    private let executors: [any Executor]
+    /// The executors of the moment: the config's, then those ``addExecutors(_:)`` started.
+    private var executors: [any Executor] { lifecycle.withLock { $0.executors } }
+    /// What executors start with; kept for those added later.
+    private let executorContext: ExecutorContext
     private let nextID = Atomic<Int>(0)
     private let records = TaskRecordCount()
     private let graph = Mutex(DependencyGraph<PendingTask>())
@@ -38,9 +41,15 @@ public final class DataFlowKernel: Sendable {
     let memoizer: Memoizer?
 
     private struct Lifecycle {
-        enum Phase { case running, draining, shutDown }
+        /// `waiting`: a shutdown waits for the tasks in flight and still accepts new ones (a join
+        /// app's inner tasks, a callback's follow-up), as Parsl accepts them while it waits for
+        /// current tasks before its cleanup; `draining`: it stops the executors and refuses them.
+        enum Phase { case running, waiting, draining, shutDown }
         var phase = Phase.running
         var live = 0
+        /// Changed only under the lock that orders it with the phase: a shutdown stops every
+        /// executor added before it began, and none is added after.
+        var executors: [any Executor] = []
         var drainWaiters: [DispatchSemaphore] = []
         /// Later ``shutdown()`` calls, waiting for the first to finish.
         var stopWaiters: [DispatchSemaphore] = []
@@ -56,8 +65,9 @@ public final class DataFlowKernel: Sendable {
         try config.validate()
         self.config = config
         self.runFolder = try RunFolder.claim(base: config.runDirectory)
-        let logFile = try LogFile(path: (runFolder as NSString).appendingPathComponent("parsl.log"))
-        let outputs: [any LogHandler] = [FileLogHandler(file: logFile, level: Self.runLogLevel)] + (logger.map { [$0.handler] } ?? [])
+        let logFile = config.writesRunLog ? try LogFile(path: (runFolder as NSString).appendingPathComponent("parsl.log")) : nil
+        let runLog: [any LogHandler] = logFile.map { [FileLogHandler(file: $0, level: Self.runLogLevel)] } ?? []
+        let outputs = runLog + (logger.map { [$0.handler] } ?? [])
         // The database first: a batch's lines reach parsl.log only once the batch is committed, so
         // a task the log says ended is in the database, even if the engine is killed right after.
         var sinks: [any RunSink] = []
@@ -65,20 +75,25 @@ public final class DataFlowKernel: Sendable {
             let path = monitoring.database(runDirectory: config.runDirectory)
             do {
                 sinks.append(try MonitoringWriter(options: monitoring, path: path, runFolder: runFolder, runID: runID) { message in
-                    logFile.append(FileLogHandler.prefix(Date()) + " WARNING sprig: " + message)
+                    if let logFile {
+                        logFile.append(FileLogHandler.prefix(Date()) + " WARNING sprig: " + message)
+                    } else {
+                        logger?.warning("\(message)")
+                    }
                 })
             } catch {
                 throw ConfigError(message: "cannot open the monitoring database \(path): \(error)")
             }
         }
-        sinks.append(RunLog(outputs: outputs, files: [logFile]))
+        sinks.append(RunLog(outputs: outputs, files: logFile.map { [$0] } ?? []))
         let recorder = try RunRecorder(sinks: sinks)
         self.recorder = recorder
         let level = outputs.map(\.logLevel).min() ?? Self.runLogLevel
         var engineLogger = Logger(label: logger?.label ?? "sprig") { _ in RecorderLogHandler(recorder: recorder, logLevel: level) }
         for (key, value) in logger?.handler.metadata ?? [:] { engineLogger[metadataKey: key] = value }
         self.logger = engineLogger
-        self.executors = config.executors.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
+        let executors = config.executors.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
+        lifecycle.withLock { $0.executors = executors }
         do {
             self.memoizer = try Self.makeMemoizer(config, runFolder: runFolder, logger: engineLogger)
         } catch {
@@ -96,14 +111,10 @@ public final class DataFlowKernel: Sendable {
         let resourceInterval = config.monitoring.flatMap { $0.resourceMonitoring && $0.resourceInterval > .zero ? $0.resourceInterval : nil }
         let context = ExecutorContext(logger: engineLogger, recorder: recorder, runDirectory: runFolder, python: config.python,
                                       strategy: config.strategy, resourceInterval: resourceInterval)
-        var started: [any Executor] = []
+        self.executorContext = context
         do {
-            for executor in executors {
-                try executor.start(context)
-                started.append(executor)
-            }
+            try Self.start(executors, context)
         } catch {
-            for executor in started { executor.shutdown() }
             callbacks.stop(wait: true)
             memoizer?.close()
             recorder.stop()
@@ -124,7 +135,9 @@ public final class DataFlowKernel: Sendable {
     }
 
     /// Waits for every task submitted so far (and those they wait for), then stops the executors'
-    /// threads and processes. Later calls of apps fail at once with ``TaskError/Reason/kernelShutDown``.
+    /// threads and processes. Calls made while it waits (a join app's inner tasks, a callback's
+    /// follow-up) are accepted and waited for too; later ones fail at once with
+    /// ``TaskError/Reason/kernelShutDown``.
     /// Calling it again waits for the first call to finish (at once, from a callback or an app,
     /// which the first call may be waiting for), then does nothing.
     public func shutdown() { shutdown(waitingForTasks: true) }
@@ -138,9 +151,9 @@ public final class DataFlowKernel: Sendable {
         let shouldStop: Bool? = lifecycle.withLock { state in
             switch state.phase {
             case .running:
-                state.phase = .draining
+                state.phase = waitingForTasks ? .waiting : .draining
                 return true
-            case .draining:
+            case .waiting, .draining:
                 guard !JoinableThread.isCurrentEngineThread else { return nil }
                 state.stopWaiters.append(waiter)
                 return false
@@ -153,7 +166,8 @@ public final class DataFlowKernel: Sendable {
             return
         }
         if waitingForTasks {
-            waitForCurrentTasks()
+            logger.info("shutdown: waiting for the tasks in flight", metadata: ["sprig.tasks": "\(tasksInFlight)"])
+            waitForTheLastTask()
         }
         for executor in executors { executor.shutdown() }
         memoizer?.close()
@@ -200,6 +214,24 @@ public final class DataFlowKernel: Sendable {
         if mustWait { semaphore.wait() }
     }
 
+    /// Waits until no task is in flight, then refuses new ones in the same step, so that a task
+    /// submitted while waiting (from a running join app or a callback) is waited for too.
+    private func waitForTheLastTask() {
+        while true {
+            let semaphore = DispatchSemaphore(value: 0)
+            let done = lifecycle.withLock { state in
+                guard state.live > 0 else {
+                    state.phase = .draining
+                    return true
+                }
+                state.drainWaiters.append(semaphore)
+                return false
+            }
+            if done { return }
+            semaphore.wait()
+        }
+    }
+
     /// How many submitted tasks have not ended.
     public var tasksInFlight: Int { lifecycle.withLock { $0.live } }
 
@@ -228,6 +260,49 @@ public final class DataFlowKernel: Sendable {
     @discardableResult
     public func scaleOut(_ label: String, blocks count: Int) -> [Int] {
         executors.first { $0.label == label }?.scaleOut(count) ?? []
+    }
+
+    /// Starts more executors in this running kernel (Parsl's `dfk.add_executors`); apps made
+    /// afterwards may name them. Their labels must differ from every executor's so far.
+    /// - Throws: ``ConfigError`` for a label in use, twice in `descriptions` or empty, or a kernel
+    ///   that is shutting down; ``ExecutorError`` when one cannot start (none of them is added then).
+    public func addExecutors(_ descriptions: [any ExecutorDescription]) throws {
+        var labels = Set(executorLabels)
+        for description in descriptions {
+            guard !description.label.isEmpty else { throw ConfigError(message: "an executor to add has an empty label") }
+            guard labels.insert(description.label).inserted else {
+                throw ConfigError(message: "an executor labelled \"\(description.label)\" exists already; labels must be unique")
+            }
+        }
+        let added = descriptions.compactMap { ($0 as? any RunnableExecutor)?.makeExecutor() }
+        try Self.start(added, executorContext)
+        let accepted = lifecycle.withLock { state in
+            guard state.phase == .running || state.phase == .waiting else { return false }
+            guard state.executors.allSatisfy({ existing in !added.contains { $0.label == existing.label } }) else { return false }
+            state.executors += added
+            return true
+        }
+        guard accepted else {
+            for executor in added { executor.shutdown() }
+            throw ConfigError(message: "executors \(added.map(\.label)) were not added: the kernel is shutting down, or another call added those labels")
+        }
+        for executor in added {
+            logger.info("executor \(executor.label) added", metadata: ["sprig.executor": .string(executor.label)])
+        }
+    }
+
+    /// Starts each executor; if one cannot start, shuts down those it started and throws.
+    private static func start(_ executors: [any Executor], _ context: ExecutorContext) throws {
+        var started: [any Executor] = []
+        do {
+            for executor in executors {
+                try executor.start(context)
+                started.append(executor)
+            }
+        } catch {
+            for executor in started { executor.shutdown() }
+            throw error
+        }
     }
 
     // MARK: Submission
@@ -338,7 +413,7 @@ public final class DataFlowKernel: Sendable {
 
     private func accept() -> Bool {
         let accepted = lifecycle.withLock { state in
-            guard state.phase == .running else { return false }
+            guard state.phase == .running || state.phase == .waiting else { return false }
             state.live += 1
             return true
         }

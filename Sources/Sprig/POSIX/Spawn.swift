@@ -1,9 +1,11 @@
 import CPOSIX
 import Foundation
 
-/// Starts a program with `posix_spawn`: the file descriptors it should get as 0, 1 and 2, its own
-/// process group when asked, no blocked signals, and default handlers for the signals this
-/// process ignores or blocks (an ignored SIGPIPE would otherwise survive `exec`).
+/// Starts a program as `posix_spawn` would (``sprig_spawn`` in `CPOSIX`: a child sharing this
+/// process's memory until it execs, on a stack each thread keeps for its spawns): the file
+/// descriptors it should get as 0, 1 and 2, its own process group when asked, no blocked signals,
+/// and default handlers for the signals this process handles, and for those it ignores or blocks
+/// that a program expects at their default (an ignored SIGPIPE would otherwise survive `exec`).
 enum Spawn {
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -15,43 +17,37 @@ enum Spawn {
     ///   - environment: `nil` for this process's environment.
     static func start(_ argv: [String], descriptors: [Int32: Int32], newProcessGroup: Bool = true,
                       environment: [String: String]? = nil) throws(Failure) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for (child, parent) in descriptors.sorted(by: { $0.key < $1.key }) {
-            posix_spawn_file_actions_adddup2(&actions, parent, child)
-        }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t(), defaults = sigset_t()
-        sigemptyset(&emptyMask)
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-        if newProcessGroup {
-            posix_spawnattr_setpgroup(&attributes, 0)
-            flags |= POSIX_SPAWN_SETPGROUP
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-
+        let pairs = descriptors.sorted(by: { $0.key < $1.key })
+        let from = pairs.map(\.value), to = pairs.map(\.key)
+        let defaults: [Int32] = [SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD]
         let arguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in arguments { free(pointer) } }
-        var pid: pid_t = 0
-        let status: Int32
-        if let environment {
-            let variables = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-            defer { for pointer in variables { free(pointer) } }
-            status = posix_spawn(&pid, argv[0], &actions, &attributes, arguments, variables)
-        } else {
-            // This process's environment as it is now (with what a script set through os.environ),
-            // read in place: copying it into a dictionary and back cost more than the spawn itself.
-            status = posix_spawn(&pid, argv[0], &actions, &attributes, arguments, Glibc.environ)
+        let variables = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { for pointer in variables ?? [] { free(pointer) } }
+        var error: Int32 = 0
+        let pid: pid_t = argv[0].withCString { path in
+            arguments.withUnsafeBufferPointer { argumentList in
+                from.withUnsafeBufferPointer { from in
+                    to.withUnsafeBufferPointer { to in
+                        defaults.withUnsafeBufferPointer { defaults in
+                            func spawn(_ environment: UnsafePointer<UnsafeMutablePointer<CChar>?>?) -> pid_t {
+                                var plan = sprig_spawn_plan(path: path, argv: argumentList.baseAddress, envp: environment,
+                                                            from: from.baseAddress, to: to.baseAddress, count: Int32(from.count),
+                                                            new_group: newProcessGroup ? 1 : 0, defaults: defaults.baseAddress,
+                                                            default_count: Int32(defaults.count), error: 0)
+                                return sprig_spawn(&plan, &error)
+                            }
+                            // Without `environment`: this process's environment as it is now (with
+                            // what a script set through os.environ), read in place: copying it into a
+                            // dictionary and back cost more than the spawn itself.
+                            guard let variables else { return spawn(UnsafePointer(Glibc.environ)) }
+                            return variables.withUnsafeBufferPointer { spawn($0.baseAddress) }
+                        }
+                    }
+                }
+            }
         }
-        guard status == 0 else { throw Failure(description: "cannot start \(argv[0]): \(String(cString: strerror(status)))") }
+        guard pid > 0 else { throw Failure(description: "cannot start \(argv[0]): \(String(cString: strerror(error)))") }
         return pid
     }
 

@@ -78,6 +78,9 @@ public struct ManagerCommand: Sendable {
     public var portRange: ClosedRange<Int> = HighThroughputExecutor.defaultWorkerPortRange
     /// How often the executor expects to hear from a block (its heartbeat period).
     public var heartbeatPeriod: Duration = HighThroughputExecutor.defaultHeartbeatPeriod
+    /// A local block's control socket (the manager's end), passed to it as fd 3 (`--worker-socket
+    /// 3`): its workers' pipes come to the engine over it (the two-hop path).
+    var workerSocket: Int32? = nil
 
     /// The shell line that starts the manager with `python`, installed (`-m sprig.manager`) or,
     /// for a host that gets Sprig's code through the stream, through the bootstrap.

@@ -21,13 +21,16 @@ struct ConfigSpec: Codable, Equatable, Sendable {
     var monitoring: MonitoringSpec?
     /// App caching and checkpoints.
     var checkpoints: CheckpointsSpec
+    /// Whether the engine writes `<run>/parsl.log` (False when the script's `initialize_logging` is
+    /// False or a log config of Python's, which then receives the engine's lines).
+    var runLog: Bool
 
     enum StrategyName: String, Codable, Sendable { case simple, none }
 
     enum CodingKeys: String, CodingKey {
         case executors, retries, strategy
         case runDirectory = "run_dir", maxIdleTime = "max_idletime", stdAutopath = "std_autopath"
-        case joinExecutor = "join_executor", monitoring, checkpoints
+        case joinExecutor = "join_executor", monitoring, checkpoints, runLog = "run_log"
     }
 
     /// The executor join apps (and lifted items) run on: the first thread executor, else one the
@@ -55,6 +58,7 @@ struct ConfigSpec: Codable, Equatable, Sendable {
         stdAutopath = try keys.value(.stdAutopath, default: false)
         monitoring = try keys.decodeIfPresent(MonitoringSpec.self, forKey: .monitoring)
         checkpoints = try keys.value(.checkpoints, default: CheckpointsSpec())
+        runLog = try keys.value(.runLog, default: true)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -68,6 +72,7 @@ struct ConfigSpec: Codable, Equatable, Sendable {
         try keys.encode(joinExecutor, forKey: .joinExecutor)
         try keys.encode(monitoring, forKey: .monitoring)
         try keys.encode(checkpoints, forKey: .checkpoints)
+        try keys.encode(runLog, forKey: .runLog)
     }
 
     /// Decodes a spec from its JSON text.
@@ -106,6 +111,31 @@ struct ConfigSpec: Codable, Equatable, Sendable {
             throw ConfigError(message: "the config spec holds a value that is not a number, string, bool, list or dict: \(error.message)")
         }
         return (try decode(json: Data(text.utf8)), handler)
+    }
+
+    /// Executor specs (`Executor.to_spec()` of each) from a Python list, for executors added to a
+    /// loaded config; their labels must differ from each other.
+    /// - Throws: ``ConfigError`` naming what is wrong.
+    static func readExecutors(_ object: PythonObject) throws -> [ExecutorSpec] {
+        let text: String
+        do {
+            text = try String(python: Python.importModule("json").attribute("dumps").call([object]))
+        } catch let error as PythonError {
+            throw ConfigError(message: "an executor spec holds a value that is not a number, string, bool, list or dict: \(error.message)")
+        }
+        let specs: [ExecutorSpec]
+        do {
+            specs = try JSONDecoder().decode([ExecutorSpec].self, from: Data(text.utf8))
+        } catch let error as DecodingError {
+            throw ConfigError(message: "the executor specs are not valid: " + describe(error))
+        } catch {
+            throw ConfigError(message: "the executor specs are not valid: \(error)")
+        }
+        var labels = Set<String>()
+        for spec in specs where !labels.insert(spec.label).inserted {
+            throw ConfigError(message: "two executors to add are labelled \(spec.label.debugDescription)")
+        }
+        return specs
     }
 
     /// `executors[0].provider.max_blocks: …`, from a decoding error.

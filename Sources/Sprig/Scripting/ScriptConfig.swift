@@ -30,6 +30,7 @@ enum ScriptConfig {
                             retryHandler: try retryHandler(from: handler), monitoring: spec.monitoring?.options)
         var withAutopath = config
         withAutopath.checkpoints = spec.checkpoints.checkpoints
+        withAutopath.writesRunLog = spec.runLog
         if spec.stdAutopath {
             withAutopath.stdAutopath = { task, app, stream in
                 try withGIL {

@@ -143,6 +143,25 @@ public final class ScriptEngine: Sendable {
                 return try logTargets.add(LogFile(descriptor: descriptor, name: "fd \(descriptor)"),
                                           level: ScriptLogTargets.level(python: Int(python: arguments[1]))).toPython()
             },
+            "add_executors": { [self] arguments, _ in
+                guard let first = arguments.first else { throw PythonException("TypeError", "add_executors takes a list of executor specs") }
+                let specs: [ExecutorSpec]
+                do { specs = try ConfigSpec.readExecutors(first) } catch let error as ConfigError { throw PythonException("ValueError", error.message) }
+                guard let kernel = state.withLock({ $0.kernel }) else {
+                    throw PythonException("RuntimeError", "no config is loaded: call parsl.load(config) before add_executors")
+                }
+                do {
+                    try kernel.addExecutors(specs.map { $0.makeDescription() })
+                } catch let error as ConfigError {
+                    throw PythonException("ValueError", error.message)
+                }
+                state.withLock { $0.userLabels += specs.map(\.label) }
+                return .none
+            },
+            "add_log_python": { [self] arguments, _ in
+                guard arguments.count == 2 else { throw PythonException("TypeError", "add_log_python takes a callable and a level") }
+                return try logTargets.add(python: arguments[0], level: ScriptLogTargets.level(python: Int(python: arguments[1]))).toPython()
+            },
             "remove_log_target": { [self] arguments, _ in
                 guard let first = arguments.first else { throw PythonException("TypeError", "remove_log_target takes an id") }
                 logTargets.remove(try Int(python: first))

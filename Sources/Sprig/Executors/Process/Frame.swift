@@ -1,6 +1,6 @@
 import Foundation
 
-/// The frames of Sprig's manager protocol (version 3; `python/sprig/PROTOCOL.md`): a 5-byte header
+/// The frames of Sprig's manager protocol (version 4; `python/sprig/PROTOCOL.md`): a 5-byte header
 /// — body length (u32, little-endian) and type (u8) — then the body.
 enum FrameType: UInt8 {
     case hello = 1, helloAck = 2, tasks = 3, results = 4, heartbeat = 5, shutdown = 6, killTask = 7, stats = 8
@@ -12,7 +12,7 @@ struct Frame {
 }
 
 /// The protocol version this side speaks.
-let managerProtocolVersion = 3
+let managerProtocolVersion = 4
 
 /// Little-endian encoding into a growing byte buffer.
 struct ByteWriter {

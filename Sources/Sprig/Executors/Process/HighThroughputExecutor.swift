@@ -63,6 +63,10 @@ public struct HighThroughputExecutor: ExecutorDescription {
     public let address: String?
     /// The ports a block's listener may use (Parsl's `worker_port_range`).
     public let workerPortRange: ClosedRange<Int>
+    /// Whether local blocks keep the manager's relay (tasks and results through the manager, four
+    /// hops) instead of the two-hop path (the engine drives the workers itself). For tests and
+    /// comparisons; `SPRIG_LOCAL_RELAY=1` in the environment does the same.
+    var relayLocalWorkers = false
 
 
     /// The defaults, in one place: scripts that leave a setting unset get these too.

@@ -20,14 +20,26 @@ extension HighThroughputRuntime {
         var logger = context.logger
         logger[metadataKey: "sprig.executor"] = .string(label)
         do {
-            let command = try managerCommand(block: number, slot: slot, context: context)
-            let process = try provider.launch(slot: slot, block: number, command: command)
+            var command = try managerCommand(block: number, slot: slot, context: context)
+            // A local block: the two-hop path, its workers' pipes handed to this process.
+            let control = usesTwoHop ? try ControlSocket.pair() : nil
+            command.workerSocket = control?.manager
+            let process: BlockProcess
+            do {
+                defer { control.map { _ = close($0.manager) } }
+                process = try provider.launch(slot: slot, block: number, command: command)
+            } catch {
+                control.map { _ = close($0.engine) }
+                throw error
+            }
             let block: ManagerBlock
             do {
                 block = try ManagerBlock(number: number, slot: slot, process: process, workers: workers(slot: slot),
                                          stderrPath: command.logFolder + "/block.stderr", logger: logger,
-                                         segments: useSegments.withLock { $0 } ? segments : nil)
+                                         segments: useSegments.withLock { $0 } ? segments : nil,
+                                         workerSocket: control?.engine, prefetch: prefetch, silenceThreshold: heartbeatThreshold)
             } catch {
+                control.map { _ = close($0.engine) }
                 process.kill()
                 process.reap()
                 process.closeStream()
@@ -71,6 +83,8 @@ extension HighThroughputRuntime {
         if let interval = context.resourceInterval { arguments += ["--resource-interval", "\(interval.seconds)"] }
         // A local block: large buffers through shared memory (its manager checks it sees the probe).
         if useSegments.withLock({ $0 }) { arguments += ["--shared-memory", segments.prefix] }
+        // A local block: its manager hands its workers' pipes over the control socket, its fd 3.
+        if usesTwoHop { arguments += ["--worker-socket", "3"] }
         let info = Python.info!
         var command = ManagerCommand(block: block, arguments: arguments, environment: ["PYTHONPATH": pythonPath], logFolder: folder,
                                      pythonVersion: "\(info.version.major).\(info.version.minor)", launchCommand: settings.launchCommand)
@@ -79,6 +93,12 @@ extension HighThroughputRuntime {
         command.portRange = settings.workerPortRange
         command.heartbeatPeriod = heartbeatPeriod
         return command
+    }
+
+    /// Whether blocks take the two-hop path: local blocks do, unless `SPRIG_LOCAL_RELAY=1` in the
+    /// environment keeps the manager's relay (to compare the two; PERFORMANCE.md, issue 15).
+    var usesTwoHop: Bool {
+        provider is LocalProvider && !settings.relayLocalWorkers && ProcessInfo.processInfo.environment["SPRIG_LOCAL_RELAY"] != "1"
     }
 
     func noteTaskDuration(_ duration: Duration) {

@@ -68,10 +68,24 @@ final class ManagerBlock: Sendable {
     private let logger: Logger
     /// The executor's shared-memory segments: results' segments are leased from here.
     private let segments: PayloadSegments?
+    /// A local block's control socket (the engine's end), until its manager says whether it hands
+    /// its workers over; then owned by ``twoHop``, or closed.
+    private let workerSocket: Int32?
+    /// The two-hop path, once the manager's HELLO said it hands its workers over: tasks go straight
+    /// to the workers, results come straight from them.
+    private let twoHop = Mutex<BlockWorkers?>(nil)
+    /// Each worker's prefetch (`--prefetch`), for the two-hop path's dispatch.
+    private let prefetch: Int
+    /// How long a worker may be silent before the manager is told (the heartbeat threshold).
+    private let silenceThreshold: Duration
 
     init(number: Int, slot: Int, process: BlockProcess, workers: Int, stderrPath: String, logger: Logger,
-         segments: PayloadSegments? = nil) throws {
+         segments: PayloadSegments? = nil, workerSocket: Int32? = nil, prefetch: Int = 0,
+         silenceThreshold: Duration = HighThroughputExecutor.defaultHeartbeatThreshold) throws {
         self.segments = segments
+        self.workerSocket = workerSocket
+        self.prefetch = prefetch
+        self.silenceThreshold = silenceThreshold
         self.number = number
         self.slot = slot
         self.process = process
@@ -126,6 +140,10 @@ final class ManagerBlock: Sendable {
     /// Sends tasks; returns the ones it could not send (the block is not ready), whose attempts the caller requeues.
     func send(_ tasks: [WireTask]) -> [WireTask] {
         guard let includeFunction = ledger.withLock({ $0.take(tasks, at: .now) }) else { return tasks }
+        if let workers = twoHop.withLock({ $0 }) {
+            workers.enqueue(tasks)
+            return []
+        }
         var body = ByteWriter()
         body.u32(UInt32(tasks.count))
         for (task, include) in zip(tasks, includeFunction) { task.write(to: &body, includeFunction: include) }
@@ -139,12 +157,19 @@ final class ManagerBlock: Sendable {
     /// Asks the manager to kill whatever runs task `id` (its walltime passed); no result will come.
     func killTask(_ id: UInt64) {
         _ = ledger.withLock { $0.remove(id, at: .now) }
+        if let workers = twoHop.withLock({ $0 }) {
+            workers.kill(id)
+            return
+        }
         var body = ByteWriter()
         body.u64(id)
         writer.send(body.frame(.killTask))
     }
 
-    func sendHeartbeat() { writer.send(ByteWriter().frame(.heartbeat)) }
+    func sendHeartbeat() {
+        writer.send(ByteWriter().frame(.heartbeat))
+        twoHop.withLock { $0 }?.checkSilence(threshold: silenceThreshold)
+    }
 
     /// Whether this side asked the block to stop, and why it ended (once it has).
     var ending: (stopRequested: Bool, reason: String?) { extra.withLock { ($0.stopRequested, $0.endReason) } }
@@ -165,6 +190,7 @@ final class ManagerBlock: Sendable {
         ledger.withLock { $0.stop() }
         writer.send(ByteWriter().frame(.shutdown))
         writer.finish()
+        twoHop.withLock { $0 }?.finish()
     }
 
     /// Asks the block's processes to stop now (SIGTERM to its group): managers and workers end
@@ -204,11 +230,12 @@ final class ManagerBlock: Sendable {
                     process.kill()
                     break loop
                 }
+                host = self.host
+                startTwoHop(if: ManagerHello.parse(frame.body)?.handsOffWorkers == true, host: host, events: events)
                 var ack = ByteWriter()
                 ack.bytes = HelloAck(ok: true, error: nil).body
                 writer.send(ack.frame(.helloAck))
                 ledger.withLock { $0.becameReady(at: .now) }
-                host = self.host
                 logger.debug("block ready")
                 events.ready(self)
                 events.capacityChanged()
@@ -226,6 +253,11 @@ final class ManagerBlock: Sendable {
         // The stream ended: make sure nothing of the block survives, then report what was lost.
         process.kill()
         let exitCode = process.reap()
+        if let workers = twoHop.withLock({ $0 }) {
+            workers.stop()
+        } else if let workerSocket {
+            close(workerSocket)
+        }
         // The provider's word on how it ended (the scheduler's final job state) beats the stream's.
         if let said = process.endReason.withLock({ $0 }) {
             ledger.withLock { $0.noteEnd(said, overriding: true) }
@@ -260,6 +292,30 @@ final class ManagerBlock: Sendable {
             kill(reason: "it sent a RESULTS frame that ends inside an entry")
             return []
         }
+        return take(entries, host: host, events: events)
+    }
+
+    /// Starts the two-hop path when the manager hands its workers over and this block has a control
+    /// socket; else closes the socket (the manager relays).
+    private func startTwoHop(if handsOff: Bool, host: String, events: BlockEvents) {
+        guard let workerSocket else { return }
+        guard handsOff else { return }
+        do {
+            let workers = try BlockWorkers(socket: workerSocket, prefetch: prefetch, host: host, number: number, logger: logger) {
+                [self] entries in
+                for duration in take(entries, host: host, events: events) { events.taskReturned(duration) }
+                events.capacityChanged()
+            }
+            twoHop.withLock { $0 = workers }
+            logger.debug("two-hop path: the engine drives the block's workers")
+        } catch {
+            logger.info("two-hop path unavailable; the manager relays", metadata: ["error": .string("\(error)")])
+        }
+    }
+
+    /// Handles result entries of the block on `host` (from its manager's RESULTS, or read from its
+    /// workers on the two-hop path); returns how long each finished task ran.
+    private func take(_ entries: [ResultEntry], host: String, events: BlockEvents) -> [Duration] {
         let now = ContinuousClock.now
         var finished: [(BlockLedger.InFlight, UInt8, [UInt8])] = []
         var started: [(UInt64, Attempt, Int32?)] = []

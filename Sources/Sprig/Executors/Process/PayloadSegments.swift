@@ -25,35 +25,48 @@ final class PayloadSegments: Sendable {
         prefix = "sprig-\(getpid())-\(token)"
     }
 
-    /// Makes the probe (`PREFIX-probe`, empty, mode 0600); returns whether it could (no
-    /// `/dev/shm`: every block then gets its buffers inline). From then on the prefix is swept at
-    /// the executor's shutdown, or when the process exits without one.
+    /// Makes the probe (`PREFIX-probe`, mode 0600, holding this engine's ``ProcessIdentity``);
+    /// returns whether it could (no `/dev/shm`: every block then gets its buffers inline). From then
+    /// on the prefix is swept at the executor's shutdown, or when the process exits without one; if
+    /// the process is killed first, by the managers of its local blocks once their workers have
+    /// exited (they read the probe when they start), or else by the next engine to start here.
     func makeProbe() -> Bool {
-        let fd = open(Self.folder + "/" + prefix + "-probe", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let fd = open(Self.folder + "/" + prefix + "-probe", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
+        let identity = Array(((ProcessIdentity.current?.text ?? "") + "\n").utf8)
+        _ = identity.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         Self.register(prefix)
         _ = Self.tunedMalloc
-        Self.removeStaleProbes()
+        Self.removeStaleRuns()
         return true
     }
 
-    /// Removes the probes of engines that are gone (killed before they could sweep): only probes,
-    /// which are empty — a live engine whose probe this took (another PID namespace sharing this
-    /// `/dev/shm`) would only send its next blocks' buffers inline; segments are never guessed at.
-    private static func removeStaleProbes() {
+    /// Removes what engines that are gone left here (killed before they could sweep, with their
+    /// blocks' managers): every file of a run whose probe names an engine of this PID namespace
+    /// that has ended (``ProcessIdentity/hasEnded``); for an empty probe (an older engine's), the
+    /// probe alone when its PID is free. A probe naming another namespace, or one that cannot be
+    /// read, is left: a live engine's segments are never removed on a guess.
+    private static func removeStaleRuns() {
         guard let directory = opendir(folder) else { return }
-        var stale: [String] = []
+        var probes: [String] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
             let parts = name.split(separator: "-")
             guard parts.count == 4, parts[0] == "sprig", parts[3] == "probe", let pid = Int32(parts[1]), pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
+            probes.append(name)
         }
         closedir(directory)
-        for name in stale {
+        for name in probes {
+            let path = folder + "/" + name
             var info = stat()
-            if lstat(folder + "/" + name, &info) == 0 && info.st_uid == getuid() && info.st_size == 0 { Glibc.unlink(folder + "/" + name) }
+            guard lstat(path, &info) == 0, info.st_uid == getuid(), (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            let runPrefix = String(name.dropLast("-probe".count))
+            if info.st_size == 0 {
+                if let pid = Int32(name.split(separator: "-")[1]), kill(pid, 0) != 0 && errno == ESRCH { Glibc.unlink(path) }
+            } else if let text = try? String(contentsOfFile: path, encoding: .utf8), let owner = ProcessIdentity(text: text), owner.hasEnded {
+                sweep(runPrefix)
+            }
         }
     }
 
@@ -211,5 +224,59 @@ final class SegmentLease: Sendable {
     static func isSprigName(_ name: String) -> Bool {
         name.hasPrefix("sprig-") && name.utf8.count <= 200
             && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }
+    }
+}
+
+/// Which process made a run's segments: its PID, its start time (clock ticks after boot, from
+/// `/proc/PID/stat`: a later process given the same PID has another) and its PID namespace
+/// (`/proc/PID/ns/pid`: in which PIDs count). Written into the run's probe as
+/// `"<pid> <start time> <namespace>"`, the same as `sprig.segments.process_identity`.
+struct ProcessIdentity: Equatable {
+    let pid: Int32
+    let startTime: String
+    let namespace: String
+
+    /// This process's identity; `nil` when `/proc` does not say.
+    static var current: ProcessIdentity? {
+        let pid = getpid()
+        guard let started = startTime(of: pid), let namespace = namespace(of: "self") else { return nil }
+        return ProcessIdentity(pid: pid, startTime: started, namespace: namespace)
+    }
+
+    init(pid: Int32, startTime: String, namespace: String) {
+        self.pid = pid
+        self.startTime = startTime
+        self.namespace = namespace
+    }
+
+    /// Reads the probe's form; `nil` for anything else.
+    init?(text: String) {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 3, let pid = Int32(parts[0]), pid > 0 else { return nil }
+        self.init(pid: pid, startTime: String(parts[1]), namespace: String(parts[2]))
+    }
+
+    var text: String { "\(pid) \(startTime) \(namespace)" }
+
+    /// Whether this process has certainly ended: it counts PIDs in this process's namespace, and
+    /// its PID is free, a zombie's, or a later process's. `false` whenever that cannot be known.
+    var hasEnded: Bool {
+        guard let mine = Self.namespace(of: "self"), mine == namespace else { return false }
+        return Self.startTime(of: pid) != startTime
+    }
+
+    /// The start time of a live (not zombie) process.
+    private static func startTime(of pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return nil }
+        return String(fields[19])
+    }
+
+    private static func namespace(of process: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 128)
+        let count = readlink("/proc/\(process)/ns/pid", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

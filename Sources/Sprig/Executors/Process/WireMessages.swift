@@ -75,10 +75,14 @@ struct ManagerHello: JSONMessage, Equatable {
     let pid: Int32?
     /// Whether its workers share this machine's `/dev/shm` (protocol 3; absent: no).
     let sharedMemory: Bool?
+    /// Whether it hands its ready workers' pipes to the engine over the control socket (the
+    /// two-hop path of a local block; absent: no).
+    let handsOffWorkers: Bool?
 
     enum CodingKeys: String, CodingKey {
         case `protocol`, python, executable, serializer, host, pid
         case sharedMemory = "shared_memory"
+        case handsOffWorkers = "hands_off_workers"
         case serializerVersion = "serializer_version"
         case pythonFull = "python_full"
     }

@@ -37,6 +37,12 @@ public struct LocalChannel: Channel {
         try startProcess(["/bin/bash", "-c", script], stderrPath: stderrPath, environment: environment, host: host)
     }
 
+    /// ``start(script:stderrPath:environment:)`` with more descriptors for the child (child's
+    /// number: this process's descriptor).
+    func start(script: String, stderrPath: String, environment: [String: String], passing: [Int32: Int32]) throws -> BlockProcess {
+        try startProcess(["/bin/bash", "-c", script], stderrPath: stderrPath, environment: environment, host: host, passing: passing)
+    }
+
     /// Nothing to close.
     public func close() {}
 }
@@ -44,7 +50,7 @@ public struct LocalChannel: Channel {
 /// Starts `argv` with pipes for its stdin and stdout and its stderr appended to `stderrPath`, in a
 /// process group of its own. `onReap` runs once the process has been reaped (see ``BlockProcess``).
 func startProcess(_ argv: [String], stderrPath: String, environment: [String: String], host: String,
-                  onReap: (@Sendable (Int32) -> Void)? = nil) throws -> BlockProcess {
+                  onReap: (@Sendable (Int32) -> Void)? = nil, passing: [Int32: Int32] = [:]) throws -> BlockProcess {
     let folder = (stderrPath as NSString).deletingLastPathComponent
     do {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -60,7 +66,8 @@ func startProcess(_ argv: [String], stderrPath: String, environment: [String: St
         merged.merge(environment) { $1 }
         let pid: pid_t
         do {
-            pid = try Spawn.start(argv, descriptors: [0: toChild.read, 1: fromChild.write, 2: errorFD], environment: merged)
+            let descriptors = [0: toChild.read, 1: fromChild.write, 2: errorFD].merging(passing) { standard, _ in standard }
+            pid = try Spawn.start(argv, descriptors: descriptors, environment: merged)
         } catch {
             for fd in [toChild.read, toChild.write, fromChild.read, fromChild.write] { close(fd) }
             throw error

@@ -61,6 +61,11 @@ public struct LocalProvider: ExecutionProvider {
         let line = command.shellLine(python: channel.python, shipped: false, scriptDir: "")
         let script = (workerInitLines(workerInit) + [line]).joined(separator: "\n")
         do {
+            if let socket = command.workerSocket {
+                // The two-hop path: the manager's end of the control socket is its fd 3.
+                return try channel.start(script: script, stderrPath: command.logFolder + "/block.stderr", environment: command.environment,
+                                         passing: [3: socket])
+            }
             return try channel.start(script: script, stderrPath: command.logFolder + "/block.stderr", environment: command.environment)
         } catch let error as ProviderError {
             throw ProviderError(message: "block \(block): \(error.message)")

@@ -80,4 +80,12 @@ def _attach(logging: Any, name: str, level: int, format_string: str | None, hand
     return remove
 
 
+def __getattr__(name: str) -> Any:
+    if name == "DEFAULT_FORMAT":  # Parsl's text-log format, without importing logging at start-up
+        from sprig.log_configs import DEFAULT_FORMAT
+
+        return DEFAULT_FORMAT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["set_stream_logger", "set_file_logger"]
