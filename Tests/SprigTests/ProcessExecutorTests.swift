@@ -143,25 +143,46 @@ struct ProcessExecutorTests {
     @Test func aKilledWorkerFailsItsTaskAndRetriesSucceed() throws {
         let h = try ProcessHarness(retries: 1)
         defer { h.close() }
+        let (future, _) = try killWorkerOfSleeper(h)
+        #expect(try future.result(as: String.self) == "second run")
+
+        let once = try ProcessHarness(retries: 0)
+        defer { once.close() }
+        let (lost, _) = try killWorkerOfSleeper(once)
+        let error = try #require(throws: TaskError.self) { try lost.result() }
+        guard case .workerLost(let detail) = error.reason else { Issue.record("expected workerLost, got \(error)"); return }
+        #expect(detail.contains("\(lost.taskID)"))
+        #expect(try once.python("add")(1, 1).result(as: Int.self) == 2)  // a replacement worker runs the next task
+    }
+
+    /// A local block takes the two-hop path (its manager hands its workers over), unless told to
+    /// keep the relay; on both a worker's death is told the same way (the two-hop path writes the
+    /// manager's WORKER_LOST words itself).
+    @Test func aLocalBlockTakesTheTwoHopPathAndADeadWorkerIsToldAsOnTheRelay() throws {
+        for relay in [false, true] {
+            let h = try ProcessHarness(relay: relay)
+            defer { h.close() }
+            let (lost, pid) = try killWorkerOfSleeper(h)
+            let error = try #require(throws: TaskError.self) { try lost.result() }
+            guard case .workerLost(let detail) = error.reason else { Issue.record("expected workerLost, got \(error)"); return }
+            #expect(detail.contains("(pid \(pid)) on host ") && detail.hasSuffix("died (signal 9) while running task \(lost.taskID)"),
+                    "relay: \(relay): \(detail)")
+            let logs = FileManager.default.enumerator(atPath: h.folder)?.compactMap { $0 as? String }.filter { $0.hasSuffix("manager.log") } ?? []
+            let text = try logs.map { try String(contentsOfFile: h.folder + "/" + $0, encoding: .utf8) }.joined()
+            #expect(text.contains("handed worker") == !relay, "relay: \(relay)")
+        }
+    }
+
+    /// Starts a task that writes its worker's PID and sleeps, waits until it runs, and SIGKILLs that
+    /// worker; returns the task and the worker's PID.
+    private func killWorkerOfSleeper(_ h: ProcessHarness) throws -> (AppFuture<Value>, Int32) {
         let marker = h.path("pid")
         let future = try h.python("pid_then_sleep")(marker, 60.0)
         #expect(eventually { FileManager.default.fileExists(atPath: marker) })
         h.rememberProcesses()
         let pid = try #require(Int32(String(contentsOfFile: marker, encoding: .utf8)))
         kill(pid, SIGKILL)
-        #expect(try future.result(as: String.self) == "second run")
-
-        let once = try ProcessHarness(retries: 0)
-        defer { once.close() }
-        let lonely = once.path("pid")
-        let lost = try once.python("pid_then_sleep")(lonely, 60.0)
-        #expect(eventually { FileManager.default.fileExists(atPath: lonely) })
-        once.rememberProcesses()
-        kill(try #require(Int32(String(contentsOfFile: lonely, encoding: .utf8))), SIGKILL)
-        let error = try #require(throws: TaskError.self) { try lost.result() }
-        guard case .workerLost(let detail) = error.reason else { Issue.record("expected workerLost, got \(error)"); return }
-        #expect(detail.contains("\(lost.taskID)"))
-        #expect(try once.python("add")(1, 1).result(as: Int.self) == 2)  // a replacement worker runs the next task
+        return (future, pid)
     }
 
     /// Starts a task that sleeps in a worker and waits until it runs; returns it and the manager's PID.

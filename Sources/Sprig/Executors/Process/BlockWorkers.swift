@@ -35,6 +35,8 @@ final class BlockWorkers: Sendable {
     typealias Deliver = @Sendable ([ResultEntry]) -> Void
 
     private let socket: Int32
+    /// Wakes the reader when a sender makes a RECALL due earlier than the reader's poll would end.
+    private let wake: (read: Int32, write: Int32)
     private let state: Mutex<State>
     private let thread = Mutex<JoinableThread?>(nil)
     private let deliver: Deliver
@@ -45,6 +47,8 @@ final class BlockWorkers: Sendable {
     /// reading it.
     init(socket: Int32, prefetch: Int, host: String, number: Int, logger: Logger, deliver: @escaping Deliver) throws {
         self.socket = socket
+        do { wake = try Spawn.pipe() } catch { throw ProviderError(message: "cannot make a block's wake-up pipe: \(error)") }
+        for fd in [wake.read, wake.write] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         self.state = Mutex(State(dispatch: WorkerDispatch(prefetch: prefetch)))
         self.deliver = deliver
         self.host = host
@@ -56,10 +60,17 @@ final class BlockWorkers: Sendable {
     /// Tasks the block took (its ledger holds them): they go to its workers as they have room.
     func enqueue(_ tasks: [WireTask]) {
         let now = ContinuousClock.now
-        let actions = state.withLock { state -> [WorkerDispatch.Action] in
+        let (actions, recallSooner) = state.withLock { state -> ([WorkerDispatch.Action], Bool) in
             for task in tasks { state.tasks[UInt64(task.attempt.taskID.rawValue)] = task }
             let queued = tasks.map { WorkerDispatch.Task(id: UInt64($0.attempt.taskID.rawValue), functionKey: $0.functionKey) }
-            return Self.write(state.dispatch.enqueue(queued, at: now), &state)
+            let before = state.dispatch.nextRecall
+            let actions = Self.write(state.dispatch.enqueue(queued, at: now), &state)
+            let after = state.dispatch.nextRecall
+            return (actions, after.map { due in before.map { due < $0 } ?? true } ?? false)
+        }
+        if recallSooner {
+            var byte: UInt8 = 1
+            _ = Glibc.write(wake.write, &byte, 1)
         }
         perform(actions, entries: [])
     }
@@ -108,6 +119,8 @@ final class BlockWorkers: Sendable {
         Glibc.shutdown(socket, Int32(SHUT_RDWR))
         thread.withLock { $0 }?.join()
         close(socket)
+        close(wake.read)
+        close(wake.write)
     }
 
     // MARK: the reader
@@ -145,7 +158,7 @@ final class BlockWorkers: Sendable {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let indexes = pipes.keys.sorted()
-            var polled = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
+            var polled = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0), pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
                 + indexes.map { pollfd(fd: pipes[$0]!.fd, events: Int16(POLLIN), revents: 0) }
             // A worker that turns busy while it holds unstarted tasks is due a RECALL then.
             let recallAt = state.withLock { $0.dispatch.nextRecall }
@@ -161,7 +174,11 @@ final class BlockWorkers: Sendable {
                 let actions = state.withLock { state in Self.write(state.dispatch.dispatch(at: now), &state) }
                 perform(actions, entries: [])
             }
-            for (position, index) in indexes.enumerated() where polled[position + 1].revents != 0 {
+            if polled[1].revents != 0 {
+                var drained = [UInt8](repeating: 0, count: 64)
+                while Glibc.read(wake.read, &drained, drained.count) > 0 {}
+            }
+            for (position, index) in indexes.enumerated() where polled[position + 2].revents != 0 {
                 if readWorker(index, &pipes, chunk: &chunk) == .end, let pipe = pipes.removeValue(forKey: index) { close(pipe.fd) }
             }
             if polled[0].revents != 0 {
@@ -204,9 +221,8 @@ final class BlockWorkers: Sendable {
             state.workers[index]?.silenceReported = nil
             guard !entries.isEmpty else { return [] }
             let actions = Self.write(state.dispatch.received(entries.map { (entry: $0.0, task: $0.1) }, from: index, at: now), &state)
-            for case .forward(let id) in actions where raw.contains(where: { $0.taskID == id && Self.isFinal($0.status) }) {
-                state.tasks[id] = nil
-            }
+            let finals = Set(raw.lazy.filter { Self.isFinal($0.status) }.map(\.taskID))
+            for case .forward(let id) in actions where finals.contains(id) { state.tasks[id] = nil }
             return actions
         }
         perform(actions, entries: raw)

@@ -34,6 +34,9 @@ struct ExpectedManager: Sendable {
 /// and dispatches them, but never user callbacks, which the kernel runs on its callback thread).
 /// Any thread may send: frames go through the block's ``BlockWriter``, so no sender waits on a
 /// stalled pipe. Bookkeeping is a ``BlockLedger`` behind a lock, never held while writing.
+/// On a local block whose manager hands its workers over (the two-hop path), tasks go to the
+/// workers and results come from them through ``BlockWorkers``, whose own reader thread delivers
+/// the results here as the manager's RESULTS would be.
 final class ManagerBlock: Sendable {
     typealias Phase = BlockLedger.Phase
 
@@ -255,6 +258,7 @@ final class ManagerBlock: Sendable {
         let exitCode = process.reap()
         if let workers = twoHop.withLock({ $0 }) {
             workers.stop()
+            twoHop.withLock { $0 = nil }  // it holds this block (its delivery closure): let both go
         } else if let workerSocket {
             close(workerSocket)
         }
