@@ -17,8 +17,11 @@ It returns False for a task that runs or has ended.
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
-from concurrent.futures._base import CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING, Future, InvalidStateError
+from concurrent.futures._base import (
+    CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING, Future, InvalidStateError, TimeoutError,
+)
 
 from sprig import errors, task_log
 from sprig.files import File
@@ -69,14 +72,28 @@ class _LazyFuture(Future):
         return self._state in (CANCELLED, CANCELLED_AND_NOTIFIED)
 
     def result(self, timeout: float | None = None) -> Any:
-        if self._state == FINISHED and self._exception is None:
-            return self._result
+        if self._state == PENDING and (timeout is None or timeout > 0) and self._sprig_wait(timeout) is False:
+            raise TimeoutError()
+        if self._state == FINISHED:
+            if self._exception is None:
+                return self._result
+            try:
+                raise self._exception
+            finally:
+                self = None  # (as Future does: no cycle through the traceback's frame)
         return super().result(timeout)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
+        if self._state == PENDING and (timeout is None or timeout > 0) and self._sprig_wait(timeout) is False:
+            raise TimeoutError()
         if self._state == FINISHED:
             return self._exception
         return super().exception(timeout)
+
+    def _sprig_wait(self, timeout: float | None) -> bool | None:
+        """Waits in the engine for the task that completes this future (see :meth:`AppFuture._sprig_wait`);
+        None: the engine does not, wait as any Future does."""
+        return None
 
     def set_result(self, result: Any) -> None:
         if not self._finish_unwatched(result, None):
@@ -176,9 +193,11 @@ class AppFuture(_LazyFuture):
         import sys
 
         engine = sys.modules.get("_sprig_engine")
-        if engine is None:
+        if engine is None or not engine.cancel(self._sprig_tid):
             return False
-        return bool(engine.cancel(self._sprig_tid)) and self.cancelled()
+        if not self.done():  # (another thread may be completing ended tasks' futures: this one is among them)
+            concurrent.futures.wait([self])
+        return self.cancelled()
 
     def __getitem__(self, key: Any) -> AppFuture:
         """A future of ``self.result()[key]``."""
@@ -251,6 +270,20 @@ class AppFuture(_LazyFuture):
         if exc is None:
             return "memo_done" if _answered_from_cache(self) else "exec_done"
         return "dep_fail" if isinstance(exc, errors.DependencyError) else "failed"
+
+    def _sprig_wait(self, timeout: float | None) -> bool | None:
+        """Waits for the task in the engine, without the GIL and without this future's condition;
+        when the task ends, this thread completes the futures of the tasks that ended, this one
+        among them, in order (the engine's callback thread does when nobody waits). True: done;
+        False: ``timeout`` passed; None: the engine does not wait for it here (not its task, or
+        another thread is completing futures and completes it), wait as any Future does. A future
+        with done callbacks is waited for as any Future, so that its callbacks run on the engine's
+        callback thread."""
+        tid = self._sprig_tid
+        if tid is None or self._done_callbacks:
+            return None
+        engine = _engine()
+        return None if engine is None else engine.wait(tid, self, timeout)
 
     # The engine's entry points.
 
@@ -354,6 +387,13 @@ class DataFuture(_LazyFuture):
         """The file's path (Parsl's DataFuture.filename is the path as well)."""
         return self.file_obj.filepath
 
+    def _sprig_wait(self, timeout: float | None) -> bool | None:
+        """Waits for the app writing the file as :meth:`AppFuture._sprig_wait` does (its completion
+        completes this future too)."""
+        if self._done_callbacks:
+            return None
+        return self.parent._sprig_wait(timeout)
+
     def cancel(self) -> bool:
         """Cancels the app that writes the file, if it has not started (see :meth:`AppFuture.cancel`)."""
         return self.parent.cancel()
@@ -380,6 +420,19 @@ def _memoized_exception(info: dict[str, Any]) -> BaseException | None:
 def _answered_from_cache(future: AppFuture) -> bool:
     memo = future.__dict__.get("_sprig_memo")
     return bool(memo and memo[1])
+
+
+_engine_module: Any = None
+
+
+def _engine() -> Any:
+    """The ``_sprig_engine`` module under ``sprig run``, else None."""
+    global _engine_module
+    if _engine_module is None:
+        import sys
+
+        _engine_module = sys.modules.get("_sprig_engine")
+    return _engine_module
 
 
 def _ended(tid: int | None, state: str) -> None:
