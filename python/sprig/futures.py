@@ -17,10 +17,9 @@ It returns False for a task that runs or has ended.
 
 from __future__ import annotations
 
-import concurrent.futures
 import threading
 from concurrent.futures._base import (
-    CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING, Future, InvalidStateError, TimeoutError,
+    CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING, CancelledError, Future, InvalidStateError, TimeoutError,
 )
 
 from sprig import errors, task_log
@@ -196,7 +195,10 @@ class AppFuture(_LazyFuture):
         if engine is None or not engine.cancel(self._sprig_tid):
             return False
         if not self.done():  # (another thread may be completing ended tasks' futures: this one is among them)
-            concurrent.futures.wait([self])
+            try:
+                self.exception()
+            except CancelledError:
+                pass
         return self.cancelled()
 
     def __getitem__(self, key: Any) -> AppFuture:

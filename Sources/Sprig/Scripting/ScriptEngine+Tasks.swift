@@ -70,6 +70,9 @@ extension ScriptEngine {
     /// take the GIL when there are none (a waiting script thread completed them).
     func completeReady() {
         guard !readyCompletions.isEmpty else { return }
+        // A script thread whose task has ended is waking now and completes them all: taking the
+        // GIL here would only make it wait for the GIL in turn.
+        if waiting.withLock({ $0.contains { $0.core.isDone } }) { return }
         withGIL { _ = readyCompletions.drain(complete) }
     }
 
@@ -86,7 +89,11 @@ extension ScriptEngine {
     func waitForTask(_ id: Int, future: PythonObject, timeout: Double?) -> Bool? {
         guard let completion = state.withLock({ $0.completions[id] }), completion.holds(future) else { return nil }
         let core = completion.core
-        guard withoutGIL({ core.wait(timeout: timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded(.up))) }) }) != nil else { return false }
+        waiting.withLock { $0.append(completion) }
+        let ended = withoutGIL { core.wait(timeout: timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded(.up))) }) } != nil
+        _ = waiting.withLock { $0.remove(at: $0.firstIndex { $0 === completion }!) }
+        // Ended just after the timeout, the callback thread may have left the futures to this thread.
+        guard ended || core.isDone else { return false }
         return readyCompletions.drain(including: completion, complete) ? true : nil
     }
 

@@ -58,6 +58,8 @@ public final class ScriptEngine: Sendable {
     let state = Mutex(State())
     /// Futures whose tasks have ended, to complete in that order.
     let readyCompletions = CompletionQueue()
+    /// The futures script threads wait for in the engine now (``waitForTask(_:future:timeout:)``).
+    let waiting = Mutex<[ScriptCompletion]>([])
     /// `set_file_logger` and `set_stream_logger` targets: each loaded kernel's lines go there too.
     let logTargets = ScriptLogTargets()
     private let finishedCounts = Mutex(TaskCounts())
