@@ -3,9 +3,12 @@ for each of its output files (Parsl's classes of the same names).
 
 Both are :class:`concurrent.futures.Future` objects: ``result(timeout=None)``, ``exception()``,
 ``done()``, ``add_done_callback()`` and ``concurrent.futures.wait``/``as_completed`` work as
-usual, and waiting releases the GIL. The engine completes an :class:`AppFuture` (from another
-thread, holding the GIL) by calling exactly one of ``_sprig_set_result(value)`` or
-``_sprig_set_failure(info)``; the future's :class:`DataFuture` objects follow it.
+usual, and waiting releases the GIL. The engine completes an :class:`AppFuture` (holding the
+GIL, in the order tasks end) by calling exactly one of ``_sprig_set_result(value)`` or
+``_sprig_set_failure(info)``; the future's :class:`DataFuture` objects follow it. ``result()``
+and ``exception()`` of a pending future wait in the engine (``_sprig_engine.wait``), which
+completes the future on the waiting thread when its task ends; otherwise the engine's callback
+thread completes it.
 
 ``cancel()`` cancels a task that has not started (it waits for its dependencies, or for a free
 thread or worker): the future is then cancelled and its dependents fail with ``DependencyError``.
