@@ -117,16 +117,29 @@ struct SprigCommandTests {
 
     @Test(arguments: [[], ["--config", "htex"]])
     func futuresDependenciesFailuresAndJoinAppsBehaveAsInParsl(config: [String]) throws {
-        let folder = try scratchFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let run = try runSprig(["run"] + config + ["\(scriptsFolder)/futures_api.py", folder], in: folder)
-        #expect(run.status == 0, "\(run.stderr)")
-        let expected = [
+        try expectLines(of: "futures_api.py", config, [
             "tid True True", "result 3 30", "nested [[3, (30, 5)], {'k': 3}]", "inputs 36", "done True True",
             "callback True", "original type ZeroDivisionError", "exception() ZeroDivisionError", "dependency DependencyError True",
             "bash exit BashExitFailure 15", "outputs 1 payload", "join list [1, 2, 3, 4]", "join one 101",
             "join failure JoinError", "cleaned",
-        ]
+        ])
+    }
+
+    @Test(arguments: [[], ["--config", "htex"]])
+    func waitsForResultsHappenInTheEngineWithTimeoutsThreadsCallbacksAndCancellation(config: [String]) throws {
+        try expectLines(of: "future_waits.py", config, [
+            "waited 7 True True", "timeout True False", "exception timeout True", "after timeout 8", "exception() KeyError",
+            "raised KeyError ('gone',)", "threads True", "callbacks [0, 1, 2] True", "waiting in the engine True",
+            "cancel True True", "waiter ['cancelled']", "data future True True", "wait 4 0 [0, 1, 2, 3]", "cleaned",
+        ])
+    }
+
+    /// Runs a script of `Scripts/` (given a scratch folder as its argument) and expects exactly these lines on its stdout.
+    private func expectLines(of script: String, _ config: [String], _ expected: [String]) throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run"] + config + ["\(scriptsFolder)/\(script)", folder], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.split(separator: "\n").map(String.init) == expected, "\(run.stdout)\n\(run.stderr)")
     }
 

@@ -3,9 +3,12 @@ for each of its output files (Parsl's classes of the same names).
 
 Both are :class:`concurrent.futures.Future` objects: ``result(timeout=None)``, ``exception()``,
 ``done()``, ``add_done_callback()`` and ``concurrent.futures.wait``/``as_completed`` work as
-usual, and waiting releases the GIL. The engine completes an :class:`AppFuture` (from another
-thread, holding the GIL) by calling exactly one of ``_sprig_set_result(value)`` or
-``_sprig_set_failure(info)``; the future's :class:`DataFuture` objects follow it.
+usual, and waiting releases the GIL. The engine completes an :class:`AppFuture` (holding the
+GIL, in the order tasks end) by calling exactly one of ``_sprig_set_result(value)`` or
+``_sprig_set_failure(info)``; the future's :class:`DataFuture` objects follow it. ``result()``
+and ``exception()`` of a pending future wait in the engine (``_sprig_engine.wait``), which
+completes the future on the waiting thread when its task ends; otherwise the engine's callback
+thread completes it.
 
 ``cancel()`` cancels a task that has not started (it waits for its dependencies, or for a free
 thread or worker): the future is then cancelled and its dependents fail with ``DependencyError``.
@@ -18,7 +21,9 @@ It returns False for a task that runs or has ended.
 from __future__ import annotations
 
 import threading
-from concurrent.futures._base import CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING, Future, InvalidStateError
+from concurrent.futures._base import (
+    CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING, CancelledError, Future, InvalidStateError, TimeoutError,
+)
 
 from sprig import errors, task_log
 from sprig.files import File
@@ -69,14 +74,28 @@ class _LazyFuture(Future):
         return self._state in (CANCELLED, CANCELLED_AND_NOTIFIED)
 
     def result(self, timeout: float | None = None) -> Any:
-        if self._state == FINISHED and self._exception is None:
-            return self._result
+        if self._state == PENDING and (timeout is None or timeout > 0) and self._sprig_wait(timeout) is False:
+            raise TimeoutError()
+        if self._state == FINISHED:
+            if self._exception is None:
+                return self._result
+            try:
+                raise self._exception
+            finally:
+                self = None  # (as Future does: no cycle through the traceback's frame)
         return super().result(timeout)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
+        if self._state == PENDING and (timeout is None or timeout > 0) and self._sprig_wait(timeout) is False:
+            raise TimeoutError()
         if self._state == FINISHED:
             return self._exception
         return super().exception(timeout)
+
+    def _sprig_wait(self, timeout: float | None) -> bool | None:
+        """Waits in the engine for the task that completes this future (see :meth:`AppFuture._sprig_wait`);
+        None: the engine does not, wait as any Future does."""
+        return None
 
     def set_result(self, result: Any) -> None:
         if not self._finish_unwatched(result, None):
@@ -176,9 +195,14 @@ class AppFuture(_LazyFuture):
         import sys
 
         engine = sys.modules.get("_sprig_engine")
-        if engine is None:
+        if engine is None or not engine.cancel(self._sprig_tid):
             return False
-        return bool(engine.cancel(self._sprig_tid)) and self.cancelled()
+        if not self.done():  # (another thread may be completing ended tasks' futures: this one is among them)
+            try:
+                self.exception()
+            except CancelledError:
+                pass
+        return self.cancelled()
 
     def __getitem__(self, key: Any) -> AppFuture:
         """A future of ``self.result()[key]``."""
@@ -251,6 +275,20 @@ class AppFuture(_LazyFuture):
         if exc is None:
             return "memo_done" if _answered_from_cache(self) else "exec_done"
         return "dep_fail" if isinstance(exc, errors.DependencyError) else "failed"
+
+    def _sprig_wait(self, timeout: float | None) -> bool | None:
+        """Waits for the task in the engine, without the GIL and without this future's condition;
+        when the task ends, this thread completes the futures of the tasks that ended, this one
+        among them, in order (the engine's callback thread does when nobody waits). True: done;
+        False: ``timeout`` passed; None: the engine does not wait for it here (not its task, or
+        another thread is completing futures and completes it), wait as any Future does. A future
+        with done callbacks is waited for as any Future, so that its callbacks run on the engine's
+        callback thread."""
+        tid = self._sprig_tid
+        if tid is None or self._done_callbacks:
+            return None
+        engine = _engine()
+        return None if engine is None else engine.wait(tid, self, timeout)
 
     # The engine's entry points.
 
@@ -354,6 +392,13 @@ class DataFuture(_LazyFuture):
         """The file's path (Parsl's DataFuture.filename is the path as well)."""
         return self.file_obj.filepath
 
+    def _sprig_wait(self, timeout: float | None) -> bool | None:
+        """Waits for the app writing the file as :meth:`AppFuture._sprig_wait` does (its completion
+        completes this future too)."""
+        if self._done_callbacks:
+            return None
+        return self.parent._sprig_wait(timeout)
+
     def cancel(self) -> bool:
         """Cancels the app that writes the file, if it has not started (see :meth:`AppFuture.cancel`)."""
         return self.parent.cancel()
@@ -380,6 +425,19 @@ def _memoized_exception(info: dict[str, Any]) -> BaseException | None:
 def _answered_from_cache(future: AppFuture) -> bool:
     memo = future.__dict__.get("_sprig_memo")
     return bool(memo and memo[1])
+
+
+_engine_module: Any = None
+
+
+def _engine() -> Any:
+    """The ``_sprig_engine`` module under ``sprig run``, else None."""
+    global _engine_module
+    if _engine_module is None:
+        import sys
+
+        _engine_module = sys.modules.get("_sprig_engine")
+    return _engine_module
 
 
 def _ended(tid: int | None, state: str) -> None:

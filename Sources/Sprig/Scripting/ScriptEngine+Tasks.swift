@@ -47,14 +47,54 @@ extension ScriptEngine {
         return try track(core, future: future)
     }
 
-    /// Ties a task to the script's Python future: the future ends with it.
+    /// Ties a task to the script's Python future: the future ends with it. The task's end queues
+    /// the future (``CompletionQueue``) on the thread that ends it; the callback thread, or a
+    /// script thread waiting for it, completes it.
     private func track(_ core: TaskCore, future: PythonObject) throws -> Int {
         let id = core.id.rawValue
-        state.withLock { $0.tasks[id] = core }
+        let completion = ScriptCompletion(core: core, future: future)
+        state.withLock {
+            $0.tasks[id] = core
+            $0.completions[id] = completion
+        }
         try future.setAttribute("_sprig_tid", id)
-        let memo = core.memo
-        core.onComplete { [self] outcome in complete(future, id: id, with: outcome, memo: memo) }
+        let ready = readyCompletions
+        if core.addWaker({ _ in ready.push(completion) }) == nil { ready.push(completion) }
+        // On the callback thread (or at once on a thread that ends the task itself: a cancel, a
+        // settlement), after the push above: so a drain starts after every push.
+        core.onComplete { [self] _ in completeReady() }
         return id
+    }
+
+    /// Completes every queued future, in order, holding the GIL once for all of them; does not
+    /// take the GIL when there are none (a waiting script thread completed them).
+    func completeReady() {
+        guard !readyCompletions.isEmpty else { return }
+        // A script thread whose task has ended is waking now and completes them all: taking the
+        // GIL here would only make it wait for the GIL in turn.
+        if waiting.withLock({ $0.contains { $0.core.isDone } }) { return }
+        withGIL { _ = readyCompletions.drain(complete) }
+    }
+
+    /// A script thread's `future.result()` (or `exception()`) for task `id`, whose future is `future`:
+    /// waits for the task without the GIL — spinning briefly first, as Swift callers do, so that a
+    /// quick result never parks the thread — and on its return completes the futures whose tasks
+    /// ended, this one among them, itself, holding the GIL again, instead of being woken by the
+    /// callback thread after it did.
+    ///
+    /// Returns `true` once the future is done, `false` when `timeout` (seconds) passed first, and
+    /// `nil` when the engine does not complete it here (not its task, or another thread is
+    /// completing futures now and completes this one too): the caller then waits on the future
+    /// itself. Call holding the GIL.
+    func waitForTask(_ id: Int, future: PythonObject, timeout: Double?) -> Bool? {
+        guard let completion = state.withLock({ $0.completions[id] }), completion.holds(future) else { return nil }
+        let core = completion.core
+        waiting.withLock { $0.append(completion) }
+        let ended = withoutGIL { core.wait(timeout: timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded(.up))) }) } != nil
+        _ = waiting.withLock { $0.remove(at: $0.firstIndex { $0 === completion }!) }
+        // Ended just after the timeout, the callback thread may have left the futures to this thread.
+        guard ended || core.isDone else { return false }
+        return readyCompletions.drain(including: completion, complete) ? true : nil
     }
 
     /// Runs the join function on a thread executor; its future ends when the futures it returned
@@ -139,7 +179,9 @@ extension ScriptEngine {
 
     /// Completes a script's future; for a cached call (`memo`) it first gets
     /// `_sprig_memo = (key or None, answered from the cache)`, Parsl's task record `hashsum` and `from_memo`.
-    func complete(_ future: PythonObject, id: Int, with outcome: Outcome, memo: MemoTicket? = nil) {
+    func complete(_ completion: ScriptCompletion, _ future: PythonObject) {
+        let (id, memo) = (completion.core.id.rawValue, completion.core.memo)
+        guard let outcome = completion.core.outcome else { return }
         withGIL {
             do {
                 if let memo {
@@ -163,7 +205,11 @@ extension ScriptEngine {
                 let reason = TaskError(taskID: TaskID(id), app: "?", reason: .conversion("its result could not be handed to Python: \(error)"))
                 _ = try? future.callMethod("_sprig_set_failure", Self.failure(reason))
             }
-            if case .success = outcome { state.withLock { $0.tasks[id] = nil } }
+            state.withLock { state in
+                // (Only this task's entries: an earlier kernel's task may end after a new load reused its id.)
+                if case .success = outcome, state.tasks[id] === completion.core { state.tasks[id] = nil }
+                if state.completions[id] === completion { state.completions[id] = nil }
+            }
         }
     }
 }

@@ -10,8 +10,10 @@ import Synchronization
 /// load another; each load starts a new ``DataFlowKernel``.
 ///
 /// Threading: the module's functions run on the script's thread, holding the GIL; waits release
-/// it. Futures are completed from whichever thread ends their task, holding the GIL. The Swift
-/// members may be called from any thread, without the GIL.
+/// it. Futures are completed in the order their tasks ended, holding the GIL, by one thread at a
+/// time (``CompletionQueue``): the kernel's callback thread, or a script thread that waited for a
+/// result (`_sprig_engine.wait`, from `future.result()`). The Swift members may be called from
+/// any thread, without the GIL.
 public final class ScriptEngine: Sendable {
     struct State {
         var kernel: DataFlowKernel?
@@ -21,6 +23,8 @@ public final class ScriptEngine: Sendable {
         /// future holds the value; failed ones stay while their Python future lives, so that a
         /// dependent can name them (a finalizer on the future calls `forget`).
         var tasks: [Int: TaskCore] = [:]
+        /// The futures not yet completed, by task id: who completes each (``ScriptCompletion``).
+        var completions: [Int: ScriptCompletion] = [:]
         /// Counts loads: a finalizer of an earlier kernel's future must not forget a task of this one.
         var generation = 0
         var policies: [Int: (KeywordPolicy, PythonObject)] = [:]
@@ -52,6 +56,10 @@ public final class ScriptEngine: Sendable {
     }
 
     let state = Mutex(State())
+    /// Futures whose tasks have ended, to complete in that order.
+    let readyCompletions = CompletionQueue()
+    /// The futures script threads wait for in the engine now (``waitForTask(_:future:timeout:)``).
+    let waiting = Mutex<[ScriptCompletion]>([])
     /// `set_file_logger` and `set_stream_logger` targets: each loaded kernel's lines go there too.
     let logTargets = ScriptLogTargets()
     private let finishedCounts = Mutex(TaskCounts())
@@ -74,6 +82,11 @@ public final class ScriptEngine: Sendable {
                 return try submit(kind: String(python: arguments[0]), function: arguments[1], arguments: arguments[2],
                                   keywords: arguments[3], executors: arguments[4], future: arguments[5],
                                   app: String(python: arguments[6]), cache: arguments.count == 8 ? arguments[7] : .none).toPython()
+            },
+            "wait": { [self] arguments, _ in
+                guard arguments.count == 3 else { throw PythonException("TypeError", "wait takes a task id, its future and a timeout") }
+                let timeout = arguments[2].isNone ? nil : try Double(python: arguments[2])
+                return try waitForTask(Int(python: arguments[0]), future: arguments[1], timeout: timeout).map { try $0.toPython() } ?? .none
             },
             "checkpoint": { [self] _, _ in
                 let kernel = state.withLock { $0.kernel }
@@ -210,10 +223,11 @@ public final class ScriptEngine: Sendable {
         // First wait with the config still loaded: running join apps may still call apps (and
         // their settlements find their kernel).
         if waitingForTasks { state.withLock { $0.kernel }?.waitForCurrentTasks() }
-        let kernel = state.withLock { state -> DataFlowKernel? in
-            defer { state.kernel = nil; state.tasks = [:]; state.forcedConfig = nil }
-            return state.kernel
+        let (kernel, unfinished) = state.withLock { state -> (DataFlowKernel?, [Int: ScriptCompletion]) in
+            defer { state.kernel = nil; state.tasks = [:]; state.completions = [:]; state.forcedConfig = nil }
+            return (state.kernel, state.completions)
         }
+        _ = consume unfinished  // (their futures are Python objects: released here, not under the lock)
         guard let kernel else { return }
         kernel.shutdown(waitingForTasks: waitingForTasks)
         let counts = kernel.taskCounts
