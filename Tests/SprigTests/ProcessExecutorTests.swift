@@ -173,15 +173,28 @@ struct ProcessExecutorTests {
         }
     }
 
-    /// Starts a task that writes its worker's PID and sleeps, waits until it runs, and SIGKILLs that
-    /// worker; returns the task and the worker's PID.
-    private func killWorkerOfSleeper(_ h: ProcessHarness) throws -> (AppFuture<Value>, Int32) {
+    /// On the two-hop path a worker's heartbeats come to the engine: a stopped (SIGSTOP) worker is
+    /// reported silent to its manager, which takes it for hung and kills it; its task is lost with
+    /// the reason, and a replacement runs the next task.
+    @Test func aStoppedWorkerIsTakenForHungThroughItsManagerOnTheTwoHopPath() throws {
+        let h = try ProcessHarness(workers: 1, heartbeatPeriod: .milliseconds(200), heartbeatThreshold: .seconds(2))
+        defer { h.close() }
+        let (future, pid) = try killWorkerOfSleeper(h, with: SIGSTOP)
+        let error = try #require(throws: TaskError.self) { try future.result(timeout: .seconds(20)) }
+        guard case .workerLost(let detail) = error.reason else { Issue.record("expected workerLost, got \(error)"); return }
+        #expect(detail.contains("(pid \(pid))") && detail.contains("stopped answering (stopped (SIGSTOP)"), "\(detail)")
+        #expect(try h.python("add")(1, 1).result(as: Int.self) == 2)
+    }
+
+    /// Starts a task that writes its worker's PID and sleeps, waits until it runs, and sends that
+    /// worker `signal`; returns the task and the worker's PID.
+    private func killWorkerOfSleeper(_ h: ProcessHarness, with signal: Int32 = SIGKILL) throws -> (AppFuture<Value>, Int32) {
         let marker = h.path("pid")
         let future = try h.python("pid_then_sleep")(marker, 60.0)
         #expect(eventually { FileManager.default.fileExists(atPath: marker) })
         h.rememberProcesses()
         let pid = try #require(Int32(String(contentsOfFile: marker, encoding: .utf8)))
-        kill(pid, SIGKILL)
+        kill(pid, signal)
         return (future, pid)
     }
 

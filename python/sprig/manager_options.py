@@ -85,8 +85,6 @@ def parse_args(argv: list[str]) -> Options:
         parser.error("--resource-interval must be positive")
     if parsed.shared_memory is not None and not segments.valid_name(parsed.shared_memory):
         parser.error("--shared-memory must be a segment prefix: sprig- then letters, digits, - and _")
-    if parsed.worker_socket is not None and not _is_seqpacket_socket(parsed.worker_socket):
-        parser.error("--worker-socket must name an inherited Unix socket of type SOCK_SEQPACKET")
     try:
         worker_cpus = affinity.plan(parsed.cpu_affinity, parsed.workers, sorted(os.sched_getaffinity(0)))
     except ValueError as exc:
@@ -105,6 +103,14 @@ def parse_args(argv: list[str]) -> Options:
     options.resource_interval = parsed.resource_interval
     options.shared_memory = parsed.shared_memory
     options.worker_socket = parsed.worker_socket
+    if parsed.worker_socket is not None and not _is_seqpacket_socket(parsed.worker_socket):
+        # The descriptor did not come through (a launch command or container that closes what it
+        # does not know): the manager relays, and says so in HELLO.
+        import sys
+
+        print(f"sprig.manager: --worker-socket {parsed.worker_socket} is not an inherited SOCK_SEQPACKET "
+              "Unix socket: tasks go through the manager", file=sys.stderr)
+        options.worker_socket = None
     if parsed.shared_memory is not None and not os.path.exists(segments.probe_path(parsed.shared_memory)):
         # This manager does not see the engine's /dev/shm (a container, another node): inline.
         import sys

@@ -169,3 +169,10 @@ def test_the_engine_has_workers_killed_and_stale_requests_change_nothing(start_m
         assert "stopped answering" in body["lost_reason"]
     finally:
         engine.close()
+
+
+def test_a_descriptor_that_did_not_come_through_leaves_the_relay(start_manager) -> None:
+    # fd 3 is not passed (a launch command that closes what it does not know): the manager relays.
+    manager = start_manager(args=("--worker-socket", "3"))
+    assert manager.hello is not None and manager.hello["hands_off_workers"] is False
+    assert manager.run(sample_apps.add, 2, 3).value == 5
