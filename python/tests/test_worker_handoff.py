@@ -10,6 +10,7 @@ import os
 import select
 import signal
 import socket
+import time
 import struct
 from pathlib import Path
 from typing import Callable
@@ -146,6 +147,17 @@ def test_a_dead_worker_is_reported_and_its_replacement_handed_over(start_manager
         engine.close()
 
 
+def wait_until_stopped(pid: int, seconds: float = 10) -> bool:
+    """Whether ``pid``'s state in /proc becomes T (stopped) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            if file.read().rsplit(b")", 1)[1].split()[0] in (b"T", b"t"):
+                return True
+        time.sleep(0.005)  # polling the kernel's view of another process; nothing to wait on
+    return False
+
+
 def test_the_engine_has_workers_killed_and_stale_requests_change_nothing(start_manager) -> None:
     engine = Engine()
     try:
@@ -163,6 +175,9 @@ def test_the_engine_has_workers_killed_and_stale_requests_change_nothing(start_m
         assert process_alive(pid0)
         # A silent worker that is stopped (SIGSTOP) is taken for hung and killed, with the reason.
         os.kill(pid0, signal.SIGSTOP)
+        # The stop takes effect when the worker is next scheduled: tell the manager only once it
+        # shows (a worker the manager sees still running is not taken for hung, rightly).
+        assert wait_until_stopped(pid0), f"worker {pid0} did not stop within 10 s of SIGSTOP"
         engine.send(WORKER_SILENT, {"worker": 0, "pid": pid0, "silence": 60.0})
         kind, body = engine.receive()
         assert kind == WORKER_ENDED and body["worker"] == 0
