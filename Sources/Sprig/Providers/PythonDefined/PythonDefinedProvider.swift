@@ -38,6 +38,9 @@ public struct PythonDefinedProvider: ExecutionProvider {
     public let declaredCoresPerNode: Int?
     /// Parsl's `mem_per_node` (GB), if the object has one.
     public let declaredMemoryPerNode: Double?
+    /// Parsl's rule for providers (its `simple_error_handler`): the executor gives up once
+    /// `max(1, init_blocks)` blocks have failed with none alive.
+    public var failedStartsBeforeBroken: Int? { max(1, initBlocks) }
     /// The provider runs `worker_init` itself (it is part of its job script, as in Parsl).
     public var workerInit: String { "" }
     let jobs: PythonProviderJobs

@@ -86,7 +86,7 @@ final class PythonProviderJobs: Sendable {
             throw ProviderError(message: "block \(block): cannot call \(className).submit: \(error)")
         }
         guard answer.count == 2, answer[0] == "ok" else {
-            throw ProviderError(message: "block \(block): \(answer.last ?? "\(className).submit failed")")
+            throw ProviderError(message: answer.last ?? "\(className).submit failed")
         }
         return answer[1]
     }
