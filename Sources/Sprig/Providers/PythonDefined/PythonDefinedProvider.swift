@@ -111,8 +111,10 @@ public struct PythonDefinedProvider: ExecutionProvider {
 
     /// The job's shell command: the connector, reading the connect-back details on its stdin from
     /// a file the command removes before the connector starts (the shell has opened it by then).
+    /// The connector replaces the job's shell (`exec`), so that the manager it becomes stays in
+    /// the job's process group, with its workers, and the provider's `cancel` of the job reaches them.
     static func jobCommand(python: String, connector: String, details: String) -> String {
-        "{ rm -f \(shellQuote(details)); SPRIG_NODE_INDEX=0 \(shellQuote(python)) -X utf8 \(shellQuote(connector)); } < \(shellQuote(details))"
+        "{ rm -f \(shellQuote(details)); SPRIG_NODE_INDEX=0 exec \(shellQuote(python)) -X utf8 \(shellQuote(connector)); } < \(shellQuote(details))"
     }
 
     /// Cancels every job not cancelled yet (calling the provider's `cancel`, under the GIL) and
