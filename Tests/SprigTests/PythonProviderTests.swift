@@ -34,6 +34,14 @@ struct PythonProviderTests {
         #expect(Set(Self.connectors()).subtracting(before).isEmpty)
     }
 
+    @Test func aJobThatEndsBeforeItsManagerConnectsEndsItsBlockWithTheJobsState() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runSprig(["run", "\(scriptsFolder)/python_provider_job_fails.py", folder + "/runs"], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "BadStateException True\nstatus ['MISSING']\n", "\(run.stdout)\n\(run.stderr)")
+    }
+
     /// Processes running the shipped connector from a scratch folder of these tests.
     private static func connectors() -> [Int32] {
         livingProcesses().filter { $0.command.contains("python_provider/connector.py") }.map(\.pid)

@@ -129,11 +129,25 @@ def status(key: str, job_ids: list[str]) -> list[str] | str:
         code = getattr(job_status, "exit_code", None)
         if code is not None:
             text += f" (exit code {code})"
-        message = getattr(job_status, "message", None)
+        message = getattr(job_status, "message", None) or _tail(getattr(job_status, "stderr_path", None))
         if message:
             text += f": {message}"
         answers.append(text)
     return answers
+
+
+def _tail(path: Any, lines: int = 3) -> str:
+    """The last lines of a job's stderr file, when the provider names one that can be read."""
+    if not isinstance(path, str):
+        return ""
+    try:
+        with open(path, "rb") as file:
+            file.seek(0, 2)
+            file.seek(max(0, file.tell() - 4096))
+            text = file.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return " | ".join(line for line in text.strip().splitlines()[-lines:] if line.strip())
 
 
 def cancel(key: str, job_ids: list[str]) -> str:

@@ -90,3 +90,17 @@ def test_calls_give_plain_answers_and_keep_the_original_job_ids():
 def test_a_submit_that_raises_becomes_a_message_naming_the_class():
     key = python_providers.spec(Scheduler(fail=OSError("the scheduler is down")))["key"]
     assert python_providers.submit(key, "true", 1, "job") == ["error", "Scheduler.submit raised OSError: the scheduler is down"]
+
+
+def test_a_job_that_ended_says_the_last_lines_of_its_stderr(tmp_path):
+    stderr = tmp_path / "job.stderr"
+    stderr.write_text("starting\nno licence left\n")
+
+    class Ended(Scheduler):
+        def status(self, job_ids):
+            status = _Status(_State.FAILED, exit_code=1)
+            status.stderr_path = str(stderr)
+            return [status, _Status(_State.RUNNING)]
+
+    key = python_providers.spec(Ended())["key"]
+    assert python_providers.status(key, ["1", "2"]) == ["FAILED (exit code 1): starting | no licence left", ""]
