@@ -22,6 +22,9 @@ struct PythonProviderTests {
         #expect(!left.contains { $0.hasSuffix(".connect") }, "\(left)")
         let mode = (try FileManager.default.attributesOfItem(atPath: privateFolder)[.posixPermissions] as? Int) ?? 0
         #expect(mode == 0o700)
+        // The provider had no script_dir: its job scripts went into the run's folder, as in Parsl.
+        let scripts = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/runs/000/submit_scripts")) ?? []
+        #expect(scripts.filter { $0.hasSuffix(".sh") }.count == 2, "\(scripts)")
     }
 
     @Test func aProviderWhoseSubmitRaisesFailsTheTaskWithItsErrorAndLeavesNothing() throws {

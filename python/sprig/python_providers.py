@@ -14,6 +14,7 @@ provider's exception never crosses into the engine as anything but a message nam
 
 from __future__ import annotations
 
+import os
 import threading
 
 from sprig.errors import ConfigurationError
@@ -88,10 +89,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def submit(key: str, command: str, tasks_per_node: int, job_name: str) -> list[str]:
-    """Calls the provider's ``submit``; returns ``["ok", job id as text]`` or ``["error", message]``."""
+def submit(key: str, command: str, tasks_per_node: int, job_name: str, run_dir: str = "") -> list[str]:
+    """Calls the provider's ``submit``; returns ``["ok", job id as text]`` or ``["error", message]``.
+    A provider without a ``script_dir`` gets ``<run_dir>/submit_scripts``, as Parsl sets it."""
     provider = _providers[key]
     owner = type(provider).__qualname__
+    if run_dir and getattr(provider, "script_dir", None) is None:
+        try:
+            provider.script_dir = os.path.join(run_dir, "submit_scripts")
+        except Exception:  # an object that refuses the attribute keeps its own folder
+            pass
     try:
         job_id = provider.submit(command, tasks_per_node, job_name)
     except Exception as exc:

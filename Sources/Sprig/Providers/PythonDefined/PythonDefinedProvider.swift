@@ -96,7 +96,8 @@ public struct PythonDefinedProvider: ExecutionProvider {
             try PrivateFile.write(Array(connector.utf8), to: session.connectorPath)
             let shell = Self.jobCommand(python: LocalChannel().python, connector: session.connectorPath, details: detailsPath)
             let run = (command.runDirectory as NSString).lastPathComponent
-            let jobID = try jobs.submit(block: block, command: shell, jobName: "sprig.\(run).block-\(block)")
+            let jobID = try jobs.submit(block: block, command: shell, jobName: "sprig.\(run).block-\(block)",
+                                         runDirectory: command.runDirectory)
             jobs.started(block: block, jobID: jobID, process: process, detailsPath: detailsPath)
             return process
         } catch {

@@ -74,13 +74,14 @@ final class PythonProviderJobs: Sendable {
         }
     }
 
-    /// Calls the object's `submit(command, 1, jobName)` under the GIL; returns the job id (as text).
+    /// Calls the object's `submit(command, 1, jobName)` under the GIL (giving it `<run>/submit_scripts`
+    /// as its `script_dir` when it has none, as Parsl does); returns the job id (as text).
     /// - Throws: ``ProviderError`` with what `submit` raised, naming the class and the block.
-    func submit(block: Int, command: String, jobName: String) throws -> String {
+    func submit(block: Int, command: String, jobName: String, runDirectory: String) throws -> String {
         let answer: [String]
         do {
             answer = try withGIL {
-                try [String](python: Self.module().attribute("submit").call(key, command, 1, jobName))
+                try [String](python: Self.module().attribute("submit").call(key, command, 1, jobName, runDirectory))
             }
         } catch {
             throw ProviderError(message: "block \(block): cannot call \(className).submit: \(error)")
