@@ -105,6 +105,18 @@ struct ExecutorStateTests {
         #expect(slots.failureMessages == [1: "host b down"])
     }
 
+    @Test func withAThresholdTheExecutorGivesUpAfterThatManyFailedStartsInAllAsParslDoes() {
+        // A provider defined in Python: Parsl's simple_error_handler, max(1, init_blocks) failures.
+        var slots = SlotSupervisor(slots: 2, threshold: 2)
+        let now = ContinuousClock.now
+        #expect(slots.failed(0, message: "submit raised", permanent: false, liveBlocks: 0, now: now) == .init(report: true, failWaiting: false))
+        // A live block keeps the executor working whatever the count.
+        #expect(slots.failed(1, message: "submit raised", permanent: false, liveBlocks: 1, now: now).failWaiting == false)
+        #expect(slots.broken == nil)
+        #expect(slots.failed(1, message: "submit raised again", permanent: false, liveBlocks: 0, now: now).failWaiting)
+        #expect(slots.broken == "submit raised; submit raised again")
+    }
+
     @Test func aPermanentFailureBreaksTheExecutorAtOnce() {
         var slots = SlotSupervisor(slots: 3)
         let verdict = slots.failed(2, message: "Python 3.12 on the host", permanent: true, liveBlocks: 0, now: .now)

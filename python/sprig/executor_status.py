@@ -10,6 +10,8 @@ holding the executor is loaded, there are no blocks: the lists are empty and
 
 from __future__ import annotations
 
+import re
+
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
     from typing import Any
@@ -157,7 +159,14 @@ class BlockStatusQueries:
             latest[str(ended["number"])] = states.JobStatus(state, message=message)
         for block in engine_status["blocks"]:
             latest[str(block["number"])] = states.JobStatus(states.JobState.RUNNING)
-        return _latest_per_slot(engine_status, latest)
+        shown = _latest_per_slot(engine_status, latest)
+        # A slot whose blocks never started (its provider's submit raised) shows its last try as MISSING.
+        started = {block["slot"] for block in list(engine_status["ended"]) + list(engine_status["blocks"])}
+        for slot, message in engine_status.get("start_failures", {}).items():
+            if int(slot) not in started:
+                number = _FAILED_BLOCK.match(message)
+                shown[number.group(1) if number else str(slot)] = states.JobStatus(states.JobState.MISSING, message=message)
+        return shown
 
     def scale_in(self, blocks: int, max_idletime: float | None = None) -> list[str]:
         """Stops up to ``blocks`` blocks, idle ones first; returns their ids. ``max_idletime`` is
@@ -172,6 +181,10 @@ class BlockStatusQueries:
         from sprig import api
 
         return [str(n) for n in api._loaded_engine().scale(self.label, direction, int(blocks))]
+
+
+#: How the engine words a start failure (``HighThroughputRuntime.startBlock``): it names the block.
+_FAILED_BLOCK = re.compile(r"block (\d+) could not start")
 
 
 def _latest_per_slot(status: dict[str, Any], by_block: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from sprig.config_checks import (
 from sprig.errors import ConfigurationError, InvalidResourceSpecification
 from sprig.executor_status import BlockStatusQueries
 from sprig.providers import ExecutionProvider, LocalProvider
+from sprig.python_providers import is_python_defined
+from sprig.python_providers import spec as python_provider_spec
 
 TYPE_CHECKING = False  # (not importing typing keeps start-up fast)
 if TYPE_CHECKING:
@@ -188,9 +190,9 @@ class HighThroughputExecutor(BlockStatusQueries, BlockProviderExecutor):
         self.label = _check_str(owner, "label", label)
         if provider is None:
             provider = LocalProvider()
-        if not isinstance(provider, ExecutionProvider):
-            raise TypeError(f"{owner}: provider must be a provider such as LocalProvider(), "
-                            f"not {type(provider).__name__}")
+        if not isinstance(provider, ExecutionProvider) and not is_python_defined(provider):
+            raise TypeError(f"{owner}: provider must be a provider such as LocalProvider(), or an object with "
+                            f"Parsl's submit/status/cancel methods, not {type(provider).__name__}")
         self.provider = provider
         per_node = _max_workers(owner, "max_workers_per_node", max_workers_per_node)
         older = _max_workers(owner, "max_workers", max_workers)
@@ -262,7 +264,8 @@ class HighThroughputExecutor(BlockStatusQueries, BlockProviderExecutor):
             "launch_cmd": self.launch_cmd,
             "address": self.address,
             "worker_port_range": list(self.worker_port_range),
-            "provider": self.provider.to_spec(),
+            # A provider defined in Python is driven by the engine through its own methods.
+            "provider": python_provider_spec(self.provider) if is_python_defined(self.provider) else self.provider.to_spec(),
         }
 
 

@@ -31,6 +31,9 @@ public protocol ExecutionProvider: Sendable {
     func launch(slot: Int, block: Int, command: ManagerCommand) throws -> BlockProcess
     /// Releases what the provider keeps open (shared SSH connections); called at shutdown.
     func close()
+    /// Failed block starts in a row after which, with no block alive, the executor gives up
+    /// (its tasks fail with `BadStateException`); `nil`: when every slot has failed three times.
+    var failedStartsBeforeBroken: Int? { get }
 }
 
 extension ExecutionProvider {
@@ -44,6 +47,8 @@ extension ExecutionProvider {
     public var declaredMemoryPerNode: Double? { nil }
     /// 1: a slot for every active task (Parsl's default).
     public var parallelism: Double { 1 }
+    /// `nil`: Sprig's rule (every slot three times in a row).
+    public var failedStartsBeforeBroken: Int? { nil }
 }
 
 /// The shell lines that run a provider's `worker_init` before the manager: whatever it prints goes

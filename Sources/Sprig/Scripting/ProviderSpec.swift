@@ -7,11 +7,14 @@ enum ProviderSpec: Codable, Equatable, Sendable {
     case adhoc(AdHocProviderSpec)
     /// `"slurm"`: a ``SlurmProvider``.
     case slurm(SlurmProviderSpec)
+    /// `"python"`: a provider object defined in Python, driven through its `submit`/`status`/`cancel`.
+    case python(PythonProviderSpec)
 
     init(from decoder: any Decoder) throws {
-        switch try SpecKind.read(decoder, default: "local", known: ["local", "adhoc", "slurm"], of: "providers") {
+        switch try SpecKind.read(decoder, default: "local", known: ["local", "adhoc", "slurm", "python"], of: "providers") {
         case "local": self = .local(try LocalProviderSpec(from: decoder))
         case "slurm": self = .slurm(try SlurmProviderSpec(from: decoder))
+        case "python": self = .python(try PythonProviderSpec(from: decoder))
         default: self = .adhoc(try AdHocProviderSpec(from: decoder))
         }
     }
@@ -21,6 +24,7 @@ enum ProviderSpec: Codable, Equatable, Sendable {
         case .local(let spec): try spec.encode(to: encoder)
         case .adhoc(let spec): try spec.encode(to: encoder)
         case .slurm(let spec): try spec.encode(to: encoder)
+        case .python(let spec): try spec.encode(to: encoder)
         }
     }
 
@@ -37,6 +41,8 @@ enum ProviderSpec: Codable, Equatable, Sendable {
         case .adhoc(let spec):
             AdHocProvider(channels: spec.channels.map { $0.makeChannel() }, workerInit: spec.workerInit, coresPerHost: spec.coresPerHost)
         case .slurm(let spec):
+            spec.makeProvider()
+        case .python(let spec):
             spec.makeProvider()
         }
     }

@@ -43,7 +43,8 @@ final class HighThroughputRuntime: Executor {
     init(_ settings: HighThroughputExecutor) {
         self.settings = settings
         self.local = ThreadPoolRuntime(label: "\(settings.label)-swift", maxThreads: 2)
-        self.state = Mutex(State(slots: SlotSupervisor(slots: max(settings.provider.initBlocks, settings.provider.maxBlocks))))
+        self.state = Mutex(State(slots: SlotSupervisor(slots: max(settings.provider.initBlocks, settings.provider.maxBlocks),
+                                                                threshold: settings.provider.failedStartsBeforeBroken)))
     }
 
     var label: String { settings.label }

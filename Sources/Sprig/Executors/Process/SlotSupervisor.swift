@@ -4,7 +4,8 @@
 /// A slot whose block failed to start is tried again after a pause that doubles from 1 s up to
 /// 30 s. The executor is *broken* — it fails what waits and refuses new tasks while no block is
 /// alive — on a permanent failure (a version mismatch, say), or when no block is alive and every
-/// slot has failed three times in a row.
+/// slot has failed three times in a row (or, with a ``threshold``, when that many starts have
+/// failed in a row in all, as Parsl's `simple_error_handler` decides).
 struct SlotSupervisor {
     private struct Failure {
         var count: Int
@@ -17,7 +18,14 @@ struct SlotSupervisor {
     /// Why the executor gave up, once it has.
     private(set) var broken: String? = nil
 
-    init(slots: Int) { self.slots = slots }
+    /// Failed starts in a row (all slots together) after which, with no block alive, the executor
+    /// is broken; `nil`: every slot three times.
+    let threshold: Int?
+
+    init(slots: Int, threshold: Int? = nil) {
+        self.slots = slots
+        self.threshold = threshold
+    }
 
     /// Why blocks failed to start, by slot, while they keep failing.
     var failureMessages: [Int: String] { failures.mapValues(\.message) }
@@ -44,7 +52,8 @@ struct SlotSupervisor {
         let count = (failures[slot]?.count ?? 0) + 1
         let pause = Duration.milliseconds(min(30_000, 500 << min(count, 6)))
         failures[slot] = Failure(count: count, retryAt: now + pause, message: message)
-        let allFailing = (0..<slots).allSatisfy { (failures[$0]?.count ?? 0) >= 3 }
+        let allFailing = threshold.map { failures.values.reduce(0) { $0 + $1.count } >= $0 }
+            ?? (0..<slots).allSatisfy { (failures[$0]?.count ?? 0) >= 3 }
         if permanent {
             broken = message
         } else if liveBlocks == 0 && allFailing {
