@@ -83,7 +83,7 @@ public struct PythonDefinedProvider: ExecutionProvider {
         let logPath = command.logFolder + "/block.stderr"
         let (process, stream) = try ConnectBackStream.start(
             block: block, address: address, ports: command.portRange, context: session.tls, secret: session.credentials.secretBytes,
-            heartbeat: command.heartbeatPeriod, logPath: logPath, host: className, first: bundle,
+            heartbeat: command.heartbeatPeriod, logPath: logPath, host: className,
             onReap: { [jobs] _ in jobs.blockEnded(block: block) })
         let loader = ["--expect-python", command.pythonVersion, "--script-dir", session.folder, "--"]
             + command.arguments + ["--logdir", command.logFolder]
@@ -91,6 +91,7 @@ public struct PythonDefinedProvider: ExecutionProvider {
                                       "nodes": [["block": block, "port": stream.port, "boot": loader] as [String: Any]]]
         let detailsPath = "\(session.folder)/block-\(block).connect"
         do {
+            try writeAll(process.input, bundle)  // the connector reads it from the connection first
             let line = try JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes])
             try PrivateFile.write(Array(line) + [10], to: detailsPath)
             try PrivateFile.write(Array(connector.utf8), to: session.connectorPath)
