@@ -9,7 +9,10 @@ import Synchronization
 /// Threading: ``enqueue(_:)`` from any thread; ``stop()`` once, from any thread but the callback
 /// thread itself.
 final class CallbackRunner: Sendable {
-    private let queue = WorkQueue<@Sendable () -> Void>()
+    /// Parks at once when empty: spinning for callbacks would take a core from the threads and
+    /// processes producing results (a script's futures are mostly completed by the script's own
+    /// waiting thread, so the callback thread often has nothing to do).
+    private let queue = WorkQueue<@Sendable () -> Void>(spins: false)
     private let thread = Mutex<JoinableThread?>(nil)
 
     init(name: String) throws {

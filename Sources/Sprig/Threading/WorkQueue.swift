@@ -32,6 +32,12 @@ final class WorkQueue<Element: Sendable>: Sendable {
 
     private let state = Mutex(State())
     private let available = Atomic<Int>(0)
+    private let spins: Bool
+
+    /// A queue whose consumers spin before they park while waiters are hot (`spins`), or park at once.
+    init(spins: Bool = true) {
+        self.spins = spins
+    }
 
     /// Adds an item; returns false once the queue is closed.
     func push(_ item: Element) -> Bool {
@@ -51,7 +57,7 @@ final class WorkQueue<Element: Sendable>: Sendable {
         let semaphore = DispatchSemaphore(value: 0)
         while true {
             if let item = takeNow() { return item }
-            if spinForWork() { continue }
+            if spins, spinForWork() { continue }
             let mustWait: Bool? = state.withLock { state in
                 if !state.isEmpty { return false }
                 if state.closed { return nil }
