@@ -36,6 +36,7 @@ class LocalJobs:
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
         self._count = 0
+        self._folder: str | None = None  # made when a job is started without a script_dir
 
     def submit(self, provider: Any, command: str, tasks_per_node: int, job_name: str) -> str:
         """Starts ``command`` (``tasks_per_node`` copies when the launcher runs several); returns
@@ -44,7 +45,12 @@ class LocalJobs:
         # parsl.launchers' launchers give their shell text when called; Sprig's own descriptions
         # (sprig.providers) do not, and the command then runs once, as with no launcher.
         text = launcher(command, tasks_per_node, 1) if callable(launcher) else command
-        folder = getattr(provider, "script_dir", None) or tempfile.mkdtemp(prefix="sprig-jobs-")
+        folder = getattr(provider, "script_dir", None)
+        if not folder:  # one folder per provider object for its scripts and outputs, not one per job
+            with self._lock:
+                if self._folder is None:
+                    self._folder = tempfile.mkdtemp(prefix="sprig-jobs-")
+                folder = self._folder
         os.makedirs(folder, exist_ok=True)
         with self._lock:
             self._count += 1
