@@ -36,7 +36,7 @@ let package = Package(
             providers: [.apt(["libpython3-dev"])]
         ),
         // Linux calls Swift's Glibc module leaves out (they need _GNU_SOURCE): pipe2, F_SETPIPE_SZ.
-        .systemLibrary(name: "CPOSIX", path: "Sources/CPOSIX"),
+        .target(name: "CPOSIX", path: "Sources/CPOSIX", publicHeadersPath: "include"),
         // The system SQLite, for the monitoring database and the checkpoint store (Sources/Sprig/Storage).
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // The system OpenSSL: the engine terminates connect-back TLS itself (Sources/Sprig/Providers/ConnectBack).

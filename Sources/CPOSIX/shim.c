@@ -1,7 +1,9 @@
 // Linux calls that glibc declares only under _GNU_SOURCE, which Swift's Glibc module does not set.
-#ifndef SPRIG_CPOSIX_SHIM_H
-#define SPRIG_CPOSIX_SHIM_H
+// Compiled here, with _GNU_SOURCE, so that the system headers it needs are never part of the
+// module Swift imports (a header that included them under _GNU_SOURCE defined fd_set unlike
+// Glibc's module and broke clean builds).
 #define _GNU_SOURCE 1
+#include "CPOSIX.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -9,34 +11,19 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 /// pipe2(2) with O_CLOEXEC: both ends close-on-exec from the moment they exist.
-static inline int sprig_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+int sprig_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 /// F_SETPIPE_SZ, for fcntl(2).
-static inline int sprig_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+int sprig_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 
 /// accept4(2) with SOCK_CLOEXEC: an accepted connection never leaks into a spawned command.
-/// (Declared here rather than through <sys/socket.h>, whose types would then clash with Glibc's.)
-struct sockaddr;
-extern int accept4(int fd, struct sockaddr *address, unsigned int *length, int flags);
-static inline int sprig_accept_cloexec(int fd) { return accept4(fd, 0, 0, O_CLOEXEC); }
+int sprig_accept_cloexec(int fd) { return accept4(fd, 0, 0, O_CLOEXEC); }
 
-/// What `sprig_spawn`'s child does before `execve`; filled by the parent, read by the child.
-struct sprig_spawn_plan {
-    const char *path;
-    char *const *argv;
-    char *const *envp;
-    const int *from;        // for i < count: dup2(from[i], to[i]), in that order
-    const int *to;
-    int count;
-    int new_group;          // setpgid(0, 0)
-    const int *defaults;    // signals to reset to SIG_DFL even when ignored (SIGPIPE, SIGINT, ...)
-    int default_count;
-    volatile int error;     // set by the child when it cannot exec (the parent reads it afterwards)
-};
 
 static int sprig_spawn_child(void *argument) {
     struct sprig_spawn_plan *plan = (struct sprig_spawn_plan *)argument;
@@ -78,14 +65,13 @@ static int sprig_spawn_child(void *argument) {
 /// about 15 % of a spawning thread's time here. Returns the child's pid, or -1 with `*error` set
 /// (from clone, or from the child when it could not exec; then it has been reaped).
 /// The key of each thread's spawn stack, freed when the thread ends (the key's destructor).
-/// (Function-local statics: a header's file-scope variables are not emitted for Swift.)
-static inline pthread_key_t *sprig_spawn_stack_key(void) {
+static pthread_key_t *sprig_spawn_stack_key(void) {
     static pthread_key_t key;
     return &key;
 }
 static void sprig_spawn_make_key(void) { pthread_key_create(sprig_spawn_stack_key(), free); }
 
-static inline pid_t sprig_spawn(struct sprig_spawn_plan *plan, int *error) {
+int sprig_spawn(struct sprig_spawn_plan *plan, int *error) {
     enum { stack_size = 64 * 1024 };
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, sprig_spawn_make_key);
@@ -111,4 +97,3 @@ static inline pid_t sprig_spawn(struct sprig_spawn_plan *plan, int *error) {
     return pid;
 }
 
-#endif
