@@ -16,6 +16,8 @@ import tempfile
 import threading
 import time
 
+from sprig.process_tree import signal_group, stat_fields
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -101,12 +103,12 @@ class LocalJobs:
                 continue
             if job.process.poll() is None:
                 job.cancelled = True
-                _signal_group(job.process.pid, signal.SIGTERM)
+                signal_group(job.process.pid, signal.SIGTERM)
                 deadline = time.monotonic() + 2
                 while (job.process.poll() is None or group_alive(job.process.pid)) and time.monotonic() < deadline:
                     time.sleep(0.01)  # waiting for processes that are not ours to reap
                 if group_alive(job.process.pid) or job.process.poll() is None:
-                    _signal_group(job.process.pid, signal.SIGKILL)
+                    signal_group(job.process.pid, signal.SIGKILL)
                 job.process.wait()
             done.append(True)
         return done
@@ -114,22 +116,10 @@ class LocalJobs:
 
 def group_alive(group: int) -> bool:
     """Whether a process of process group ``group`` still runs (zombies, which only wait to be
-    reaped, do not count)."""
+    reaped, do not count). Its members need not be this process's children: all of /proc is read."""
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as file:
-                fields = file.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group and fields[0] != b"Z":
-            return True
+        if entry.isdigit():
+            fields = stat_fields(entry)
+            if fields is not None and len(fields) > 2 and fields[0] not in ("Z", "X") and int(fields[2]) == group:
+                return True
     return False
-
-
-def _signal_group(pid: int, number: int) -> None:
-    try:
-        os.killpg(pid, number)
-    except ProcessLookupError:
-        pass

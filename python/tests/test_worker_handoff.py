@@ -17,7 +17,7 @@ from typing import Callable
 
 import sample_apps
 from client import FAILED, OK, RESULTS, STARTED, TASKS, Deadline, ManagerProcess, decode_results, encode_task, process_alive
-from sprig import serialize
+from sprig import process_tree, serialize
 
 WORKER_READY, WORKER_ENDED, KILL_WORKER, WORKER_SILENT = 10, 11, 12, 13
 HEADER = struct.Struct("<IB")
@@ -151,9 +151,9 @@ def wait_until_stopped(pid: int, seconds: float = 10) -> bool:
     """Whether ``pid``'s state in /proc becomes T (stopped) within ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            if file.read().rsplit(b")", 1)[1].split()[0] in (b"T", b"t"):
-                return True
+        seen = process_tree.state_and_cpu(pid)
+        if seen is not None and seen[0] in ("T", "t"):
+            return True
         time.sleep(0.005)  # polling the kernel's view of another process; nothing to wait on
     return False
 

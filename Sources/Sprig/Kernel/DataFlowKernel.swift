@@ -338,6 +338,7 @@ public final class DataFlowKernel: Sendable {
     }
 
     package func resolve(_ options: AppOptions, app: String) throws(ConfigError) -> ResolvedOptions {
+        let executors = self.executors  // one look under the lock: scripts resolve on every call
         var chosen: [any Executor] = []
         for label in options.executors {
             guard let executor = executors.first(where: { $0.label == label }) else {

@@ -78,12 +78,26 @@ struct ConfigSpec: Codable, Equatable, Sendable {
     /// Decodes a spec from its JSON text.
     /// - Throws: ``ConfigError`` naming the key that is missing or wrong.
     static func decode(json: Data) throws(ConfigError) -> ConfigSpec {
+        try decoded(ConfigSpec.self, from: json, what: "the config spec")
+    }
+
+    /// `what` (a config spec's part) decoded from its JSON text; errors start with `what`.
+    private static func decoded<T: Decodable>(_ type: T.Type, from json: Data, what: String) throws(ConfigError) -> T {
         do {
-            return try JSONDecoder().decode(ConfigSpec.self, from: json)
+            return try JSONDecoder().decode(type, from: json)
         } catch let error as DecodingError {
-            throw ConfigError(message: "the config spec is not valid: " + describe(error))
+            throw ConfigError(message: "\(what) is not valid: " + describe(error))
         } catch {
-            throw ConfigError(message: "the config spec is not valid: \(error)")
+            throw ConfigError(message: "\(what) is not valid: \(error)")
+        }
+    }
+
+    /// A Python value as JSON text (call holding the GIL); the error starts with `what`.
+    private static func json(of object: PythonObject, what: String) throws -> Data {
+        do {
+            return Data(try String(python: Python.importModule("json").attribute("dumps").call([object])).utf8)
+        } catch let error as PythonError {
+            throw ConfigError(message: "\(what) holds a value that is not a number, string, bool, list or dict: \(error.message)")
         }
     }
 
@@ -104,33 +118,15 @@ struct ConfigSpec: Codable, Equatable, Sendable {
                 rest.append((key, value))
             }
         }
-        let text: String
-        do {
-            text = try String(python: Python.importModule("json").attribute("dumps").call([try PythonObject.dict(rest)]))
-        } catch let error as PythonError {
-            throw ConfigError(message: "the config spec holds a value that is not a number, string, bool, list or dict: \(error.message)")
-        }
-        return (try decode(json: Data(text.utf8)), handler)
+        return (try decode(json: json(of: try PythonObject.dict(rest), what: "the config spec")), handler)
     }
 
     /// Executor specs (`Executor.to_spec()` of each) from a Python list, for executors added to a
     /// loaded config; their labels must differ from each other.
     /// - Throws: ``ConfigError`` naming what is wrong.
     static func readExecutors(_ object: PythonObject) throws -> [ExecutorSpec] {
-        let text: String
-        do {
-            text = try String(python: Python.importModule("json").attribute("dumps").call([object]))
-        } catch let error as PythonError {
-            throw ConfigError(message: "an executor spec holds a value that is not a number, string, bool, list or dict: \(error.message)")
-        }
-        let specs: [ExecutorSpec]
-        do {
-            specs = try JSONDecoder().decode([ExecutorSpec].self, from: Data(text.utf8))
-        } catch let error as DecodingError {
-            throw ConfigError(message: "the executor specs are not valid: " + describe(error))
-        } catch {
-            throw ConfigError(message: "the executor specs are not valid: \(error)")
-        }
+        let what = "the list of executor specs"
+        let specs = try decoded([ExecutorSpec].self, from: json(of: object, what: what), what: what)
         var labels = Set<String>()
         for spec in specs where !labels.insert(spec.label).inserted {
             throw ConfigError(message: "two executors to add are labelled \(spec.label.debugDescription)")

@@ -55,6 +55,34 @@ final class ConnectBackStream: BlockCarrier, @unchecked Sendable {  // the descr
     /// How long the connection may stay open after the engine closed its input (the manager was asked to stop).
     static let linger: Duration = .seconds(10)
 
+    /// ``start(block:address:ports:context:secret:heartbeat:logPath:host:onReap:)`` for a block
+    /// whose connector boots from Sprig's bundle: the bundle is queued as the first bytes the
+    /// manager's connection carries. `forWhat` ends the error when the bundle cannot be made
+    /// (`"the nodes"`, `"the job"`).
+    /// - Throws: ``ProviderError`` naming the block; nothing of the block is left then.
+    static func startBooting(block: Int, address: String, command: ManagerCommand, context: TLSServerContext, secret: [UInt8],
+                             host: String, forWhat: String, blockName: String,
+                             onReap: @escaping @Sendable (Int32) -> Void) throws -> (process: BlockProcess, stream: ConnectBackStream) {
+        let bundle: [UInt8]
+        do {
+            bundle = try Bootstrap.bundle()
+        } catch {
+            throw ProviderError(message: "\(blockName): cannot prepare Sprig's code for \(forWhat): \(error)")
+        }
+        let started = try start(block: block, address: address, ports: command.portRange, context: context, secret: secret,
+                                heartbeat: command.heartbeatPeriod, logPath: command.logFolder + "/block.stderr", host: host,
+                                onReap: onReap)
+        do {
+            try writeAll(started.process.input, bundle)  // the connector reads it from the connection first
+        } catch {
+            started.process.kill()
+            started.process.reap()
+            started.process.closeStream()
+            throw ProviderError(message: "\(blockName): \(error)")
+        }
+        return started
+    }
+
     /// Listens for block `block`'s manager and starts its pump; returns the block's process.
     /// - Throws: ``ProviderError`` naming the block and the address when it cannot listen.
     static func start(block: Int, address: String, ports: ClosedRange<Int>, context: TLSServerContext, secret: [UInt8],

@@ -72,18 +72,15 @@ public struct PythonDefinedProvider: ExecutionProvider {
     public func launch(slot: Int, block: Int, command: ManagerCommand) throws -> BlockProcess {
         let session = try jobs.session(runDirectory: command.runDirectory)
         let address = command.address ?? (try? SlurmProvider.hostAddress()) ?? "127.0.0.1"
-        let bundle: [UInt8]
         let connector: String
         do {
-            bundle = try Bootstrap.bundle()
             connector = try SlurmProvider.connectorSource()
         } catch {
             throw ProviderError(message: "block \(block) (\(className)): cannot prepare Sprig's code for the job: \(error)")
         }
-        let logPath = command.logFolder + "/block.stderr"
-        let (process, stream) = try ConnectBackStream.start(
-            block: block, address: address, ports: command.portRange, context: session.tls, secret: session.credentials.secretBytes,
-            heartbeat: command.heartbeatPeriod, logPath: logPath, host: className,
+        let (process, stream) = try ConnectBackStream.startBooting(
+            block: block, address: address, command: command, context: session.tls, secret: session.credentials.secretBytes,
+            host: className, forWhat: "the job", blockName: "block \(block) (\(className))",
             onReap: { [jobs] _ in jobs.blockEnded(block: block) })
         let loader = ["--expect-python", command.pythonVersion, "--script-dir", session.folder, "--"]
             + command.arguments + ["--logdir", command.logFolder]
@@ -91,7 +88,6 @@ public struct PythonDefinedProvider: ExecutionProvider {
                                       "nodes": [["block": block, "port": stream.port, "boot": loader] as [String: Any]]]
         let detailsPath = "\(session.folder)/block-\(block).connect"
         do {
-            try writeAll(process.input, bundle)  // the connector reads it from the connection first
             let line = try JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes])
             try PrivateFile.write(Array(line) + [10], to: detailsPath)
             try PrivateFile.write(Array(connector.utf8), to: session.connectorPath)

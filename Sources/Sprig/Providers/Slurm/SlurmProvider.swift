@@ -145,19 +145,12 @@ public struct SlurmProvider: ExecutionProvider {
         let minutes = try SubmitScript.minutes(walltime)
         let session = try runs.session(runDirectory: command.runDirectory, settings: self)
         let address = try command.address ?? Self.hostAddress()
-        let bundle: [UInt8]
-        do {
-            bundle = try Bootstrap.bundle()
-        } catch {
-            throw ProviderError(message: "block \(block): cannot prepare Sprig's code for the nodes: \(error)")
-        }
         let logPath = command.logFolder + "/block.stderr"
-        let (process, stream) = try ConnectBackStream.start(
-            block: block, address: address, ports: command.portRange, context: session.tls, secret: session.credentials.secretBytes,
-            heartbeat: command.heartbeatPeriod, logPath: logPath, host: "slurm",
+        let (process, stream) = try ConnectBackStream.startBooting(
+            block: block, address: address, command: command, context: session.tls, secret: session.credentials.secretBytes,
+            host: "slurm", forWhat: "the nodes", blockName: "block \(block)",
             onReap: { code in session.blockEnded(block: block, cleanly: code == 0) })
         do {
-            try writeAll(process.input, bundle)
             // The loader runs inside the connector (it reads the bundle from the connection).
             let loader = ["--expect-python", command.pythonVersion, "--script-dir", ".", "--"]
                 + command.arguments + ["--logdir", "logs/block-\(block)"]
